@@ -1,0 +1,3 @@
+from ossa_hooks.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,60 @@
+"""The table of hook actions: each id, the hook types it serves, and the function behind it.
+
+Adding an action touches this table only. ``target`` is ``module:function`` taking a
+``HookContext`` and returning an exit code; it is imported only when the action runs, so a
+hook pays only for its own work.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    id: str
+    hook_types: tuple[str, ...]
+    target: str | None
+    description: str
+
+
+ACTIONS: tuple[Action, ...] = (
+    Action(
+        "ossa-backup",
+        ("post-checkout", "pre-rebase"),
+        None,
+        "snapshot uncommitted work to backup/auto-save-TIMESTAMP",
+    ),
+    Action(
+        "ossa-secrets",
+        ("pre-commit",),
+        None,
+        "refuse commits whose staged content holds a secret",
+    ),
+    Action(
+        "ossa-gitignore",
+        ("pre-commit",),
+        None,
+        "refuse sensitive paths and check .gitignore's required entries",
+    ),
+    Action(
+        "ossa-judge",
+        ("pre-push",),
+        None,
+        "tests, lint and security scan of the pushed commits",
+    ),
+    Action(
+        "ossa-cleanup",
+        ("post-merge",),
+        None,
+        "remove agent worktrees whose branches are merged and clean",
+    ),
+    Action(
+        "ossa-budget",
+        ("post-merge",),
+        None,
+        "token budget report of the merged tasks",
+    ),
+)
+
+BY_ID = {a.id: a for a in ACTIONS}

@@ -1,0 +1,334 @@
+"""``.ossa-hooks.yaml``: the schema, its defaults, and validation with file:line errors."""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from dataclasses import field
+from pathlib import Path
+from typing import Any
+
+from ossa_hooks.errors import OssaError
+
+CONFIG_NAME = ".ossa-hooks.yaml"
+
+HOOK_TYPES = ("post-checkout", "pre-commit", "pre-push", "post-merge", "pre-rebase")
+
+
+# --- the schema: a tree of small spec objects ---------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Scalar:
+    """A leaf: ``kind`` is one of str, int, number, bool; ``default`` when absent."""
+
+    kind: str
+    default: Any = None
+    nullable: bool = False
+    choices: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ListOf:
+    """A list whose items all follow ``item``."""
+
+    item: Scalar
+    default: tuple[Any, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Obj:
+    """A mapping with known keys (unknown keys are an error with a suggestion)."""
+
+    keys: Mapping[str, Spec]
+
+
+@dataclass(frozen=True, slots=True)
+class MapOf:
+    """A mapping with free keys whose values follow ``value``; ``default`` when absent."""
+
+    value: Spec
+    default: Mapping[str, Any] = field(default_factory=dict)
+
+
+Spec = Scalar | ListOf | Obj | MapOf
+
+_EXPECTED = {"str": "a string", "int": "an integer", "number": "a number", "bool": "true or false"}
+
+CHECK = Obj(
+    {
+        "run": Scalar("str"),
+        "timeout": Scalar("number", default=None, nullable=True),
+        "env": MapOf(Scalar("str")),
+        "paths": ListOf(Scalar("str")),
+        "enabled": Scalar("bool", default=True),
+    }
+)
+
+_ACTION_IDS = (
+    "ossa-backup",
+    "ossa-secrets",
+    "ossa-gitignore",
+    "ossa-judge",
+    "ossa-cleanup",
+    "ossa-budget",
+)
+
+SCHEMA = Obj(
+    {
+        "version": Scalar("int", default=1),
+        "hooks": Obj(
+            {
+                "post-checkout": ListOf(Scalar("str", choices=_ACTION_IDS), ("ossa-backup",)),
+                "pre-rebase": ListOf(Scalar("str", choices=_ACTION_IDS), ("ossa-backup",)),
+                "pre-commit": ListOf(
+                    Scalar("str", choices=_ACTION_IDS), ("ossa-secrets", "ossa-gitignore")
+                ),
+                "pre-push": ListOf(Scalar("str", choices=_ACTION_IDS), ("ossa-judge",)),
+                "post-merge": ListOf(
+                    Scalar("str", choices=_ACTION_IDS), ("ossa-cleanup", "ossa-budget")
+                ),
+            }
+        ),
+        "base_branch": Scalar("str", default=None, nullable=True),
+        "worktree_root": Scalar("str", default=".worktrees"),
+        "integration_branch": Scalar("str", default="{base}-agents-merge-{date}"),
+        "backup": Obj(
+            {
+                "push": Scalar("bool", default=False),
+                "remote": Scalar("str", default="origin"),
+                "keep": Scalar("int", default=50),
+            }
+        ),
+        "secrets": Obj(
+            {
+                "baseline": Scalar("str", default=".secrets.baseline"),
+                "exclude": ListOf(Scalar("str")),
+                "max_file_size": Scalar("int", default=2_000_000),
+                "entropy": Scalar("bool", default=True),
+            }
+        ),
+        "gitignore": Obj(
+            {
+                "forbidden": ListOf(
+                    Scalar("str"),
+                    (
+                        ".env",
+                        ".env.*",
+                        "!.env.example",
+                        "*.pem",
+                        "*.key",
+                        "id_rsa*",
+                        "*.p12",
+                        "credentials.json",
+                        ".worktrees/",
+                        ".agents-workspace/logs/",
+                        ".agents-workspace/metrics/",
+                    ),
+                ),
+                "required": ListOf(
+                    Scalar("str"),
+                    (
+                        ".env",
+                        ".env.*",
+                        "!.env.example",
+                        ".worktrees/",
+                        ".agents-workspace/logs/",
+                        ".agents-workspace/metrics/",
+                    ),
+                ),
+            }
+        ),
+        "judge": Obj(
+            {
+                "jobs": Scalar("int", default=0),
+                "cache": Scalar("bool", default=True),
+                "checks": MapOf(
+                    CHECK,
+                    default={
+                        "tests": {"run": "pytest -q", "timeout": 900.0, "env": {}, "paths": [],
+                                  "enabled": True},
+                        "lint": {"run": "ruff check .", "timeout": 300.0, "env": {}, "paths": [],
+                                 "enabled": True},
+                        "security": {
+                            "run": "bandit -q -r . -x ./tests,./.worktrees,./.venv,./venv",
+                            "timeout": 600.0,
+                            "env": {},
+                            "paths": [],
+                            "enabled": True,
+                        },
+                    },
+                ),
+            }
+        ),
+        "budget": Obj(
+            {
+                "task": Scalar("int", default=12_000),
+                "agents": MapOf(
+                    Scalar("int"), default={"researcher": 4000, "coder": 4000, "reviewer": 2000}
+                ),
+                "escalate_command": Scalar("str", default=None, nullable=True),
+                "encoding": Scalar("str", default="cl100k_base"),
+            }
+        ),
+        "workflow": Obj({"max_review_rounds": Scalar("int", default=2)}),
+    }
+)
+
+
+# --- the value -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """A validated configuration: ``data`` holds every key, defaults filled in."""
+
+    data: Mapping[str, Any]
+    path: Path | None = None
+
+    def get(self, dotted: str) -> Any:
+        """The value at ``a.b.c``."""
+        value: Any = self.data
+        for part in dotted.split("."):
+            value = value[part]
+        return value
+
+
+def defaults(spec: Spec = SCHEMA) -> Any:
+    """The value a spec takes when its key is absent."""
+    if isinstance(spec, Scalar):
+        return spec.default
+    if isinstance(spec, ListOf):
+        return list(spec.default)
+    if isinstance(spec, MapOf):
+        return {k: _copy(v) for k, v in spec.default.items()}
+    return {k: defaults(s) for k, s in spec.keys.items()}
+
+
+def _copy(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return list(value)
+    return value
+
+
+def load(worktree: Path | None) -> Config:
+    """Load ``.ossa-hooks.yaml`` from ``worktree`` (defaults when there is none)."""
+    if worktree is None:
+        return Config(defaults())
+    path = worktree / CONFIG_NAME
+    try:
+        text = path.read_bytes()
+    except FileNotFoundError:
+        return Config(defaults())
+    except OSError as e:
+        raise OssaError(f"{CONFIG_NAME}: cannot read: {e.strerror}") from None
+    return Config(parse(text, CONFIG_NAME), path)
+
+
+def parse(text: bytes | str, name: str) -> dict[str, Any]:
+    """Validate YAML ``text`` against the schema; errors read ``NAME:LINE: key.path: problem``."""
+    import yaml
+
+    loader_cls = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        loader = loader_cls(text)
+        try:
+            node = loader.get_single_node()
+        finally:
+            loader.dispose()
+    except yaml.MarkedYAMLError as e:
+        line = e.problem_mark.line + 1 if e.problem_mark else 1
+        raise OssaError(f"{name}:{line}: invalid YAML: {e.problem}") from None
+    except (yaml.YAMLError, UnicodeDecodeError) as e:
+        raise OssaError(f"{name}:1: invalid YAML: {e}") from None
+    if node is None:
+        return dict(defaults())
+    return dict(_Validator(name, loader).value(node, SCHEMA, ""))
+
+
+class _Validator:
+    def __init__(self, name: str, loader: Any) -> None:
+        self.name = name
+        self.loader = loader
+
+    def fail(self, node: Any, key: str, problem: str) -> OssaError:
+        where = f"{key}: " if key else ""
+        return OssaError(f"{self.name}:{node.start_mark.line + 1}: {where}{problem}")
+
+    def value(self, node: Any, spec: Spec, key: str, base: Any = None) -> Any:
+        import yaml
+
+        if isinstance(spec, Scalar):
+            return self.scalar(node, spec, key)
+        if isinstance(spec, ListOf):
+            if not isinstance(node, yaml.SequenceNode):
+                raise self.fail(node, key, "expected a list")
+            return [self.scalar(n, spec.item, f"{key}[{i}]") for i, n in enumerate(node.value)]
+        if not isinstance(node, yaml.MappingNode):
+            raise self.fail(node, key, "expected a mapping")
+        if isinstance(spec, MapOf):
+            # Entries named by the user override the default entry of that name field by field;
+            # the other default entries stay (a check is switched off with `enabled: false`).
+            merged = defaults(spec)
+            for k_node, v_node in node.value:
+                k = self.key(k_node, key)
+                merged[k] = self.value(v_node, spec.value, _join(key, k), merged.get(k))
+            return merged
+        result = _copy(base) if base is not None else defaults(spec)
+        for k_node, v_node in node.value:
+            k = self.key(k_node, key)
+            sub = _join(key, k)
+            if k not in spec.keys:
+                hint = difflib.get_close_matches(k, list(spec.keys), n=1)
+                tip = f" (did you mean '{hint[0]}'?)" if hint else f" (known: {', '.join(spec.keys)})"
+                raise self.fail(k_node, sub, f"unknown key{tip}")
+            result[k] = self.value(v_node, spec.keys[k], sub)
+        for k, s in spec.keys.items():
+            if isinstance(s, Scalar) and not s.nullable and result.get(k) is None:
+                raise self.fail(node, key, f"missing required key '{k}'")
+        return result
+
+    def key(self, node: Any, parent: str) -> str:
+        import yaml
+
+        if not isinstance(node, yaml.ScalarNode):
+            raise self.fail(node, parent, "keys must be strings")
+        return str(node.value)
+
+    def scalar(self, node: Any, spec: Scalar, key: str) -> Any:
+        import yaml
+
+        if not isinstance(node, yaml.ScalarNode):
+            raise self.fail(node, key, f"expected {_EXPECTED[spec.kind]}")
+        value = self.loader.construct_object(node, deep=True)
+        if value is None and spec.nullable:
+            return None
+        ok = {
+            "str": isinstance(value, str),
+            "int": isinstance(value, int) and not isinstance(value, bool),
+            "number": isinstance(value, (int, float)) and not isinstance(value, bool),
+            "bool": isinstance(value, bool),
+        }[spec.kind]
+        if not ok:
+            raise self.fail(node, key, f"expected {_EXPECTED[spec.kind]}")
+        if spec.choices and value not in spec.choices:
+            hint = difflib.get_close_matches(str(value), spec.choices, n=1)
+            tip = f" (did you mean '{hint[0]}'?)" if hint else ""
+            raise self.fail(node, key, f"unknown value '{value}'{tip}; one of {', '.join(spec.choices)}")
+        if spec.kind == "number":
+            return float(value)
+        return value
+
+
+def _join(parent: str, key: str) -> str:
+    return f"{parent}.{key}" if parent else key
+
+
+def skipped_ids(environ: Mapping[str, str] | None = None) -> frozenset[str]:
+    """Hook ids named in ``SKIP=id1,id2`` (as the pre-commit framework reads it)."""
+    raw = (os.environ if environ is None else environ).get("SKIP", "")
+    return frozenset(part.strip() for part in raw.split(",") if part.strip())

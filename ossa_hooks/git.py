@@ -1,0 +1,159 @@
+"""The one place that runs ``git``: a clean environment, bytes in and out, typed errors."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Mapping
+from collections.abc import Sequence
+from pathlib import Path
+
+from ossa_hooks.errors import OssaError
+
+# Variables git exports to hooks. Left in place they would point a git command run on
+# another repository or worktree at the hook's repository (pre-commit learnt this from
+# real bug reports: pre-commit/pre-commit#300, #1849).
+_HOOK_ENV_KEEP = frozenset(
+    {
+        "GIT_EXEC_PATH",
+        "GIT_SSH",
+        "GIT_SSH_COMMAND",
+        "GIT_SSL_CAINFO",
+        "GIT_SSL_NO_VERIFY",
+        "GIT_CONFIG_GLOBAL",
+        "GIT_CONFIG_NOSYSTEM",
+        "GIT_CONFIG_SYSTEM",
+        "GIT_ASKPASS",
+        "GIT_TERMINAL_PROMPT",
+        "GIT_HTTP_USER_AGENT",
+        "GIT_AUTHOR_NAME",
+        "GIT_AUTHOR_EMAIL",
+        "GIT_AUTHOR_DATE",
+        "GIT_COMMITTER_NAME",
+        "GIT_COMMITTER_EMAIL",
+        "GIT_COMMITTER_DATE",
+        "GIT_TRACE",
+        "GIT_TRACE2",
+        "GIT_TRACE2_EVENT",
+        "GIT_ALLOW_PROTOCOL",
+    }
+)
+
+
+class GitError(OssaError):
+    """A git command failed; carries the command, its exit code and its stderr."""
+
+    def __init__(self, args: Sequence[str], returncode: int, stderr: str) -> None:
+        detail = stderr.strip().splitlines()[-1] if stderr.strip() else f"exit {returncode}"
+        super().__init__(f"git {' '.join(args)}: {detail}", code=2)
+        self.args_ = tuple(args)
+        self.returncode = returncode
+        self.stderr = stderr
+
+
+def no_git_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """A copy of ``base`` (default ``os.environ``) without the GIT_* variables git sets for hooks."""
+    env = dict(os.environ if base is None else base)
+    return {k: v for k, v in env.items() if not k.startswith("GIT_") or k in _HOOK_ENV_KEEP}
+
+
+def run(
+    args: Sequence[str],
+    cwd: str | os.PathLike[str] | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    input: bytes | None = None,
+    check: bool = True,
+) -> subprocess.CompletedProcess[bytes]:
+    """Run ``git ARGS`` and return the completed process (stdout and stderr as bytes).
+
+    ``env`` replaces the environment; by default it is the current one without the hook
+    variables, so a command always acts on ``cwd``'s repository.
+    """
+    proc = subprocess.run(  # noqa: S603 - argv list, no shell
+        ["git", *args],
+        cwd=cwd,
+        env=no_git_env() if env is None else dict(env),
+        input=input,
+        stdin=None if input is not None else subprocess.DEVNULL,
+        capture_output=True,
+        check=False,
+    )
+    if check and proc.returncode != 0:
+        raise GitError(args, proc.returncode, proc.stderr.decode("utf-8", "replace"))
+    return proc
+
+
+def out(
+    args: Sequence[str],
+    cwd: str | os.PathLike[str] | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    input: bytes | None = None,
+) -> str:
+    """stdout of ``git ARGS`` as text, trailing newline removed."""
+    stdout = run(args, cwd, env=env, input=input).stdout
+    return stdout.decode("utf-8", "surrogateescape").rstrip("\n")
+
+
+def ok(args: Sequence[str], cwd: str | os.PathLike[str] | None = None) -> bool:
+    """True when ``git ARGS`` exits 0 (for questions such as ``rev-parse --verify``)."""
+    return run(args, cwd, check=False).returncode == 0
+
+
+def split_z(data: bytes) -> list[str]:
+    """Split ``-z`` output into paths (git writes raw bytes; undecodable ones survive)."""
+    return [p.decode("utf-8", "surrogateescape") for p in data.split(b"\0") if p]
+
+
+class RepoPaths:
+    """Where a repository's parts live, as seen from one of its worktrees."""
+
+    __slots__ = ("toplevel", "git_dir", "common_dir", "is_bare")
+
+    def __init__(self, toplevel: Path | None, git_dir: Path, common_dir: Path, is_bare: bool) -> None:
+        self.toplevel = toplevel
+        self.git_dir = git_dir
+        self.common_dir = common_dir
+        self.is_bare = is_bare
+
+    @property
+    def worktree(self) -> Path:
+        """The worktree folder; an error for a bare repository."""
+        if self.toplevel is None:
+            raise OssaError("this is a bare repository: run this inside a worktree")
+        return self.toplevel
+
+    @property
+    def state_dir(self) -> Path:
+        """Where ossa-hooks keeps its state: shared by every worktree of the repository."""
+        return self.common_dir / "ossa-hooks"
+
+
+def repo_paths(cwd: str | os.PathLike[str] | None = None) -> RepoPaths:
+    """Locate the repository containing ``cwd``; a one-line error outside one.
+
+    Honours ``GIT_DIR``/``GIT_WORK_TREE`` when git set them (inside a hook), so the
+    hook's own repository is the one found.
+    """
+    env = dict(os.environ)
+    proc = run(
+        [
+            "rev-parse",
+            "--path-format=absolute",
+            "--git-dir",
+            "--git-common-dir",
+            "--is-bare-repository",
+            "--show-toplevel",
+        ],
+        cwd,
+        env=env,
+        check=False,
+    )
+    lines = proc.stdout.decode("utf-8", "surrogateescape").splitlines()
+    if proc.returncode != 0 and len(lines) < 3:
+        where = os.path.abspath(cwd or os.getcwd())
+        raise OssaError(f"not a git repository: {where} (run `git init` or pass --repo PATH)")
+    git_dir, common_dir, bare = Path(lines[0]), Path(lines[1]), lines[2] == "true"
+    toplevel = Path(lines[3]) if len(lines) > 3 and lines[3] else None
+    return RepoPaths(toplevel, git_dir, common_dir, bare)

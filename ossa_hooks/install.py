@@ -1,0 +1,198 @@
+"""``install`` / ``uninstall``: the hook shims, chaining a hook that was there before, the
+default config and the required ``.gitignore`` entries."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ossa_hooks import git
+from ossa_hooks.config import CONFIG_NAME
+from ossa_hooks.config import HOOK_TYPES
+from ossa_hooks.errors import OssaError
+
+MARKER = "# ossa-hooks-shim-version:"
+LEGACY = ".legacy"
+REPLACED = ".ossa-replaced"
+GITIGNORE_HEADER = "# ossa-hooks: never commit these"
+
+
+@dataclass(frozen=True, slots=True)
+class HookState:
+    """What is at one hook path: ours, someone else's, or nothing; and a kept older hook."""
+
+    hook_type: str
+    path: Path
+    ours: bool
+    present: bool
+    legacy: bool
+    python: str | None
+
+
+def hooks_dir(cwd: str | os.PathLike[str] | None) -> Path:
+    """The folder git runs hooks from, ``core.hooksPath`` included (shared by all worktrees)."""
+    return Path(git.out(["rev-parse", "--path-format=absolute", "--git-path", "hooks"], cwd))
+
+
+def is_ours(path: Path) -> bool:
+    try:
+        with path.open("rb") as f:
+            head = f.read(512)
+    except OSError:
+        return False
+    return MARKER.encode() in head
+
+
+def shim_python(path: Path) -> str | None:
+    """The interpreter a shim of ours was installed with."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="surrogateescape")
+    except OSError:
+        return None
+    for line in text.splitlines():
+        if line.startswith("OSSA_PYTHON="):
+            parts = shlex.split(line.partition("=")[2])
+            return parts[0] if parts else None
+    return None
+
+
+def state(folder: Path, hook_type: str) -> HookState:
+    path = folder / hook_type
+    ours = is_ours(path)
+    return HookState(
+        hook_type=hook_type,
+        path=path,
+        ours=ours,
+        present=path.exists() or path.is_symlink(),
+        legacy=(folder / (hook_type + LEGACY)).exists(),
+        python=shim_python(path) if ours else None,
+    )
+
+
+def render_shim(hook_type: str, python: str) -> str:
+    from ossa_hooks.resources import data_dir
+
+    text = (data_dir("hooks") / "shim.sh").read_text(encoding="utf-8")
+    return text.replace("@HOOK_TYPE@", shlex.quote(hook_type)).replace(
+        "@PYTHON@", shlex.quote(python)
+    )
+
+
+def _write_executable(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.ossa-tmp-{os.getpid()}")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.chmod(0o755)
+    os.replace(tmp, path)
+
+
+def _validate_types(hook_types: Sequence[str]) -> list[str]:
+    chosen = list(hook_types) or list(HOOK_TYPES)
+    for t in chosen:
+        if t not in HOOK_TYPES:
+            raise OssaError(f"unknown hook type '{t}' (one of {', '.join(HOOK_TYPES)})")
+    return chosen
+
+
+def install(
+    repo_arg: str | None,
+    hook_types: Sequence[str] = (),
+    force: bool = False,
+    python: str | None = None,
+) -> int:
+    repo = git.repo_paths(repo_arg)
+    chosen = _validate_types(hook_types)
+    folder = hooks_dir(repo_arg)
+    folder.mkdir(parents=True, exist_ok=True)
+    interpreter = python or sys.executable
+    # Check every hook before touching any, so a refusal leaves nothing half-installed.
+    plans = [state(folder, t) for t in chosen]
+    for st in plans:
+        if st.present and not st.ours and st.legacy and not force:
+            raise OssaError(
+                f"{st.path} is not an ossa-hooks shim and {st.path.name}{LEGACY} already exists:"
+                f" move one of them away, or use --force to replace {st.path.name}"
+                f" (a copy is kept as {st.path.name}{REPLACED})"
+            )
+    for st in plans:
+        note = "installed"
+        if st.present and not st.ours:
+            if st.legacy:
+                os.replace(st.path, folder / (st.hook_type + REPLACED))
+                note = f"installed (replaced hook kept as {st.hook_type}{REPLACED})"
+            else:
+                os.replace(st.path, folder / (st.hook_type + LEGACY))
+                note = f"installed (existing hook kept as {st.hook_type}{LEGACY}, runs first)"
+        elif st.ours:
+            note = "updated" if st.python != interpreter else "already installed"
+        _write_executable(st.path, render_shim(st.hook_type, interpreter))
+        print(f"{st.hook_type}: {note}")
+    print(f"hooks folder: {folder}")
+    print(f"interpreter: {interpreter}")
+    if repo.toplevel is not None:
+        _write_default_config(repo.toplevel)
+        _ensure_gitignore(repo.toplevel)
+    return 0
+
+
+def uninstall(repo_arg: str | None, hook_types: Sequence[str] = ()) -> int:
+    git.repo_paths(repo_arg)
+    chosen = _validate_types(hook_types)
+    folder = hooks_dir(repo_arg)
+    for t in chosen:
+        st = state(folder, t)
+        legacy = folder / (t + LEGACY)
+        if st.present and not st.ours:
+            print(f"{t}: not an ossa-hooks shim, left in place")
+            continue
+        if st.ours:
+            st.path.unlink()
+        if legacy.exists():
+            os.replace(legacy, st.path)
+            print(f"{t}: removed; the earlier hook is back")
+        elif st.ours:
+            print(f"{t}: removed")
+        else:
+            print(f"{t}: not installed")
+    return 0
+
+
+def _write_default_config(top: Path) -> None:
+    from ossa_hooks.resources import template
+
+    target = top / CONFIG_NAME
+    if target.exists():
+        print(f"config: {CONFIG_NAME} kept")
+        return
+    target.write_bytes(template("ossa-hooks.yaml").read_bytes())
+    print(f"config: wrote {CONFIG_NAME}")
+
+
+def _ensure_gitignore(top: Path) -> None:
+    from ossa_hooks import config as config_mod
+
+    required = config_mod.load(top).get("gitignore.required")
+    added = add_gitignore_entries(top / ".gitignore", required)
+    if added:
+        print(f".gitignore: added {', '.join(added)}")
+    else:
+        print(".gitignore: has the required entries")
+
+
+def add_gitignore_entries(path: Path, entries: Sequence[str]) -> list[str]:
+    """Append the ``entries`` missing from ``path`` under one header; return what was added."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        data = b""
+    present = {line.strip() for line in data.decode("utf-8", "surrogateescape").splitlines()}
+    missing = [e for e in entries if e.strip() not in present]
+    if not missing:
+        return []
+    block = "\n".join(([GITIGNORE_HEADER] if GITIGNORE_HEADER not in present else []) + missing)
+    sep = b"" if not data or data.endswith(b"\n") else b"\n"
+    path.write_bytes(data + sep + block.encode("utf-8", "surrogateescape") + b"\n")
+    return missing

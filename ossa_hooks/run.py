@@ -1,0 +1,110 @@
+"""``ossa-hooks run``: what the installed shims and the pre-commit framework call.
+
+Loads the config, runs the actions of one hook type (or one action id), honours ``SKIP``,
+and records one audit event per run.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+import time
+from collections.abc import Mapping
+from collections.abc import Sequence
+
+from ossa_hooks.actions import BY_ID
+from ossa_hooks.actions import Action
+from ossa_hooks.config import HOOK_TYPES
+from ossa_hooks.errors import EXIT_USAGE
+from ossa_hooks.errors import OssaError
+
+
+def run(
+    what: str,
+    args: Sequence[str],
+    stdin: bytes | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> int:
+    """Run hook type or action id ``what``; return the exit code for git."""
+    from ossa_hooks import audit
+    from ossa_hooks import config as config_mod
+    from ossa_hooks import git
+    from ossa_hooks.hook_context import HookContext
+    from ossa_hooks.hook_context import from_pre_commit
+
+    env = dict(os.environ if environ is None else environ)
+    start = time.perf_counter()
+    via_pre_commit = env.get("PRE_COMMIT") == "1"
+    if what in BY_ID:
+        action = BY_ID[what]
+        hook_type, git_args, stdin_bytes = (
+            from_pre_commit(env, action.hook_types[0])
+            if via_pre_commit
+            else (action.hook_types[0], tuple(args), stdin or b"")
+        )
+        chosen: list[str] | None = [what]
+    elif what in HOOK_TYPES:
+        hook_type, git_args, stdin_bytes, chosen = what, tuple(args), stdin or b"", None
+    else:
+        known = ", ".join((*HOOK_TYPES, *BY_ID))
+        raise OssaError(f"unknown hook type or action '{what}' (known: {known})")
+
+    repo = git.repo_paths()
+    try:
+        cfg = config_mod.load(repo.toplevel)
+    except OssaError as e:
+        audit.record(repo, "hook", what, EXIT_USAGE, time.perf_counter() - start,
+                     {"error": e.message})
+        raise
+    ids = chosen if chosen is not None else list(cfg.get("hooks").get(hook_type, []))
+    skip = config_mod.skipped_ids(env)
+    ctx = HookContext(
+        hook_type=hook_type,
+        args=git_args,
+        repo=repo,
+        config=cfg,
+        stdin=stdin_bytes,
+        # Under the pre-commit framework the arguments are the files it passes.
+        filenames=tuple(args) if via_pre_commit and chosen is not None else (),
+        via_pre_commit=via_pre_commit,
+        environ=env,
+    )
+    results: dict[str, str] = {}
+    code = 0
+    for action_id in ids:
+        action = BY_ID[action_id]
+        if action_id in skip:
+            results[action_id] = "skipped"
+            if action.target is not None:
+                print(f"ossa-hooks: {action_id}: skipped (SKIP)", file=sys.stderr)
+            continue
+        rc = _call(action, ctx)
+        results[action_id] = {0: "ok", 1: "failed"}.get(rc, "error") if action.target else "none"
+        code = max(code, rc)
+    audit.record(repo, "hook", what, code, time.perf_counter() - start, {"actions": results,
+                                                                          "args": list(git_args)})
+    return code
+
+
+def _call(action: Action, ctx: object) -> int:
+    if action.target is None:
+        return 0
+    module_name, _, func_name = action.target.partition(":")
+    func = getattr(importlib.import_module(module_name), func_name)
+    return int(func(ctx))
+
+
+def shim_main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the installed shims: ``HOOK_TYPE [GIT ARGS...]``, no argparse."""
+    from ossa_hooks.errors import handle_errors
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv:
+        print("ossa-hooks: the hook shim needs a hook type", file=sys.stderr)
+        return EXIT_USAGE
+    hook_type, args = argv[0], argv[1:]
+    stdin = b""
+    if hook_type == "pre-push" and not sys.stdin.isatty():
+        stdin = sys.stdin.buffer.read()
+    return handle_errors(lambda: run(hook_type, args, stdin))

@@ -1,0 +1,78 @@
+"""Fixtures that make real git repositories in temporary folders."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+# Paths with a space and non-ASCII, as users have them.
+ODD_NAME = "repo ø space"
+
+
+def git(cwd: Path | str, *args: str, check: bool = True, input: bytes | None = None,
+        env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run git in ``cwd`` like a user would (the test's environment, text output)."""
+    return subprocess.run(
+        ["git", *args], cwd=cwd, check=check, capture_output=True,
+        text=input is None, input=input, env=env,
+    )
+
+
+def ossa(cwd: Path | str, *args: str, env: dict[str, str] | None = None,
+         input: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the installed ``ossa-hooks`` console script as a user would."""
+    exe = Path(sys.executable).with_name("ossa-hooks")
+    return subprocess.run(
+        [str(exe), *args], cwd=cwd, capture_output=True, text=True, env=env, input=input,
+        check=False,
+    )
+
+
+@pytest.fixture(autouse=True)
+def _isolated_git(tmp_path_factory: pytest.TempPathFactory,
+                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """No user or system git config, a fixed identity, no inherited GIT_* variables."""
+    home = tmp_path_factory.mktemp("home")
+    gitconfig = home / ".gitconfig"
+    gitconfig.write_text(
+        "[user]\n\tname = Test\n\temail = test@example.com\n"
+        "[init]\n\tdefaultBranch = main\n[advice]\n\tdetachedHead = false\n"
+        "[protocol \"file\"]\n\tallow = always\n"
+    )
+    for key in list(os.environ):
+        if key.startswith("GIT_") or key in ("SKIP", "PRE_COMMIT"):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(gitconfig))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """An empty repository (no commits) in a folder whose name has a space and non-ASCII."""
+    path = tmp_path / ODD_NAME
+    path.mkdir()
+    git(path, "init", "-q")
+    return path
+
+
+@pytest.fixture
+def committed_repo(repo: Path) -> Path:
+    """A repository with one commit on ``main``."""
+    (repo / "README.md").write_text("hello\n")
+    git(repo, "add", "README.md")
+    git(repo, "commit", "-q", "-m", "initial")
+    return repo
+
+
+@pytest.fixture
+def in_repo(committed_repo: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """``committed_repo`` as the current folder (for in-process ``main([...])`` calls)."""
+    monkeypatch.chdir(committed_repo)
+    yield committed_repo
