@@ -28,7 +28,7 @@ ACTIONS: tuple[Action, ...] = (
     Action(
         "ossa-secrets",
         ("pre-commit",),
-        None,
+        "ossa_hooks.secrets:hook",
         "refuse commits whose staged content holds a secret",
     ),
     Action(

@@ -1,0 +1,167 @@
+"""``.secrets.baseline``: known findings, in detect-secrets' own file format.
+
+The file is what ``detect-secrets scan`` writes (version, plugins_used, filters_used, results
+keyed by file, each result with ``type``, ``hashed_secret``, ``line_number``…), so
+``detect-secrets audit .secrets.baseline`` works on it, and a baseline detect-secrets wrote is
+read here. A finding is known when the baseline has the same file and the same hashed secret
+(line numbers move; the value does not). Labels set by ``audit`` (``is_secret``) are kept when
+the baseline is rewritten.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+from typing import Any
+
+from ossa_hooks.errors import OssaError
+
+if TYPE_CHECKING:
+    from ossa_hooks.secrets import Finding
+
+_FIX = "fix it, or delete it and run `ossa-hooks scan --update-baseline`"
+
+
+@dataclass(frozen=True, slots=True)
+class Baseline:
+    path: Path
+    data: dict[str, Any]
+    known: frozenset[tuple[str, str]]
+
+    def allows(self, finding: Finding) -> bool:
+        return (finding.path, finding.hashed) in self.known
+
+
+def load(path: Path) -> Baseline | None:
+    """The baseline at ``path``; None when there is none; exit 2 naming the file when corrupt."""
+    try:
+        text = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        raise OssaError(f"{path.name}: cannot read the secrets baseline: {e.strerror}") from None
+    name = path.name
+    try:
+        data = json.loads(text)
+    except (ValueError, UnicodeDecodeError) as e:
+        where = f" (line {e.lineno})" if isinstance(e, json.JSONDecodeError) else ""
+        raise OssaError(
+            f"{name}: not a valid secrets baseline: invalid JSON{where}; {_FIX}"
+        ) from None
+    if not isinstance(data, dict) or not isinstance(data.get("results"), dict):
+        raise OssaError(f"{name}: not a valid secrets baseline: no \"results\" object; {_FIX}")
+    known: set[tuple[str, str]] = set()
+    for filename, items in data["results"].items():
+        if not isinstance(items, list):
+            raise OssaError(f"{name}: not a valid secrets baseline: results of {filename!r} "
+                            f"is not a list; {_FIX}")
+        for item in items:
+            hashed = item.get("hashed_secret") if isinstance(item, dict) else None
+            if not isinstance(hashed, str) or not hashed:
+                raise OssaError(f"{name}: not a valid secrets baseline: a result of {filename!r} "
+                                f"has no hashed_secret; {_FIX}")
+            known.add((filename, hashed))
+    return Baseline(path, data, frozenset(known))
+
+
+def build(findings: Iterable[Finding], previous: Baseline | None, scanned: set[str],
+          *, everything: bool, filename: str) -> dict[str, Any]:
+    """The new baseline: the findings of the scanned files, plus the previous baseline's results
+    for files this scan did not look at (all of them dropped when ``everything`` was scanned).
+    Audit labels (``is_secret``) carry over for the same file and value."""
+    old_results: dict[str, list[dict[str, Any]]] = previous.data["results"] if previous else {}
+    labels = {
+        (fname, item["hashed_secret"]): item["is_secret"]
+        for fname, items in old_results.items()
+        for item in items
+        if "is_secret" in item
+    }
+    results: dict[str, list[dict[str, Any]]] = {}
+    if not everything:
+        for fname, items in old_results.items():
+            if fname not in scanned:
+                results[fname] = list(items)
+    seen: set[tuple[str, str, str]] = set()
+    for f in sorted(findings, key=lambda f: (f.path, f.line, f.kind)):
+        key = (f.path, f.hashed, f.kind)
+        if key in seen:
+            continue
+        seen.add(key)
+        item: dict[str, Any] = {
+            "type": f.kind,
+            "filename": f.path,
+            "hashed_secret": f.hashed,
+            "is_verified": False,
+            "line_number": f.line,
+        }
+        if (f.path, f.hashed) in labels:
+            item["is_secret"] = labels[(f.path, f.hashed)]
+        results.setdefault(f.path, []).append(item)
+    return {
+        "version": _ds_version(),
+        **_settings(filename, {item["type"] for items in results.values() for item in items}),
+        "results": dict(sorted(results.items())),
+        "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+
+
+def write(path: Path, data: dict[str, Any]) -> None:
+    """Write ``data`` atomically (a reader never sees half a file)."""
+    text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".secrets-baseline-")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _ds_version() -> str:
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version
+
+    try:
+        return version("detect-secrets")
+    except PackageNotFoundError:
+        return "1.5.0"
+
+
+def _settings(filename: str, types: set[str]) -> dict[str, Any]:
+    """``plugins_used`` and ``filters_used`` as detect-secrets writes them by default, plus the
+    extra providers whose findings the results hold (as ``path`` plugins, so ``audit`` can load
+    them)."""
+    from detect_secrets.settings import default_settings
+
+    from ossa_hooks.secret_plugins import KEYWORD_TARGET
+    from ossa_hooks.secret_plugins import PROVIDERS
+
+    with default_settings() as settings:
+        data: dict[str, Any] = settings.json()
+    data["filters_used"] = [
+        {**f, "filename": filename} if f.get("path", "").endswith("is_baseline_file") else f
+        for f in data["filters_used"]
+    ]
+    if not any(f.get("path", "").endswith("is_baseline_file") for f in data["filters_used"]):
+        data["filters_used"].append(
+            {"path": "detect_secrets.filters.common.is_baseline_file", "filename": filename}
+        )
+    import importlib
+
+    for p in PROVIDERS:
+        if p.builtin or p.target == KEYWORD_TARGET:
+            continue
+        module = importlib.import_module(p.target.partition(":")[0])
+        cls = getattr(module, p.name)
+        if cls.secret_type in types:
+            data["plugins_used"].append({"name": p.name, "path": f"file://{module.__file__}"})
+    data["plugins_used"].sort(key=lambda p: p["name"])
+    return data

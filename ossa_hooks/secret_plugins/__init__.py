@@ -1,0 +1,143 @@
+"""The table of secret providers the scanner knows, and how to find their lines cheaply.
+
+Each provider is a detect-secrets ``RegexBasedDetector`` class: detect-secrets' own, or one of
+the small modules in this folder for providers it lacks. A provider's module is imported only
+when a staged line holds one of its ``anchors`` (lower-case literals searched in the whole
+diff at once) and, when given, matches its ``precheck`` (a regex on the lower-cased line). So a
+commit with no candidate line never imports detect-secrets, and adding a provider touches this
+table and one new module.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Provider:
+    """One detector: ``target`` is ``module:Class``; ``anchors`` bytes regexes with a literal
+    prefix (they run over the lower-cased diff, so keep them cheap); ``precheck`` an optional
+    regex the lower-cased line must match before the detector is loaded."""
+
+    target: str
+    anchors: tuple[bytes, ...]
+    precheck: bytes | None = None
+
+    @property
+    def name(self) -> str:
+        return self.target.rpartition(":")[2]
+
+    @property
+    def builtin(self) -> bool:
+        """True for detect-secrets' own plugins (a baseline names them without a path)."""
+        return self.target.startswith("detect_secrets.")
+
+
+_DS = "detect_secrets.plugins."
+_HERE = "ossa_hooks.secret_plugins."
+
+PROVIDERS: tuple[Provider, ...] = (
+    # --- detect-secrets' own plugins -------------------------------------------------------
+    Provider(
+        _DS + "aws:AWSKeyDetector",
+        (rb"akia", rb"asia", rb"abia", rb"acca", rb"a3t", rb"aws"),
+        rb"(?:a3t[a-z0-9]|abia|acca|akia|asia)[0-9a-z]{16}"
+        rb"|aws.{0,20}?(?:key|pwd|pw|password|pass|token).{0,20}?['\"][0-9a-z/+]{40}['\"]",
+    ),
+    Provider(_DS + "azure_storage_key:AzureStorageKeyDetector", (rb"accountkey=",)),
+    Provider(
+        _DS + "basic_auth:BasicAuthDetector",
+        (rb"://",),
+        rb"://[^\s/@:'\"{}<>]+:[^\s/@'\"{}<>]+@",
+    ),
+    Provider(
+        _DS + "discord:DiscordBotTokenDetector",
+        (rb"discord",),
+        rb"[mno][a-z\d_-]{23,25}\.[a-z\d_-]{6}\.[a-z\d_-]{27}",
+    ),
+    Provider(_DS + "github_token:GitHubTokenDetector", (rb"gh[pousr]_[a-z0-9_]{36}",)),
+    Provider(
+        _DS + "gitlab_token:GitLabTokenDetector",
+        (rb"gl(?:pat|dt|ft|soat|rt|cbt|imt|ptt|agent|oas)-", rb"gr1348941"),
+    ),
+    Provider(_DS + "jwt:JwtTokenDetector", (rb"eyj[a-z0-9_=-]{8,}\.",)),
+    Provider(_DS + "npm:NpmDetector", (rb"_authtoken",)),
+    Provider(_DS + "openai:OpenAIDetector", (rb"sk-[a-z0-9_-]{20,}",), rb"t3blbkfj"),
+    Provider(
+        _DS + "private_key:PrivateKeyDetector",
+        (rb"-----begin", rb"putty-user-key-file-2"),
+        rb"begin (?:dsa |ec |openssh |pgp |rsa |ssh2 encrypted )?private key|putty-user",
+    ),
+    Provider(_DS + "pypi_token:PypiTokenDetector", (rb"pypi-age",)),
+    Provider(_DS + "sendgrid:SendGridDetector", (rb"sg\.[a-z0-9_-]{22}\.",)),
+    Provider(
+        _DS + "slack:SlackDetector",
+        (rb"xox[abposr]-", rb"hooks\.slack\.com/services/"),
+    ),
+    Provider(_DS + "square_oauth:SquareOAuthDetector", (rb"sq0csp-",)),
+    Provider(_DS + "stripe:StripeDetector", (rb"k_live_",)),
+    Provider(
+        _DS + "telegram_token:TelegramBotTokenDetector",
+        (rb":aa[0-9a-z_-]{33}",),
+        rb"\d{8,10}:aa[0-9a-z_-]{33}",
+    ),
+    Provider(_DS + "twilio:TwilioKeyDetector", (rb"ac[a-z0-9]{32}", rb"sk[a-z0-9]{32}")),
+    # --- providers detect-secrets lacks (modules in this folder) -----------------------------
+    Provider(_HERE + "anthropic:AnthropicDetector", (rb"sk-ant-",)),
+    Provider(_HERE + "openai_project:OpenAIProjectKeyDetector", (rb"sk-[a-z0-9_-]{20,}",)),
+    Provider(_HERE + "github_fine_grained:GitHubFineGrainedTokenDetector", (rb"github_pat_",)),
+    Provider(_HERE + "google_api:GoogleApiKeyDetector", (rb"aiza[0-9a-z_-]{35}",)),
+    Provider(_HERE + "huggingface:HuggingFaceTokenDetector", (rb"hf_[a-z]{34}", rb"api_org_")),
+    Provider(_HERE + "shopify:ShopifyTokenDetector", (rb"shp(?:at|ca|pa|ss)_",)),
+    Provider(_HERE + "databricks:DatabricksTokenDetector", (rb"dapi[0-9a-f]{32}",)),
+    Provider(_HERE + "npm_token:NpmAccessTokenDetector", (rb"npm_[a-z0-9]{36}",)),
+    Provider(_HERE + "stripe_keys:StripeKeyDetector", (rb"k_(?:live|test|prod)_",)),
+    # --- keyword assignments (own engine; no detect-secrets import) -------------------------
+    Provider(
+        _HERE + "keyword:KeywordDetector",
+        (rb"pass", rb"pwd", rb"secret", rb"token", rb"key", rb"auth", rb"credential",
+         rb"bearer", rb"salt", rb"signature"),
+    ),
+)
+
+KEYWORD_TARGET = _HERE + "keyword:KeywordDetector"
+
+
+def compiled_anchors(
+    providers: tuple[Provider, ...] = PROVIDERS,
+) -> list[tuple[re.Pattern[bytes], tuple[tuple[int, ...], ...]]]:
+    """The anchors as few regexes as possible: those starting with the same two literal bytes
+    become one ``XY(?:(rest1)|(rest2)…)``, one pass over the diff instead of several (a
+    one-byte prefix would make the regex engine stop too often). Each regex comes with, for
+    each of its groups, the indexes of the providers that group's anchor belongs to."""
+    by_anchor: dict[bytes, list[int]] = {}
+    for i, p in enumerate(providers):
+        for a in p.anchors:
+            by_anchor.setdefault(a, []).append(i)
+    by_first: dict[bytes, list[bytes]] = {}
+    for a in by_anchor:
+        by_first.setdefault(_prefix(a), []).append(a)
+    out = []
+    for first, anchors in by_first.items():
+        rests = b"|".join(b"(" + a[len(first):] + b")" for a in anchors)
+        rx = re.compile(re.escape(first.replace(b"\\", b"")) + b"(?:" + rests + b")")
+        out.append((rx, tuple(tuple(by_anchor[a]) for a in anchors)))
+    return out
+
+
+def _prefix(anchor: bytes) -> bytes:
+    """The literal first two characters of an anchor regex (an escaped one counts as one)."""
+    out = b""
+    i = 0
+    while len(out.replace(b"\\", b"")) < 2 and i < len(anchor):
+        ch = anchor[i : i + 1]
+        if ch == b"\\":
+            out += anchor[i : i + 2]
+            i += 2
+            continue
+        if ch in b"[(.?*+{|^$":
+            break
+        out += ch
+        i += 1
+    return out
