@@ -284,7 +284,8 @@ class _Validator:
             sub = _join(key, k)
             if k not in spec.keys:
                 hint = difflib.get_close_matches(k, list(spec.keys), n=1)
-                tip = f" (did you mean '{hint[0]}'?)" if hint else f" (known: {', '.join(spec.keys)})"
+                known = ", ".join(spec.keys)
+                tip = f" (did you mean '{hint[0]}'?)" if hint else f" (known: {known})"
                 raise self.fail(k_node, sub, f"unknown key{tip}")
             result[k] = self.value(v_node, spec.keys[k], sub)
         for k, s in spec.keys.items():
@@ -318,7 +319,8 @@ class _Validator:
         if spec.choices and value not in spec.choices:
             hint = difflib.get_close_matches(str(value), spec.choices, n=1)
             tip = f" (did you mean '{hint[0]}'?)" if hint else ""
-            raise self.fail(node, key, f"unknown value '{value}'{tip}; one of {', '.join(spec.choices)}")
+            one_of = ", ".join(spec.choices)
+            raise self.fail(node, key, f"unknown value '{value}'{tip}; one of {one_of}")
         if spec.kind == "number":
             return float(value)
         return value

@@ -52,7 +52,7 @@ class GitError(OssaError):
 
 
 def no_git_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
-    """A copy of ``base`` (default ``os.environ``) without the GIT_* variables git sets for hooks."""
+    """A copy of ``base`` (default ``os.environ``) without the GIT_* variables set for hooks."""
     env = dict(os.environ if base is None else base)
     return {k: v for k, v in env.items() if not k.startswith("GIT_") or k in _HOOK_ENV_KEEP}
 
@@ -70,7 +70,7 @@ def run(
     ``env`` replaces the environment; by default it is the current one without the hook
     variables, so a command always acts on ``cwd``'s repository.
     """
-    proc = subprocess.run(  # noqa: S603 - argv list, no shell
+    proc = subprocess.run(
         ["git", *args],
         cwd=cwd,
         env=no_git_env() if env is None else dict(env),
@@ -109,9 +109,11 @@ def split_z(data: bytes) -> list[str]:
 class RepoPaths:
     """Where a repository's parts live, as seen from one of its worktrees."""
 
-    __slots__ = ("toplevel", "git_dir", "common_dir", "is_bare")
+    __slots__ = ("common_dir", "git_dir", "is_bare", "toplevel")
 
-    def __init__(self, toplevel: Path | None, git_dir: Path, common_dir: Path, is_bare: bool) -> None:
+    def __init__(
+        self, toplevel: Path | None, git_dir: Path, common_dir: Path, is_bare: bool
+    ) -> None:
         self.toplevel = toplevel
         self.git_dir = git_dir
         self.common_dir = common_dir

@@ -70,10 +70,19 @@ def infer_hook_type(environ: Mapping[str, str]) -> str | None:
 
 
 def from_pre_commit(
-    environ: Mapping[str, str], default_hook_type: str
+    environ: Mapping[str, str], hook_types: Sequence[str]
 ) -> tuple[str, tuple[str, ...], bytes]:
-    """Rebuild git's hook arguments (and pre-push's stdin) from pre-commit's variables."""
-    hook_type = infer_hook_type(environ) or default_hook_type
+    """Rebuild git's hook arguments (and pre-push's stdin) from pre-commit's variables.
+
+    ``hook_types`` are the stages of the action being run. pre-commit sets the rebase
+    variables only when git names a branch, so a backup run with no checkout variables is
+    the pre-rebase stage.
+    """
+    inferred = infer_hook_type(environ)
+    if inferred in hook_types and inferred is not None:
+        hook_type = inferred
+    else:
+        hook_type = "pre-rebase" if "pre-rebase" in hook_types else hook_types[0]
     get = environ.get
     if hook_type == "post-checkout":
         args: Sequence[str] = (

@@ -39,7 +39,7 @@ def run(
     if what in BY_ID:
         action = BY_ID[what]
         hook_type, git_args, stdin_bytes = (
-            from_pre_commit(env, action.hook_types[0])
+            from_pre_commit(env, action.hook_types)
             if via_pre_commit
             else (action.hook_types[0], tuple(args), stdin or b"")
         )
@@ -82,8 +82,12 @@ def run(
         rc = _call(action, ctx)
         results[action_id] = {0: "ok", 1: "failed"}.get(rc, "error") if action.target else "none"
         code = max(code, rc)
-    audit.record(repo, "hook", what, code, time.perf_counter() - start, {"actions": results,
-                                                                          "args": list(git_args)})
+    detail = {"hook_type": hook_type, "actions": results, "args": list(git_args)}
+    if hook_type == "pre-push":
+        detail["refs"] = [r.local_ref for r in ctx.pushed_refs]
+    if via_pre_commit:
+        detail["via"] = "pre-commit"
+    audit.record(repo, "hook", what, code, time.perf_counter() - start, detail)
     return code
 
 
