@@ -8,12 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+from conftest import git
+from conftest import ossa
 from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
-
-from conftest import git
-from conftest import ossa
 
 from ossa_hooks import audit
 from ossa_hooks import git as ogit
