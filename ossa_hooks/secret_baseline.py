@@ -38,8 +38,9 @@ class Baseline:
         return (finding.path, finding.hashed) in self.known
 
 
-def load(path: Path) -> Baseline | None:
-    """The baseline at ``path``; None when there is none; exit 2 naming the file when corrupt."""
+def load(where: str | os.PathLike[str]) -> Baseline | None:
+    """The baseline at ``where``; None when there is none; exit 2 naming the file when corrupt."""
+    path = Path(where)
     try:
         text = path.read_bytes()
     except FileNotFoundError:

@@ -17,22 +17,9 @@ partially staged file is judged by what will be committed. The scan runs in thre
 from __future__ import annotations
 
 import bisect
-import hashlib
-import importlib
 import os
 import re
 import sys
-from collections.abc import Iterable
-from collections.abc import Iterator
-from collections.abc import Mapping
-from collections.abc import Sequence
-from dataclasses import dataclass
-from dataclasses import field
-from pathlib import Path
-from typing import TYPE_CHECKING
-from typing import Any
-from typing import Protocol
-from typing import TextIO
 
 from ossa_hooks import git
 from ossa_hooks.errors import OssaError
@@ -41,10 +28,24 @@ from ossa_hooks.secret_plugins import PROVIDERS
 from ossa_hooks.secret_plugins import Provider
 from ossa_hooks.secret_plugins import compiled_anchors
 
+# Hooks import this module: no dataclasses, pathlib or typing at run time (each costs
+# milliseconds of the commit's budget).
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from collections.abc import Iterator
+    from collections.abc import Mapping
+    from collections.abc import Sequence
+    from pathlib import Path
+    from typing import Any
+    from typing import Protocol
+
     from ossa_hooks.config import Config
     from ossa_hooks.hook_context import HookContext
     from ossa_hooks.secret_baseline import Baseline
+
+    class LineDetector(Protocol):
+        def scan_line(self, path: str, line: str) -> Iterable[tuple[str, str]]: ...
 
 PRAGMA = b"pragma: allowlist secret"
 PRAGMA_NEXT_LINE = b"pragma: allowlist nextline secret"
@@ -84,20 +85,38 @@ def mask(secret: str) -> str:
     return secret[:keep] + "…"
 
 
-@dataclass(frozen=True, slots=True)
 class Finding:
     """One possible secret: where it is, what it looks like; ``secret`` is never printed."""
 
-    path: str
-    line: int
-    kind: str
-    secret: str = field(repr=False)
-    commit: str | None = None
+    __slots__ = ("commit", "kind", "line", "path", "secret")
+
+    def __init__(self, path: str, line: int, kind: str, secret: str,
+                 commit: str | None = None) -> None:
+        self.path = path
+        self.line = line
+        self.kind = kind
+        self.secret = secret
+        self.commit = commit
+
+    def __repr__(self) -> str:
+        return f"Finding({self.path}:{self.line}: {self.kind}: {self.masked})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Finding) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def _key(self) -> tuple[str, int, str, str, str | None]:
+        return (self.path, self.line, self.kind, self.secret, self.commit)
 
     @property
     def hashed(self) -> str:
         """detect-secrets' ``hashed_secret``: the SHA-1 of the value."""
-        return hashlib.sha1(self.secret.encode("utf-8", "surrogateescape")).hexdigest()  # noqa: S324
+        import hashlib
+
+        data = self.secret.encode("utf-8", "surrogateescape")
+        return hashlib.sha1(data).hexdigest()  # noqa: S324 - detect-secrets' format
 
     @property
     def masked(self) -> str:
@@ -111,18 +130,21 @@ class Finding:
         return data
 
 
-@dataclass(slots=True)
 class ScanResult:
     """What a scan found and what it could not look at."""
 
-    findings: list[Finding] = field(default_factory=list)
-    files: int = 0
-    bytes: int = 0
-    binary: int = 0
-    too_large: int = 0
-    not_files: int = 0  # symlinks and submodules: no content of their own to scan
-    allowed: int = 0  # findings let through by the baseline
-    paths: set[str] = field(default_factory=set)
+    __slots__ = ("allowed", "binary", "bytes", "files", "findings", "not_files", "paths",
+                 "too_large")
+
+    def __init__(self) -> None:
+        self.findings: list[Finding] = []
+        self.files = 0
+        self.bytes = 0
+        self.binary = 0
+        self.too_large = 0
+        self.not_files = 0  # symlinks and submodules: no content of their own to scan
+        self.allowed = 0  # findings let through by the baseline
+        self.paths: set[str] = set()
 
     def merge(self, other: ScanResult) -> None:
         self.findings.extend(other.findings)
@@ -135,31 +157,50 @@ class ScanResult:
         self.paths |= other.paths
 
 
-@dataclass(frozen=True, slots=True)
 class _Entry:
-    path: str
-    mode: str
-    status: str
+    """One ``--raw`` record: the path, its new mode, the status letter."""
 
+    __slots__ = ("mode", "path", "status")
 
-class LineDetector(Protocol):
-    def scan_line(self, path: str, line: str) -> Iterable[tuple[str, str]]: ...
+    def __init__(self, path: str, mode: str, status: str) -> None:
+        self.path = path
+        self.mode = mode
+        self.status = status
 
 
 # --- detectors ------------------------------------------------------------------------------
 
 
 class _PluginAdapter:
-    """A detect-secrets ``RegexBasedDetector`` seen as a ``LineDetector``."""
+    """A detect-secrets ``RegexBasedDetector`` seen as a ``LineDetector``.
+
+    detect-secrets reports what ``findall`` returns, which for a pattern such as
+    ``(ghp|gho)_[A-Za-z0-9_]{36}`` is the group ("ghp"), not the token. Here the value is the
+    longest group when it is long enough to be the secret (the password of a URL, the key
+    after ``aws_secret_access_key``), else the whole match. Plugins with their own
+    ``analyze_string`` (JWT validation) keep it.
+    """
 
     def __init__(self, plugin: Any) -> None:
+        from detect_secrets.plugins.base import RegexBasedDetector
+
         self.plugin = plugin
         self.secret_type = str(plugin.secret_type)
+        self.own_analyze = type(plugin).analyze_string is not RegexBasedDetector.analyze_string
 
     def scan_line(self, path: str, line: str) -> Iterator[tuple[str, str]]:
-        for value in self.plugin.analyze_string(line):
-            if value:
-                yield self.secret_type, str(value)
+        if self.own_analyze:
+            for value in self.plugin.analyze_string(line):
+                if value:
+                    yield self.secret_type, str(value)
+            return
+        for regex in self.plugin.denylist:
+            for m in regex.finditer(line):
+                groups = [g for g in m.groups() if g]
+                longest = max(groups, key=len) if groups else ""
+                value = longest if len(longest) >= 6 else m.group(0)
+                if value:
+                    yield self.secret_type, value
 
 
 class Engine:
@@ -170,8 +211,11 @@ class Engine:
         self.providers = providers
         self.entropy = entropy
         self.max_file_size = max_file_size
-        self.anchors = [(rx, tuple(_bits(ids) for ids in groups))
-                        for rx, groups in compiled_anchors(providers)]
+        # Per grouped regex: for each alternative, its own regex and its providers' bits.
+        self.anchors = [
+            (rx, tuple((alt, _bits(ids)) for alt, ids in groups))
+            for rx, groups in compiled_anchors(providers)
+        ]
         self._bit_lists: dict[int, tuple[int, ...]] = {}
         self.prechecks = [re.compile(p.precheck) if p.precheck else None for p in providers]
         self._detectors: dict[int, LineDetector] = {}
@@ -188,6 +232,8 @@ class Engine:
             from ossa_hooks.secret_plugins.keyword import KeywordDetector
 
             return KeywordDetector(entropy=self.entropy)
+        import importlib
+
         try:
             cls = getattr(importlib.import_module(module_name), class_name)
         except ImportError as e:
@@ -289,13 +335,22 @@ class Engine:
         found: dict[int, tuple[int, list[int]]] = {}
         rfind = low.rfind
         plus = 43  # "+"
-        for rx, group_bits in self.anchors:
+        for rx, alternatives in self.anchors:
+            several = len(alternatives) > 1
             for m in rx.finditer(low):
                 pos = m.start()
                 ls = rfind(b"\n", 0, pos) + 1
                 if patch[ls] != plus:
                     continue
-                bits = group_bits[m.lastindex - 1]  # type: ignore[operator]
+                if several:
+                    # The regex reports the first alternative that matched; others may too
+                    # ("sk-ant-…" is both an OpenAI-shaped and an Anthropic anchor).
+                    bits = 0
+                    for alt, alt_bits in alternatives:
+                        if alt.match(low, pos):
+                            bits |= alt_bits
+                else:
+                    bits = alternatives[0][1]
                 old = found.get(ls)
                 if old is None:
                     found[ls] = (bits, [pos])
@@ -457,7 +512,7 @@ def scan_staged(repo: git.RepoPaths, config: Config, *, env: Mapping[str, str] |
     ``git commit -a`` and ``git commit PATH``, and that index is what will be committed.
     """
     args = ["diff", "--cached", *DIFF_OPTIONS, "--", *pathspecs(config, files)]
-    out = git.run(args, repo.worktree, env=env).stdout
+    out = git.run(args, repo.toplevel_str or ".", env=env).stdout
     return (engine or engine_for(config)).scan_patch(out)
 
 
@@ -535,6 +590,8 @@ def _walk(paths: Sequence[str]) -> Iterator[str]:
 
 
 def _display(path: str, root: Path | None) -> str:
+    from pathlib import Path
+
     p = os.path.abspath(path)
     if root is not None:
         try:
@@ -579,7 +636,7 @@ def apply_baseline(result: ScanResult, baseline: Baseline | None) -> None:
 def load_baseline(repo: git.RepoPaths, config: Config) -> Baseline | None:
     from ossa_hooks.secret_baseline import load
 
-    return load(repo.worktree / str(config.get("secrets.baseline")))
+    return load(os.path.join(str(repo.worktree), str(config.get("secrets.baseline"))))
 
 
 HOW_TO_ALLOW = (
@@ -628,7 +685,7 @@ def hook(ctx: HookContext) -> int:
         apply_baseline(result, load_baseline(ctx.repo, ctx.config))
     if not result.findings:
         return 0
-    out: TextIO = sys.stderr
+    out = sys.stderr
     for line in format_text(result):
         print(line, file=out)
     print(f"ossa-secrets: {summary(result, 'the staged changes')}: commit refused", file=out)

@@ -11,18 +11,23 @@ table and one new module.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 
-@dataclass(frozen=True, slots=True)
 class Provider:
     """One detector: ``target`` is ``module:Class``; ``anchors`` bytes regexes with a literal
     prefix (they run over the lower-cased diff, so keep them cheap); ``precheck`` an optional
     regex the lower-cased line must match before the detector is loaded."""
 
-    target: str
-    anchors: tuple[bytes, ...]
-    precheck: bytes | None = None
+    __slots__ = ("anchors", "precheck", "target")
+
+    def __init__(self, target: str, anchors: tuple[bytes, ...],
+                 precheck: bytes | None = None) -> None:
+        self.target = target
+        self.anchors = anchors
+        self.precheck = precheck
+
+    def __repr__(self) -> str:
+        return f"Provider({self.target})"
 
     @property
     def name(self) -> str:
@@ -106,11 +111,12 @@ KEYWORD_TARGET = _HERE + "keyword:KeywordDetector"
 
 def compiled_anchors(
     providers: tuple[Provider, ...] = PROVIDERS,
-) -> list[tuple[re.Pattern[bytes], tuple[tuple[int, ...], ...]]]:
+) -> list[tuple[re.Pattern[bytes], tuple[tuple[re.Pattern[bytes], tuple[int, ...]], ...]]]:
     """The anchors as few regexes as possible: those starting with the same two literal bytes
     become one ``XY(?:(rest1)|(rest2)…)``, one pass over the diff instead of several (a
     one-byte prefix would make the regex engine stop too often). Each regex comes with, for
-    each of its groups, the indexes of the providers that group's anchor belongs to."""
+    of its alternatives, the alternative's own regex and the indexes of the providers it
+    belongs to."""
     by_anchor: dict[bytes, list[int]] = {}
     for i, p in enumerate(providers):
         for a in p.anchors:
@@ -122,7 +128,8 @@ def compiled_anchors(
     for first, anchors in by_first.items():
         rests = b"|".join(b"(" + a[len(first):] + b")" for a in anchors)
         rx = re.compile(re.escape(first.replace(b"\\", b"")) + b"(?:" + rests + b")")
-        out.append((rx, tuple(tuple(by_anchor[a]) for a in anchors)))
+        alts = tuple((re.compile(a), tuple(by_anchor[a])) for a in anchors)
+        out.append((rx, alts))
     return out
 
 

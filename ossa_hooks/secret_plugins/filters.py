@@ -74,7 +74,7 @@ def sequential(value: str, line: str) -> bool:
     """Eight or more characters in keyboard or alphabet order (abcdefgh, 12345678)."""
     if len(value) < 8:
         return False
-    for i in range(0, len(value) - 7, 4):
+    for i in range(len(value) - 7):
         chunk = value[i : i + 8]
         if any(chunk in s for s in _SEQUENCES):
             return True

@@ -73,7 +73,9 @@ _ASSIGN = re.compile(
 )
 _AUTH_SCHEME = re.compile(r"^(?:Bearer|Basic|Token|token|bearer)\s+")
 _EXPORT = re.compile(r"^\s*(?:export\s+|set\s+|ENV\s+|ARG\s+)", re.IGNORECASE)
-_WORDY = re.compile(r"^[A-Za-z]+(?:[_.\-\s][A-Za-z]+)*$")
+# Words and identifiers: lower, UPPER, Capitalised or camelCase parts joined by _ . - or space.
+_WORD = r"(?:[a-z]+|[A-Z]+|[A-Z]?[a-z]+(?:[A-Z][a-z]+)*)"
+_WORDY = re.compile(rf"^{_WORD}(?:[_.\-\s]{_WORD})*$")
 _NUMBERISH = re.compile(r"^[-+]?[\d_.,:]+[kKmMsShHdD]?$")
 _BASE64_CHARS = re.compile(r"^[A-Za-z0-9+/=_\-.~]+$")
 _HEX_CHARS = re.compile(r"^[0-9a-fA-F]+$")
