@@ -217,7 +217,7 @@ class Engine:
             for rx, groups in compiled_anchors(providers)
         ]
         self._bit_lists: dict[int, tuple[int, ...]] = {}
-        self.prechecks = [re.compile(p.precheck) if p.precheck else None for p in providers]
+        self._prechecks: dict[int, re.Pattern[bytes]] = {}  # compiled on first use
         self._detectors: dict[int, LineDetector] = {}
 
     def detector(self, index: int) -> LineDetector:
@@ -242,6 +242,15 @@ class Engine:
                 "install detect-secrets (`pip install 'detect-secrets>=1.5'`)"
             ) from None
         return _PluginAdapter(cls())
+
+    def _precheck(self, index: int, lowered: bytes) -> bool:
+        pattern = self.providers[index].precheck
+        if pattern is None:
+            return True
+        rx = self._prechecks.get(index)
+        if rx is None:
+            rx = self._prechecks[index] = re.compile(pattern)
+        return rx.search(lowered) is not None
 
     def _indexes(self, bits: int) -> tuple[int, ...]:
         found = self._bit_lists.get(bits)
@@ -347,7 +356,7 @@ class Engine:
                     # ("sk-ant-…" is both an OpenAI-shaped and an Anthropic anchor).
                     bits = 0
                     for alt, alt_bits in alternatives:
-                        if alt.match(low, pos):
+                        if re.compile(alt).match(low, pos):  # re caches the compiled pattern
                             bits |= alt_bits
                 else:
                     bits = alternatives[0][1]
@@ -380,8 +389,7 @@ class Engine:
             text = patch[a:b].rstrip(b"\r").decode("utf-8", "replace")
             lowered = low[a:b]
             for i in self._indexes(bits):
-                pre = self.prechecks[i]
-                if pre is not None and pre.search(lowered) is None:
+                if not self._precheck(i, lowered):
                     continue
                 for kind, value in self.detector(i).scan_line(path, text):
                     keyword = self.providers[i].target == KEYWORD_TARGET

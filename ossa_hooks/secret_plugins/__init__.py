@@ -111,11 +111,11 @@ KEYWORD_TARGET = _HERE + "keyword:KeywordDetector"
 
 def compiled_anchors(
     providers: tuple[Provider, ...] = PROVIDERS,
-) -> list[tuple[re.Pattern[bytes], tuple[tuple[re.Pattern[bytes], tuple[int, ...]], ...]]]:
+) -> list[tuple[re.Pattern[bytes], tuple[tuple[bytes, tuple[int, ...]], ...]]]:
     """The anchors as few regexes as possible: those starting with the same two literal bytes
     become one ``XY(?:(rest1)|(rest2)…)``, one pass over the diff instead of several (a
     one-byte prefix would make the regex engine stop too often). Each regex comes with, for
-    of its alternatives, the alternative's own regex and the indexes of the providers it
+    of its alternatives, the alternative's own pattern and the indexes of the providers it
     belongs to."""
     by_anchor: dict[bytes, list[int]] = {}
     for i, p in enumerate(providers):
@@ -128,7 +128,7 @@ def compiled_anchors(
     for first, anchors in by_first.items():
         rests = b"|".join(b"(" + a[len(first):] + b")" for a in anchors)
         rx = re.compile(re.escape(first.replace(b"\\", b"")) + b"(?:" + rests + b")")
-        alts = tuple((re.compile(a), tuple(by_anchor[a])) for a in anchors)
+        alts = tuple((a, tuple(by_anchor[a])) for a in anchors)
         out.append((rx, alts))
     return out
 

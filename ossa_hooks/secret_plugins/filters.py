@@ -13,6 +13,32 @@ from collections.abc import Callable
 
 Filter = Callable[[str, str], bool]
 
+
+class LazyRegex:
+    """A regex compiled on first use: a hook that never needs a filter never pays for its
+    compilation (the patterns here cost more to compile than most commits take to scan)."""
+
+    __slots__ = ("_compiled", "flags", "pattern")
+
+    def __init__(self, pattern: str, flags: int = 0) -> None:
+        self.pattern = pattern
+        self.flags = flags
+        self._compiled: re.Pattern[str] | None = None
+
+    def get(self) -> re.Pattern[str]:
+        if self._compiled is None:
+            self._compiled = re.compile(self.pattern, self.flags)
+        return self._compiled
+
+    def search(self, text: str) -> re.Match[str] | None:
+        return self.get().search(text)
+
+    def match(self, text: str) -> re.Match[str] | None:
+        return self.get().match(text)
+
+    def fullmatch(self, text: str) -> re.Match[str] | None:
+        return self.get().fullmatch(text)
+
 # Keys that vendors print in their documentation; finding them means someone pasted the docs.
 DOCUMENTED_EXAMPLES = frozenset(
     {
@@ -25,7 +51,7 @@ DOCUMENTED_EXAMPLES = frozenset(
     }
 )
 
-_EXAMPLE_WORDS = re.compile(
+_EXAMPLE_WORDS = LazyRegex(
     r"example|sample|dummy|fake|placeholder|changeme|change[_-]me|your[_-]?|redacted|"
     r"replace[_-]?me|insert[_-]|xxxx|\.\.\.|todo|fixme|not[_-]?a[_-]?real|foobar",
     re.IGNORECASE,
@@ -37,7 +63,7 @@ def documented_example(value: str, line: str) -> bool:
     return value in DOCUMENTED_EXAMPLES or bool(_EXAMPLE_WORDS.search(value))
 
 
-_PLACEHOLDER = re.compile(
+_PLACEHOLDER = LazyRegex(
     r"""^<[^<>]*>$            # <YOUR_API_KEY>
     |\$\{[^}]*\}              # ${VAR}
     |\{\{.*\}\}               # {{ var }}
@@ -86,7 +112,7 @@ def low_variety(value: str, line: str) -> bool:
     return len(set(value)) < max(4, min(10, len(value) // 4))
 
 
-_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_UUID = LazyRegex(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
 def uuid(value: str, line: str) -> bool:
@@ -94,7 +120,7 @@ def uuid(value: str, line: str) -> bool:
     return bool(_UUID.match(value))
 
 
-_COLOUR = re.compile(r"^#(?:[0-9a-fA-F]{3,4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$")
+_COLOUR = LazyRegex(r"^#(?:[0-9a-fA-F]{3,4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$")
 
 
 def css_colour(value: str, line: str) -> bool:
@@ -102,15 +128,15 @@ def css_colour(value: str, line: str) -> bool:
     return bool(_COLOUR.match(value))
 
 
-_HEX_DIGEST = re.compile(r"^(?:[0-9a-f]{32}|[0-9a-f]{40}|[0-9a-f]{56}|[0-9a-f]{64}|[0-9a-f]{96}"
+_HEX_DIGEST = LazyRegex(r"^(?:[0-9a-f]{32}|[0-9a-f]{40}|[0-9a-f]{56}|[0-9a-f]{64}|[0-9a-f]{96}"
                          r"|[0-9a-f]{128})$|^(?:[0-9A-F]{32}|[0-9A-F]{40}|[0-9A-F]{64})$")
-_DIGEST_CONTEXT = re.compile(
+_DIGEST_CONTEXT = LazyRegex(
     r"--hash[= ]|integrity|\bsha(?:1|224|256|384|512)\b|sha(?:1|224|256|384|512)[-:=]|"
     r"\bmd5\b|checksum|digest|\bcommit\b|\brev(?:ision)?\b|\betag\b|\bhash\b",
     re.IGNORECASE,
 )
-_DIGEST_CHARS = re.compile(r"[A-Za-z0-9+/=_\-]+")
-_SRI = re.compile(r"^(?:sha(?:1|224|256|384|512)|md5)[-:=]", re.IGNORECASE)
+_DIGEST_CHARS = LazyRegex(r"[A-Za-z0-9+/=_\-]+")
+_SRI = LazyRegex(r"^(?:sha(?:1|224|256|384|512)|md5)[-:=]", re.IGNORECASE)
 
 
 def digest_syntax(value: str, line: str) -> bool:
@@ -125,12 +151,12 @@ def hex_digest(value: str, line: str) -> bool:
     return bool(_HEX_DIGEST.match(value))
 
 
-_ENV_READ = re.compile(
+_ENV_READ = LazyRegex(
     r"os\.environ|os\.getenv|getenv\(|environ\.get|environ\[|process\.env|\bENV\[|\$ENV\{|"
     r"System\.getenv|GetEnvironmentVariable|os\.Getenv|Deno\.env|import\.meta\.env|"
     r"\bgetpass\(|keyring\.|secretKeyRef|valueFrom|secretsmanager|\bssm:|\{\{\s*secrets\."
 )
-_SETTINGS_VALUE = re.compile(
+_SETTINGS_VALUE = LazyRegex(
     r"^(?:env|settings|config|conf|cfg|secrets|vault|options|opts|params|self|this|args|ctx|"
     r"context|request|app)[.\[:]|^!(?:env|vault|secret|ref|Ref|Sub|GetAtt)\b",
     re.IGNORECASE,
@@ -142,7 +168,7 @@ def env_or_settings_read(value: str, line: str) -> bool:
     return bool(_SETTINGS_VALUE.match(value)) or bool(_ENV_READ.search(line))
 
 
-_PATTERN = re.compile(
+_PATTERN = LazyRegex(
     r"\(\?|\\[dwsbDWSBnrtvx.]|\[\^|\[[a-zA-Z0-9]-[a-zA-Z0-9]|\]\{|\{\d+,|\)\*|\)\+|\.\*"
 )
 
@@ -152,7 +178,7 @@ def pattern_or_code(value: str, line: str) -> bool:
     return bool(_PATTERN.search(value))
 
 
-_GENERIC = re.compile(r"password|passwd|secret|token|username|credential|apikey|api_key",
+_GENERIC = LazyRegex(r"password|passwd|secret|token|username|credential|apikey|api_key",
                       re.IGNORECASE)
 _GENERIC_WORDS = frozenset({"pass", "pwd", "pw", "user", "usr", "key", "login", "auth", "none",
                             "null", "root", "admin", "guest", "test", "demo", "foo", "bar"})

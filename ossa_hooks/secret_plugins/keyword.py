@@ -19,6 +19,7 @@ import re
 from collections.abc import Iterator
 
 from ossa_hooks.secret_plugins.filters import KEYWORD_FILTERS
+from ossa_hooks.secret_plugins.filters import LazyRegex
 from ossa_hooks.secret_plugins.filters import dropped
 from ossa_hooks.secret_plugins.filters import hex_digest
 from ossa_hooks.secret_plugins.filters import shannon_entropy
@@ -71,14 +72,14 @@ _ASSIGN = re.compile(
     """,
     re.VERBOSE,
 )
-_AUTH_SCHEME = re.compile(r"^(?:Bearer|Basic|Token|token|bearer)\s+")
-_EXPORT = re.compile(r"^\s*(?:export\s+|set\s+|ENV\s+|ARG\s+)", re.IGNORECASE)
+_AUTH_SCHEME = LazyRegex(r"^(?:Bearer|Basic|Token|token|bearer)\s+")
+_EXPORT = LazyRegex(r"^\s*(?:export\s+|set\s+|ENV\s+|ARG\s+)", re.IGNORECASE)
 # Words and identifiers: lower, UPPER, Capitalised or camelCase parts joined by _ . - or space.
 _WORD = r"(?:[a-z]+|[A-Z]+|[A-Z]?[a-z]+(?:[A-Z][a-z]+)*)"
-_WORDY = re.compile(rf"^{_WORD}(?:[_.\-\s]{_WORD})*$")
-_NUMBERISH = re.compile(r"^[-+]?[\d_.,:]+[kKmMsShHdD]?$")
-_BASE64_CHARS = re.compile(r"^[A-Za-z0-9+/=_\-.~]+$")
-_HEX_CHARS = re.compile(r"^[0-9a-fA-F]+$")
+_WORDY = LazyRegex(rf"^{_WORD}(?:[_.\-\s]{_WORD})*$")
+_NUMBERISH = LazyRegex(r"^[-+]?[\d_.,:]+[kKmMsShHdD]?$")
+_BASE64_CHARS = LazyRegex(r"^[A-Za-z0-9+/=_\-.~]+$")
+_HEX_CHARS = LazyRegex(r"^[0-9a-fA-F]+$")
 _LITERALS = frozenset({"true", "false", "none", "null", "nil", "yes", "no", "on", "off",
                        "undefined", "required", "optional", "string", "str", "bytes", "int",
                        "bool", "object", "any", "empty", "default", "secret", "password"})
@@ -155,12 +156,15 @@ class KeywordDetector:
                 value = m.group("uv")
                 if value.startswith(("!", "&", "*", "|", ">", "%")):
                     continue  # YAML tags, anchors, aliases, block scalars; templates
-            value = _AUTH_SCHEME.sub("", value.strip())
-            if not value or dropped(value, line, KEYWORD_FILTERS):
+            value = _AUTH_SCHEME.get().sub("", value.strip())
+            if not value:
                 continue
+            # The cheap shape tests first; the filters only for values that could be secrets.
             if strength == "strong" and _plausible_password(value):
-                yield KEYWORD_TYPE, value
+                kind: str | None = KEYWORD_TYPE
             elif self.entropy and not hex_digest(value, line):
-                generated = _looks_generated(value)
-                if generated is not None:
-                    yield generated, value
+                kind = _looks_generated(value)
+            else:
+                kind = None
+            if kind is not None and not dropped(value, line, KEYWORD_FILTERS):
+                yield kind, value
