@@ -274,3 +274,19 @@ def test_mask_never_shows_the_whole_value() -> None:
     assert secrets.mask("ghp_abcdefgh") == "ghp_…"
     assert secrets.mask("abcdef") == "ab…"
     assert secrets.mask("ab") == "…"
+
+
+def test_two_processes_find_the_same_as_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    files = {f"m{i}.py": f"x = {i}\npassword = '{rnd(14, ALNUM, f'par{i}')}'\n" for i in range(6)}
+    header = b"".join(b":000000 100644 0 0 A\0" + n.encode() + b"\0" for n in files)
+    body = b"".join(
+        f"diff --git a/{n} b/{n}\nnew file mode 100644\n--- /dev/null\n+++ b/{n}\n"
+        f"@@ -0,0 +1,2 @@\n".encode() + b"".join(b"+" + line.encode() + b"\n"
+                                                 for line in text.splitlines())
+        for n, text in files.items()
+    )
+    patch = header + b"\0" + body
+    one = secrets.Engine().scan_patch(patch).findings
+    monkeypatch.setattr(secrets, "PARALLEL_BYTES", 0)
+    two = secrets.Engine().scan_patch(patch).findings
+    assert len(one) == 6 and sorted(two, key=repr) == sorted(one, key=repr)
