@@ -89,6 +89,7 @@ def build(findings: Iterable[Finding], previous: Baseline | None, scanned: set[s
             if fname not in scanned:
                 results[fname] = list(items)
     seen: set[tuple[str, str, str]] = set()
+    ds_types = _ds_secret_types()
     for f in sorted(findings, key=lambda f: (f.path, f.line, f.kind)):
         key = (f.path, f.hashed, f.kind)
         if key in seen:
@@ -101,12 +102,20 @@ def build(findings: Iterable[Finding], previous: Baseline | None, scanned: set[s
             "is_verified": False,
             "line_number": f.line,
         }
+        if f.kind not in ds_types:
+            # detect-secrets' audit stops at a type it has no plugin for (and it does not
+            # load plugins named by path before it needs them), so a provider it lacks is
+            # recorded under the high-entropy type, whose plugin finds the same value again;
+            # the real kind stays beside it.
+            hexish = all(c in "0123456789abcdefABCDEF" for c in f.secret)
+            item["type"] = "Hex High Entropy String" if hexish else "Base64 High Entropy String"
+            item["ossa_kind"] = f.kind
         if (f.path, f.hashed) in labels:
             item["is_secret"] = labels[(f.path, f.hashed)]
         results.setdefault(f.path, []).append(item)
     return {
         "version": _ds_version(),
-        **_settings(filename, {item["type"] for items in results.values() for item in items}),
+        **_settings(filename),
         "results": dict(sorted(results.items())),
         "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
@@ -136,14 +145,15 @@ def _ds_version() -> str:
         return "1.5.0"
 
 
-def _settings(filename: str, types: set[str]) -> dict[str, Any]:
-    """``plugins_used`` and ``filters_used`` as detect-secrets writes them by default, plus the
-    extra providers whose findings the results hold (as ``path`` plugins, so ``audit`` can load
-    them)."""
-    from detect_secrets.settings import default_settings
+def _ds_secret_types() -> set[str]:
+    from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
 
-    from ossa_hooks.secret_plugins import KEYWORD_TARGET
-    from ossa_hooks.secret_plugins import PROVIDERS
+    return set(get_mapping_from_secret_type_to_class())
+
+
+def _settings(filename: str) -> dict[str, Any]:
+    """``plugins_used`` and ``filters_used`` as detect-secrets writes them by default."""
+    from detect_secrets.settings import default_settings
 
     with default_settings() as settings:
         data: dict[str, Any] = settings.json()
@@ -155,14 +165,4 @@ def _settings(filename: str, types: set[str]) -> dict[str, Any]:
         data["filters_used"].append(
             {"path": "detect_secrets.filters.common.is_baseline_file", "filename": filename}
         )
-    import importlib
-
-    for p in PROVIDERS:
-        if p.builtin or p.target == KEYWORD_TARGET:
-            continue
-        module = importlib.import_module(p.target.partition(":")[0])
-        cls = getattr(module, p.name)
-        if cls.secret_type in types:
-            data["plugins_used"].append({"name": p.name, "path": f"file://{module.__file__}"})
-    data["plugins_used"].sort(key=lambda p: p["name"])
     return data

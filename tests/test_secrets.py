@@ -302,16 +302,22 @@ def test_baseline_keeps_audit_labels_and_other_files(committed_repo: Path) -> No
 
 def test_baseline_usable_by_detect_secrets_audit(committed_repo: Path) -> None:
     line, _ = password_line("audit")
-    write(committed_repo, "a.py", line)
+    fine_grained = f"github_pat_{rnd(22, 'fg1')}_{rnd(59, 'fg2')}"
+    write(committed_repo, "a.py", line + f"GH = '{fine_grained}'\n")
     git(committed_repo, "add", ".")
     assert ossa(committed_repo, "scan", "--update-baseline").returncode == 0
+    items = json.loads((committed_repo / ".secrets.baseline").read_text())["results"]["a.py"]
+    # A provider detect-secrets lacks is recorded under a type its audit can load.
+    assert {(i["type"], i.get("ossa_kind")) for i in items} == {
+        ("Secret Keyword", None), ("Base64 High Entropy String", "GitHub Fine-grained Token")}
     exe = shutil.which("detect-secrets", path=str(Path(sys.executable).parent))
     assert exe is not None
     r = subprocess.run([exe, "audit", "--report", ".secrets.baseline"], cwd=committed_repo,
                        capture_output=True, text=True, check=False)
     assert r.returncode == 0, r.stderr
     report = json.loads(r.stdout)
-    assert report["results"][0]["filename"] == "a.py"
+    assert sorted(x["secrets"] for x in report["results"]) == sorted(
+        [fine_grained, line.split('"')[1]])
 
 
 @pytest.mark.parametrize("text", ["{not json", '{"results": []}', '{"results": {"a": [{}]}}'])
