@@ -177,8 +177,8 @@ class _PluginAdapter:
 
     detect-secrets reports what ``findall`` returns, which for a pattern such as
     ``(ghp|gho)_[A-Za-z0-9_]{36}`` is the group ("ghp"), not the token. Here the value is the
-    longest group when it is long enough to be the secret (the password of a URL, the key
-    after ``aws_secret_access_key``), else the whole match. Plugins with their own
+    longest group (the password of a URL, the key after ``aws_secret_access_key``) unless it
+    is a short prefix of the match, then the whole match. Plugins with their own
     ``analyze_string`` (JWT validation) keep it.
     """
 
@@ -197,9 +197,11 @@ class _PluginAdapter:
             return
         for regex in self.plugin.denylist:
             for m in regex.finditer(line):
-                groups = [g for g in m.groups() if g]
-                longest = max(groups, key=len) if groups else ""
-                value = longest if len(longest) >= 6 else m.group(0)
+                spans = [i for i in range(1, (regex.groups or 0) + 1) if m.group(i)]
+                best = max(spans, key=lambda i: len(m.group(i)), default=0)
+                if best and m.start(best) == m.start() and len(m.group(best)) < 8:
+                    best = 0  # a captured prefix such as "ghp": the token is the whole match
+                value = m.group(best)
                 if value:
                     yield self.secret_type, value
 

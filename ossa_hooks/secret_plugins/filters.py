@@ -58,9 +58,16 @@ _EXAMPLE_WORDS = LazyRegex(
 )
 
 
+_EXAMPLE_HOST = LazyRegex(
+    r"@[\w.\-]*\bexample\.(?:com|org|net)\b|@[\w.\-]+\.(?:example|test|invalid)\b"
+)
+
+
 def documented_example(value: str, line: str) -> bool:
-    """A vendor's documented example key, or a value that says it is one."""
-    return value in DOCUMENTED_EXAMPLES or bool(_EXAMPLE_WORDS.search(value))
+    """A vendor's documented example key, a value that says it is one, or credentials of a
+    URL on a documentation host (example.com, *.test: RFC 2606)."""
+    return (value in DOCUMENTED_EXAMPLES or bool(_EXAMPLE_WORDS.search(value))
+            or bool(_EXAMPLE_HOST.search(line)))
 
 
 _PLACEHOLDER = LazyRegex(
@@ -158,7 +165,8 @@ _ENV_READ = LazyRegex(
 )
 _SETTINGS_VALUE = LazyRegex(
     r"^(?:env|settings|config|conf|cfg|secrets|vault|options|opts|params|self|this|args|ctx|"
-    r"context|request|app)[.\[:]|^!(?:env|vault|secret|ref|Ref|Sub|GetAtt)\b",
+    r"context|request|app)[.\[:]|^!(?:env|vault|secret|ref|Ref|Sub|GetAtt)\b"
+    r"|^(?:arn|vault|op|ssm|awssm|gcpsm|azkv|secretsmanager|sops|keyvault)[:/]",
     re.IGNORECASE,
 )
 

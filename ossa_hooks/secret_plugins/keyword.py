@@ -28,29 +28,26 @@ KEYWORD_TYPE = "Secret Keyword"
 BASE64_TYPE = "Base64 High Entropy String"
 HEX_TYPE = "Hex High Entropy String"
 
-_STRONG = re.compile(
-    r"pass(?:word|wd|phrase)?|pwd|secret|token|api[_.\-]?key|apikey|auth[_.\-]?key|"
-    r"access[_.\-]?key|private[_.\-]?key|credentials?|contrase[ñn]a",
-    re.IGNORECASE,
+# A name is split into words (snake_case, camelCase, kebab-case, dotted); what it holds is
+# said by its last word(s): db_password, apiKey, AWS_SECRET_ACCESS_KEY, client-secret hold
+# secrets; password_hash, token_type, SecretTargetAttachment, tokenizer do not.
+_STRONG_WORDS = frozenset(
+    """password passwords passwd passphrase pass pwd secret secrets token tokens credential
+    credentials contraseña contrasena apikey passcode""".split()
 )
-_WEAK = re.compile(r"key|auth|bearer|salt|signature|session|cookie|cred", re.IGNORECASE)
-
-# A name whose last part says it holds something *about* the secret, not the secret.
-_NOT_SECRET_PARTS = frozenset(
-    """file files path paths dir dirs directory url urls uri endpoint host hostname name names
-    type types kind id ids len length size count field fields prefix suffix env envvar var vars
-    variable header headers param params regex re pattern patterns format fmt template label
-    help hint message msg msgs error errors cls class mode policy attr attribute column col
-    ttl timeout expiry expires expiration max min method scheme algorithm alg store storage
-    provider manager backend handler factory callback hook required enabled disabled flag
-    required_ index idx position pos offset number num char chars characters placeholder
-    prompt text title description desc doc docs link links option options choices widget
-    input form view views mask masked hash hashed hasher hashes digest salt_length rounds
-    iterations strength validator validators policy_ reset confirm confirmation changed
-    change changes expire expired expired_ age lifetime location loc key_id keyid keyname
-    module modules package klass cache cached count_ counter limit limits version
-    """.split()
+_STRONG_PAIRS = frozenset(
+    """apikey accesskey privatekey secretkey authkey clientkey servicekey accountkey dbkey
+    masterkey signingkey encryptionkey webhooksecret""".split()
 )
+_WEAK_WORDS = frozenset("""key keys auth authorization bearer salt signature cookie cred creds
+                        sessionkey""".split())
+# Words after the secret word that still name the value itself: password_value, token_b64.
+_VALUE_SUFFIXES = frozenset("value val str string b64 base64 hex raw plain plaintext encoded"
+                            .split())
+# Tokens that are positions or request ids, not credentials: NextToken, page_token, ClientToken.
+_NOT_SECRET_TOKENS = frozenset("""next page pagination continuation sync start resume output
+    input idempotency client request end last first previous prev cancel""".split())
+_NAME_WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-zñ]+|\d+")
 _NOT_SECRET_PREFIXES = ("is_", "has_", "use_", "show_", "no_", "get_", "set_", "check_",
                         "enable_", "require_", "num_", "max_", "min_", "validate_", "reset_")
 
@@ -97,26 +94,35 @@ def is_config_file(path: str) -> bool:
 
 def _name_says_secret(name: str) -> str | None:
     """'strong', 'weak' or None for a name such as ``db_password`` or ``cache_key``."""
-    lowered = name.lower().lstrip("$@").replace("-", "_")
-    last = re.split(r"[._]", lowered.rstrip("_"))[-1] if lowered else ""
-    if last in _NOT_SECRET_PARTS or lowered.startswith(_NOT_SECRET_PREFIXES):
+    lowered = name.lower().lstrip("$@")
+    if lowered.startswith(_NOT_SECRET_PREFIXES):
         return None
-    if _STRONG.search(lowered):
+    words = [w.lower() for w in _NAME_WORDS.findall(name) if not w.isdigit()]
+    while len(words) > 1 and words[-1] in _VALUE_SUFFIXES:
+        words.pop()
+    if not words:
+        return None
+    last = words[-1]
+    if last in ("token", "tokens") and len(words) > 1 and words[-2] in _NOT_SECRET_TOKENS:
+        return None
+    pair = "".join(words[-2:])
+    if last in _STRONG_WORDS or pair in _STRONG_PAIRS:
         return "strong"
-    if _WEAK.search(lowered):
+    if last in _WEAK_WORDS or pair in _WEAK_WORDS:
         return "weak"
     return None
 
 
 def _looks_generated(value: str) -> str | None:
     """The high-entropy type of ``value`` when it looks machine-generated, else None."""
-    if len(value) < 16:
-        return None
+    if len(value) < 16 or _WORDY.match(value):
+        return None  # short, or words and identifiers (CamelCase, dotted.names)
     if _HEX_CHARS.match(value):
         return HEX_TYPE if shannon_entropy(value) > 3.0 and not value.isdigit() else None
     if _BASE64_CHARS.match(value) and shannon_entropy(value) > 4.0:
-        classes = sum(bool(re.search(c, value)) for c in ("[a-z]", "[A-Z]", "[0-9]"))
-        return BASE64_TYPE if classes >= 2 else None
+        # Generated keys mix cases and digits; a value without a digit is almost always text.
+        mixed = any(c.isdigit() for c in value) and any(c.isalpha() for c in value)
+        return BASE64_TYPE if mixed else None
     return None
 
 
@@ -146,6 +152,9 @@ class KeywordDetector:
         """(secret type, value) for each secret assigned on ``line`` of file ``path``."""
         bare_ok = is_config_file(path) or bool(_EXPORT.match(line))
         for m in _ASSIGN.finditer(line):
+            start = m.start("name")
+            if start and line[start - 1] == ":":
+                continue  # the last part of a qualified name (AWS::IAM::AccessKey), a type
             strength = _name_says_secret(m.group("name"))
             if strength is None:
                 continue
