@@ -32,7 +32,7 @@ HEX_TYPE = "Hex High Entropy String"
 # said by its last word(s): db_password, apiKey, AWS_SECRET_ACCESS_KEY, client-secret hold
 # secrets; password_hash, token_type, SecretTargetAttachment, tokenizer do not.
 _STRONG_WORDS = frozenset(
-    """password passwords passwd passphrase pass pwd secret secrets token tokens credential
+    """password passwords passwd passphrase pass pwd pw secret secrets token tokens credential
     credentials contraseña contrasena apikey passcode""".split()
 )
 _STRONG_PAIRS = frozenset(
@@ -42,7 +42,7 @@ _STRONG_PAIRS = frozenset(
 _WEAK_WORDS = frozenset("""key keys auth authorization bearer salt signature cookie cred creds
                         sessionkey""".split())
 # Words after the secret word that still name the value itself: password_value, token_b64.
-_VALUE_SUFFIXES = frozenset("value val str string b64 base64 hex raw plain plaintext encoded"
+_VALUE_SUFFIXES = frozenset("value val str string b64 base64 hex raw plain plaintext encoded base"
                             .split())
 # Tokens that are positions or request ids, not credentials: NextToken, page_token, ClientToken.
 _NOT_SECRET_TOKENS = frozenset("""next page pagination continuation sync start resume output
