@@ -102,7 +102,7 @@ def build(findings: Iterable[Finding], previous: Baseline | None, scanned: set[s
             "is_verified": False,
             "line_number": f.line,
         }
-        if f.kind not in ds_types:
+        if f.kind not in ds_types or _ds_sees_less(ds_types.get(f.kind), f.secret):
             # detect-secrets' audit stops at a type it has no plugin for (and it does not
             # load plugins named by path before it needs them), so a provider it lacks is
             # recorded under the high-entropy type, whose plugin finds the same value again;
@@ -145,10 +145,26 @@ def _ds_version() -> str:
         return "1.5.0"
 
 
-def _ds_secret_types() -> set[str]:
+def _ds_secret_types() -> dict[str, Any]:
     from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
 
-    return set(get_mapping_from_secret_type_to_class())
+    return dict(get_mapping_from_secret_type_to_class())
+
+
+def _ds_sees_less(plugin_class: Any, value: str) -> bool:
+    """True when detect-secrets' own plugin reports only part of ``value`` (its GitHub plugin
+    reports "ghp" for a whole token), so its audit would not find the recorded hash."""
+    if plugin_class is None or plugin_class.secret_type in _KEEP_TYPES:
+        return False
+    try:
+        seen = set(plugin_class().analyze_string(value))
+    except Exception:  # noqa: BLE001 - a plugin needing arguments: keep its type
+        return False
+    return any(v != value and v in value for v in seen)
+
+
+_KEEP_TYPES = frozenset({"Secret Keyword", "Base64 High Entropy String",
+                         "Hex High Entropy String"})
 
 
 def _settings(filename: str) -> dict[str, Any]:

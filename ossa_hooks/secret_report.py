@@ -21,6 +21,12 @@ def rule_id(kind: str) -> str:
     return "secret/" + re.sub(r"[^a-z0-9]+", "-", kind.lower()).strip("-")
 
 
+def _fingerprint(f: Finding) -> str:
+    import hashlib
+
+    return hashlib.sha256(f"{f.path}\0{f.kind}\0{f.hashed}".encode("utf-8", "replace")).hexdigest()
+
+
 def sarif(findings: Sequence[Finding]) -> dict[str, Any]:
     kinds = sorted({f.kind for f in findings})
     rules = [
@@ -54,7 +60,9 @@ def sarif(findings: Sequence[Finding]) -> dict[str, Any]:
                     }
                 }
             ],
-            "partialFingerprints": {"secretHash/v1": f.hashed},
+            # Stable across runs, yet not the bare hash of the secret (a weak password's SHA-1
+            # can be brute-forced, and SARIF files get uploaded).
+            "partialFingerprints": {"ossaSecret/v1": _fingerprint(f)},
         }
         if f.commit:
             result["properties"] = {"commit": f.commit}

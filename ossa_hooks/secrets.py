@@ -26,7 +26,7 @@ from ossa_hooks.errors import OssaError
 from ossa_hooks.secret_plugins import KEYWORD_TARGET
 from ossa_hooks.secret_plugins import PROVIDERS
 from ossa_hooks.secret_plugins import Provider
-from ossa_hooks.secret_plugins import compiled_anchors
+from ossa_hooks.secret_plugins import anchor_groups
 
 # Hooks import this module: no dataclasses, pathlib or typing at run time (each costs
 # milliseconds of the commit's budget).
@@ -215,9 +215,11 @@ class Engine:
         self.entropy = entropy
         self.max_file_size = max_file_size
         # Per grouped regex: for each alternative, its own regex and its providers' bits.
+        # Per group: the literal prefix, the pattern, and for each alternative its pattern and
+        # its providers' bits. Compiled on first use (re caches them for the process).
         self.anchors = [
-            (rx, tuple((alt, _bits(ids)) for alt, ids in groups))
-            for rx, groups in compiled_anchors(providers)
+            (literal, pattern, tuple((alt, _bits(ids)) for alt, ids in groups))
+            for literal, pattern, groups in anchor_groups(providers)
         ]
         self._bit_lists: dict[int, tuple[int, ...]] = {}
         self._prechecks: dict[int, re.Pattern[bytes]] = {}  # compiled on first use
@@ -365,9 +367,12 @@ class Engine:
         found: dict[int, tuple[int, list[int]]] = {}
         rfind = low.rfind
         plus = 43  # "+"
-        for rx, alternatives in self.anchors:
+        small = hi - lo < 1_000_000  # on a large patch every prefix is there: skip the look
+        for literal, pattern, alternatives in self.anchors:
+            if small and low.find(literal, lo, hi) < 0:
+                continue  # nothing to compile or run: most groups on a small commit
             several = len(alternatives) > 1
-            for m in rx.finditer(low, lo, hi):
+            for m in re.compile(pattern).finditer(low, lo, hi):
                 pos = m.start()
                 ls = rfind(b"\n", 0, pos) + 1
                 if patch[ls] != plus:

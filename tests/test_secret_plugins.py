@@ -15,7 +15,7 @@ import pytest
 
 from ossa_hooks import secrets
 from ossa_hooks.secret_plugins import PROVIDERS
-from ossa_hooks.secret_plugins import compiled_anchors
+from ossa_hooks.secret_plugins import anchor_groups
 from ossa_hooks.secret_plugins import filters
 from ossa_hooks.secret_plugins.keyword import KeywordDetector
 
@@ -252,8 +252,8 @@ def test_keyword_detector_without_entropy() -> None:
 
 
 def test_anchor_groups_cover_every_anchor() -> None:
-    groups = compiled_anchors()
-    n = sum(len(alts) for _, alts in groups)
+    groups = anchor_groups()
+    n = sum(len(alts) for _, _, alts in groups)
     assert n == len({a for p in PROVIDERS for a in p.anchors})
 
 

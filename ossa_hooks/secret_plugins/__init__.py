@@ -109,14 +109,17 @@ PROVIDERS: tuple[Provider, ...] = (
 KEYWORD_TARGET = _HERE + "keyword:KeywordDetector"
 
 
-def compiled_anchors(
+def anchor_groups(
     providers: tuple[Provider, ...] = PROVIDERS,
-) -> list[tuple[re.Pattern[bytes], tuple[tuple[bytes, tuple[int, ...]], ...]]]:
+) -> list[tuple[bytes, bytes, tuple[tuple[bytes, tuple[int, ...]], ...]]]:
     """The anchors as few regexes as possible: those starting with the same two literal bytes
     become one ``XY(?:(rest1)|(rest2)…)``, one pass over the diff instead of several (a
-    one-byte prefix would make the regex engine stop too often). Each regex comes with, for
-    of its alternatives, the alternative's own pattern and the indexes of the providers it
-    belongs to."""
+    one-byte prefix would make the regex engine stop too often).
+
+    Each group is (its literal prefix, its regex pattern, its alternatives), each alternative
+    with its own pattern and the indexes of the providers it belongs to. Patterns are left
+    uncompiled: a small commit compiles only the groups whose prefix it contains.
+    """
     by_anchor: dict[bytes, list[int]] = {}
     for i, p in enumerate(providers):
         for a in p.anchors:
@@ -126,10 +129,10 @@ def compiled_anchors(
         by_first.setdefault(_prefix(a), []).append(a)
     out = []
     for first, anchors in by_first.items():
+        literal = first.replace(b"\\", b"")
         rests = b"|".join(b"(" + a[len(first):] + b")" for a in anchors)
-        rx = re.compile(re.escape(first.replace(b"\\", b"")) + b"(?:" + rests + b")")
-        alts = tuple((a, tuple(by_anchor[a])) for a in anchors)
-        out.append((rx, alts))
+        pattern = re.escape(literal) + b"(?:" + rests + b")"
+        out.append((literal, pattern, tuple((a, tuple(by_anchor[a])) for a in anchors)))
     return out
 
 
