@@ -595,7 +595,7 @@ def scan_staged(repo: git.RepoPaths, config: Config, *, env: Mapping[str, str] |
     ``git commit -a`` and ``git commit PATH``, and that index is what will be committed.
     """
     args = ["diff", "--cached", *DIFF_OPTIONS, "--", *pathspecs(config, files)]
-    out = git.run(args, repo.toplevel_str or ".", env=env).stdout
+    out = git.read(args, repo.toplevel_str or ".", env=env)
     return (engine or engine_for(config)).scan_patch(out)
 
 
