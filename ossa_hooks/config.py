@@ -140,7 +140,7 @@ SCHEMA = Obj(
                     ),
                 ),
                 # What the pre-commit hook does when .gitignore lacks a required entry.
-                "check_required": Scalar("str", default="warn", choices=("warn", "fail", "off")),
+                "check_required": Scalar("str", default="warn", choices=("warn", "fail", "ignore")),
             }
         ),
         "judge": Obj(

@@ -13,7 +13,6 @@ per-pattern attribution run only when something matched.
 from __future__ import annotations
 
 import os
-import shlex
 from collections.abc import Iterable
 from collections.abc import Mapping
 from collections.abc import Sequence
@@ -104,12 +103,20 @@ def git_env(repo: git.RepoPaths, environ: Mapping[str, str] | None = None) -> di
     return env
 
 
-def indexed_matches(top: Path, patterns: Sequence[str], env: Mapping[str, str]) -> list[str]:
-    """The index entries the ``patterns`` (one gitignore list, last match wins) exclude."""
+def indexed_matches(
+    top: Path,
+    patterns: Sequence[str],
+    env: Mapping[str, str],
+    among: Sequence[str] = (),
+) -> list[str]:
+    """The index entries the ``patterns`` (one gitignore list, last match wins) exclude;
+    only those named in ``among`` when it is given."""
     if not any(not p.startswith("!") for p in patterns):
         return []
-    args = ["ls-files", "-z", "--cached", "--ignored"]
+    args = ["--literal-pathspecs", "ls-files", "-z", "--cached", "--ignored"]
     args += [f"--exclude={p}" for p in patterns]
+    if among:
+        args += ["--", *among]
     return git.split_z(git.run(args, top, env=env).stdout)
 
 
@@ -123,25 +130,28 @@ def staged_paths(top: Path, env: Mapping[str, str]) -> set[str]:
 
 
 def attribute(
-    top: Path, patterns: Sequence[str], paths: Iterable[str], env: Mapping[str, str]
+    top: Path, patterns: Sequence[str], paths: Sequence[str], env: Mapping[str, str]
 ) -> list[Refused]:
     """For each path (already known to be excluded), the last positive pattern matching it.
 
-    Each pattern is asked alone, from the last to the first, until every path has one: the
-    answer names a pattern that really matches the path by git's rules.
+    Each positive pattern is asked alone (one git process per pattern, run side by side, only
+    on the paths in question): the answer names a pattern that really matches the path by
+    git's rules. This runs only when a commit is being refused.
     """
-    todo = set(paths)
+    from concurrent.futures import ThreadPoolExecutor
+
+    positive = [p for p in patterns if not p.startswith("!")]
+    # Past a few thousand paths, a pathspec list would outgrow the command line.
+    among = paths if sum(len(p) + 1 for p in paths) < 64_000 else ()
+    wanted = set(paths)
+    with ThreadPoolExecutor(max_workers=min(8, len(positive)) or 1) as pool:
+        hits = list(pool.map(lambda p: indexed_matches(top, [p], env, among), positive))
     found: dict[str, str] = {}
-    for pattern in reversed(patterns):
-        if not todo:
-            break
-        if pattern.startswith("!"):
-            continue
-        for path in indexed_matches(top, [pattern], env):
-            if path in todo:
+    for pattern, matched in zip(positive, hits, strict=True):  # later patterns win, as in git
+        for path in matched:
+            if path in wanted:
                 found[path] = pattern
-                todo.discard(path)
-    for path in todo:  # cannot happen with git's rules; keep the path rather than lose it
+    for path in wanted - found.keys():  # cannot happen with git's rules; never lose a path
         found[path] = "?"
     return [Refused(p, found[p]) for p in sorted(found)]
 
@@ -248,7 +258,7 @@ def check(
         repo, config.get("gitignore.forbidden"), staged_only=staged_only, environ=environ
     )
     missing: list[str] = []
-    if config.get("gitignore.check_required") != "off":
+    if config.get("gitignore.check_required") != "ignore":
         missing = missing_entries(repo.worktree / ".gitignore", config.get("gitignore.required"))
     return Report(tuple(refused), tuple(missing))
 
@@ -265,6 +275,8 @@ def shown(path: str) -> str:
 
 
 def refused_line(r: Refused) -> str:
+    import shlex
+
     quoted = shlex.quote(shown(r.path))
     rm = f"git rm --cached -- {quoted}" if r.path.startswith("-") else f"git rm --cached {quoted}"
     return (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from ossa_hooks.commands import SubParsers
 
@@ -32,7 +33,8 @@ def register(sub: SubParsers) -> None:
 
 
 def _usage(p: argparse.ArgumentParser) -> int:
-    p.print_usage()
+    p.print_usage(sys.stderr)
+    print("ossa-hooks gitignore: choose an action: check or fix", file=sys.stderr)
     return 2
 
 
@@ -55,7 +57,7 @@ def main_check(args: argparse.Namespace) -> int:
         return 1
     what = "staged" if args.staged else "tracked"
     tail = "; .gitignore has the required entries"
-    if cfg.get("gitignore.check_required") == "off":
+    if cfg.get("gitignore.check_required") == "ignore":
         tail = ""
     print(f"{gitignore.HOOK_ID}: no forbidden {what} paths{tail}")
     return 0
@@ -77,6 +79,7 @@ def main_fix(args: argparse.Namespace) -> int:
     tracked = gitignore.forbidden(repo, cfg.get("gitignore.forbidden"), staged_only=False)
     if tracked:
         n = len(tracked)
-        print(f"note: {n} tracked path{'s' if n != 1 else ''} still match gitignore.forbidden"
+        print(f"note: {n} tracked path{'s' if n != 1 else ''} still match{'es' if n == 1 else ''}"
+              " gitignore.forbidden"
               " (list them with `ossa-hooks gitignore check`; untrack with git rm --cached)")
     return 0
