@@ -13,18 +13,20 @@ per-pattern attribution run only when something matched.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
-from collections.abc import Mapping
-from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ossa_hooks import git
+from ossa_hooks.errors import OssaError
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from collections.abc import Mapping
+    from collections.abc import Sequence
+
     from ossa_hooks.config import Config
     from ossa_hooks.hook_context import HookContext
+
+    StrPath = str | os.PathLike[str]
 
 GITIGNORE_HEADER = "# ossa-hooks: never commit these"
 HOOK_ID = "ossa-gitignore"
@@ -35,20 +37,48 @@ HOOK_ID = "ossa-gitignore"
 _STAGED_FILTER = "ACMT"
 
 
-@dataclass(frozen=True, slots=True)
+# Plain slotted classes, not dataclasses: this module is on the pre-commit hook's path, where
+# importing dataclasses (and inspect) would cost more than the check.
+
+
 class Refused:
     """A path in the index that a forbidden pattern matches, and the pattern that matched."""
 
-    path: str
-    pattern: str
+    __slots__ = ("path", "pattern")
+
+    def __init__(self, path: str, pattern: str) -> None:
+        self.path = path
+        self.pattern = pattern
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Refused) and (self.path, self.pattern) == (
+            other.path, other.pattern)
+
+    def __hash__(self) -> int:
+        return hash((self.path, self.pattern))
+
+    def __repr__(self) -> str:
+        return f"Refused({self.path!r}, {self.pattern!r})"
 
 
-@dataclass(frozen=True, slots=True)
 class Report:
     """The outcome of a check: refused paths and the required ``.gitignore`` entries missing."""
 
-    refused: tuple[Refused, ...]
-    missing: tuple[str, ...]
+    __slots__ = ("missing", "refused")
+
+    def __init__(self, refused: Sequence[Refused], missing: Sequence[str]) -> None:
+        self.refused = tuple(refused)
+        self.missing = tuple(missing)
+
+    def __repr__(self) -> str:
+        return f"Report(refused={self.refused!r}, missing={self.missing!r})"
+
+
+def top_of(repo: git.RepoPaths) -> str:
+    """The worktree folder of ``repo`` as a string; an error for a bare repository."""
+    if repo.toplevel_str is None:
+        raise OssaError("this is a bare repository: run this inside a worktree")
+    return repo.toplevel_str
 
 
 # --- patterns --------------------------------------------------------------------------------
@@ -95,8 +125,8 @@ def git_env(repo: git.RepoPaths, environ: Mapping[str, str] | None = None) -> di
     """
     source = os.environ if environ is None else environ
     env = git.no_git_env(source)
-    env["GIT_DIR"] = str(repo.git_dir)
-    env["GIT_WORK_TREE"] = str(repo.worktree)
+    env["GIT_DIR"] = repo.git_dir_str
+    env["GIT_WORK_TREE"] = top_of(repo)
     index = source.get("GIT_INDEX_FILE")
     if index:
         env["GIT_INDEX_FILE"] = os.path.abspath(index)
@@ -104,7 +134,7 @@ def git_env(repo: git.RepoPaths, environ: Mapping[str, str] | None = None) -> di
 
 
 def indexed_matches(
-    top: Path,
+    top: StrPath,
     patterns: Sequence[str],
     env: Mapping[str, str],
     among: Sequence[str] = (),
@@ -120,7 +150,7 @@ def indexed_matches(
     return git.split_z(git.run(args, top, env=env).stdout)
 
 
-def staged_paths(top: Path, env: Mapping[str, str]) -> set[str]:
+def staged_paths(top: StrPath, env: Mapping[str, str]) -> set[str]:
     """Paths the commit adds or changes (deletions left out), index against HEAD."""
     args = [
         "diff", "--cached", "--name-only", "-z", "--no-renames", "--no-ext-diff",
@@ -130,7 +160,7 @@ def staged_paths(top: Path, env: Mapping[str, str]) -> set[str]:
 
 
 def attribute(
-    top: Path, patterns: Sequence[str], paths: Sequence[str], env: Mapping[str, str]
+    top: StrPath, patterns: Sequence[str], paths: Sequence[str], env: Mapping[str, str]
 ) -> list[Refused]:
     """For each path (already known to be excluded), the last positive pattern matching it.
 
@@ -165,7 +195,7 @@ def forbidden(
 ) -> list[Refused]:
     """Index paths the forbidden ``patterns`` match: only those the commit adds or changes
     (``staged_only``), or every tracked one."""
-    top = repo.worktree
+    top = top_of(repo)
     env = git_env(repo, environ)
     cleaned = clean_patterns(patterns)
     matched = indexed_matches(top, cleaned, env)
@@ -182,19 +212,22 @@ def forbidden(
 # --- required .gitignore entries ---------------------------------------------------------------
 
 
-def _lines(path: Path) -> list[str]:
+def _read(path: StrPath) -> bytes:
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as f:
+            return f.read()
     except FileNotFoundError:
-        return []
+        return b""
     except OSError as e:
-        from ossa_hooks.errors import OssaError
+        raise OssaError(f"{os.fspath(path)}: cannot read: {e.strerror}") from None
 
-        raise OssaError(f"{path}: cannot read: {e.strerror}") from None
+
+def _lines(path: StrPath) -> list[str]:
+    data = _read(path)
     return [line.strip() for line in data.decode("utf-8", "surrogateescape").splitlines()]
 
 
-def missing_entries(path: Path, entries: Sequence[str]) -> list[str]:
+def missing_entries(path: StrPath, entries: Sequence[str]) -> list[str]:
     """The ``entries`` that ``path`` (a ``.gitignore``) lacks, in their order.
 
     A negation (``!x``) counts only when it comes after the last line of every non-negated
@@ -222,7 +255,7 @@ def missing_entries(path: Path, entries: Sequence[str]) -> list[str]:
     return missing
 
 
-def add_gitignore_entries(path: Path, entries: Sequence[str]) -> list[str]:
+def add_gitignore_entries(path: StrPath, entries: Sequence[str]) -> list[str]:
     """Append the ``entries`` missing from ``path`` under one header; return what was added.
 
     Running it again adds nothing: an entry already present is never written twice (except a
@@ -231,20 +264,22 @@ def add_gitignore_entries(path: Path, entries: Sequence[str]) -> list[str]:
     missing = missing_entries(path, entries)
     if not missing:
         return []
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        data = b""
+    data = _read(path)
     header = [] if GITIGNORE_HEADER in _lines(path) else [GITIGNORE_HEADER]
     block = "\n".join([*header, *missing])
     sep = b"" if not data or data.endswith(b"\n") else b"\n"
-    path.write_bytes(data + sep + block.encode("utf-8", "surrogateescape") + b"\n")
+    try:
+        with open(path, "ab") as f:
+            f.write(sep + block.encode("utf-8", "surrogateescape") + b"\n")
+    except OSError as e:
+        raise OssaError(f"{os.fspath(path)}: cannot write: {e.strerror}") from None
     return missing
 
 
 def fix(repo: git.RepoPaths, config: Config) -> list[str]:
     """Add the configured required entries to the worktree's ``.gitignore``; return them."""
-    return add_gitignore_entries(repo.worktree / ".gitignore", config.get("gitignore.required"))
+    path = os.path.join(top_of(repo), ".gitignore")
+    return add_gitignore_entries(path, config.get("gitignore.required"))
 
 
 def check(
@@ -259,7 +294,8 @@ def check(
     )
     missing: list[str] = []
     if config.get("gitignore.check_required") != "ignore":
-        missing = missing_entries(repo.worktree / ".gitignore", config.get("gitignore.required"))
+        path = os.path.join(top_of(repo), ".gitignore")
+        missing = missing_entries(path, config.get("gitignore.required"))
     return Report(tuple(refused), tuple(missing))
 
 
