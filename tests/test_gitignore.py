@@ -218,6 +218,19 @@ def test_first_commit_of_an_empty_repository(repo: Path) -> None:
     assert commit(repo).returncode == 0
 
 
+def test_a_large_staged_change_is_matched_as_a_whole(hooked: Path) -> None:
+    # Past 512 staged paths the whole index is matched at once, then filtered.
+    for i in range(600):
+        write(hooked / f"src/m{i % 9}/f{i}.py")
+    stage(hooked, "src/m3/deep/.env.staging")
+    git(hooked, "add", "src")
+    r = commit(hooked)
+    assert r.returncode == 1
+    assert r.stderr.splitlines()[0] == refused_line("src/m3/deep/.env.staging", ".env.*")
+    git(hooked, "rm", "-q", "--cached", "src/m3/deep/.env.staging")
+    assert commit(hooked).returncode == 0
+
+
 def test_empty_commit_passes(hooked: Path) -> None:
     r = commit(hooked, "--allow-empty")
     assert r.returncode == 0, r.stderr
