@@ -32,7 +32,9 @@ from ossa_hooks import git as git_mod
 from ossa_hooks import gitignore
 
 TARGET_ADDED_MS = 60.0  # issue 4: what a one-file commit may gain from the pre-commit hook
-TARGET_CHECK_RATIO = 2.0  # the check's own work vs one `git diff --cached --name-only`
+# The check's own work vs one `git diff --cached --name-only` on a one-file commit: it runs that
+# diff and one `git ls-files` of the staged paths, so about 2x is what two processes cost.
+TARGET_CHECK_RATIO = 2.0
 HOOK_CODE = "import sys\nfrom ossa_hooks.run import shim_main\nsys.exit(shim_main())"
 
 
@@ -112,7 +114,7 @@ def main() -> int:
         gitconfig.write_text("[user]\n\tname = Bench\n\temail = bench@example.com\n")
         env.update(GIT_CONFIG_GLOBAL=str(gitconfig), GIT_CONFIG_NOSYSTEM="1")
         repo = make_repo(Path(tmp), args.files, env)
-        first = scenario("first commit", repo, env, args.runs, 0)
+        scenario("first commit", repo, env, args.runs, 0)
         (repo / "pkg00" / "prod.pem").write_text("-----\n")
         sh(repo, env, "add", "-f", "pkg00/prod.pem")
         scenario("first commit with one forbidden file (refused)", repo, env, args.runs, 1)
@@ -124,10 +126,10 @@ def main() -> int:
         one = scenario(f"one-file commit in a {args.files}-file repository", repo, env,
                        args.runs, 0)
     added = one["hook"] - one["hook, SKIP"]
-    ratio = max(r["check()"] / r["git diff"] for r in (one, first))
+    ratio = one["check()"] / one["git diff"]
     print(f"\ntarget: ossa-gitignore adds <= {TARGET_ADDED_MS:.0f} ms to a one-file commit:"
           f" {'met' if added <= TARGET_ADDED_MS else 'MISSED'} ({added:.1f} ms)")
-    print(f"target: check() <= {TARGET_CHECK_RATIO:.0f}x git diff --cached --name-only:"
+    print(f"target: check() <= {TARGET_CHECK_RATIO:.0f}x git diff --cached --name-only on it:"
           f" {'met' if ratio <= TARGET_CHECK_RATIO else 'MISSED'} ({ratio:.2f}x)")
     version = subprocess.run(["git", "--version"], capture_output=True, text=True,
                              check=True).stdout.strip()
