@@ -156,7 +156,7 @@ def indexed_matches(
 def staged_paths(top: StrPath, env: Mapping[str, str]) -> list[str]:
     """Paths the commit adds or changes (deletions left out), index against HEAD."""
     args = [
-        "diff", "--cached", "--name-only", "-z", "--no-renames", "--no-ext-diff",
+        "diff", "--cached", "--name-only", "-z", "--no-renames", "--no-ext-diff", "--no-color",
         "--ignore-submodules=none", f"--diff-filter={_STAGED_FILTER}",
     ]
     return git.split_z(git.run(args, top, env=env).stdout)

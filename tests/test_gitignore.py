@@ -231,6 +231,20 @@ def test_a_large_staged_change_is_matched_as_a_whole(hooked: Path) -> None:
     assert commit(hooked).returncode == 0
 
 
+def test_in_a_linked_worktree(hooked: Path) -> None:
+    linked = hooked.parent / "linked ø"
+    git(hooked, "worktree", "add", "-q", "-b", "agents/coder/t1", str(linked))
+    stage(linked, "keys/id_rsa", "ok.txt")
+    r = commit(linked)
+    assert r.returncode == 1
+    assert refused_line("keys/id_rsa", "id_rsa*") in r.stderr.splitlines()
+    git(linked, "rm", "-q", "--cached", "keys/id_rsa")
+    r = commit(linked)
+    assert r.returncode == 0, r.stderr
+    # The main worktree's index is untouched by all this.
+    assert git(hooked, "diff", "--cached", "--name-only").stdout == ""
+
+
 def test_empty_commit_passes(hooked: Path) -> None:
     r = commit(hooked, "--allow-empty")
     assert r.returncode == 0, r.stderr
