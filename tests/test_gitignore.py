@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import ODD_NAME
 from conftest import git
 from conftest import ossa
 from hypothesis import HealthCheck
@@ -40,16 +41,30 @@ def commit(repo: Path, *args: str, env: dict[str, str] | None = None
     return git(repo, "commit", "-q", "-m", "change", *args, check=False, env=env)
 
 
+_TEMPLATE: dict[str, Path] = {}
+
+
 @pytest.fixture
-def hooked(committed_repo: Path) -> Path:
+def hooked(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A repository with the pre-commit hook installed, running only ossa-gitignore, and the
-    required .gitignore entries committed (as `ossa-hooks install` leaves it)."""
-    write(committed_repo / ".ossa-hooks.yaml", ONLY_THIS_HOOK)
-    r = ossa(committed_repo, "install", "-t", "pre-commit")
-    assert r.returncode == 0, r.stderr
-    git(committed_repo, "add", ".ossa-hooks.yaml", ".gitignore")
-    git(committed_repo, "commit", "-q", "-m", "ossa-hooks")
-    return committed_repo
+    required .gitignore entries committed (as `ossa-hooks install` leaves it).
+
+    Built once per test process and copied: the shim names the interpreter, not the folder.
+    """
+    if "hooked" not in _TEMPLATE:
+        path = tmp_path_factory.mktemp("template") / ODD_NAME
+        path.mkdir()
+        git(path, "init", "-q")
+        write(path / "README.md", "hello\n")
+        write(path / ".ossa-hooks.yaml", ONLY_THIS_HOOK)
+        r = ossa(path, "install", "-t", "pre-commit")
+        assert r.returncode == 0, r.stderr
+        git(path, "add", "README.md", ".ossa-hooks.yaml", ".gitignore")
+        git(path, "commit", "-q", "-m", "ossa-hooks")
+        _TEMPLATE["hooked"] = path
+    repo = tmp_path / ODD_NAME
+    shutil.copytree(_TEMPLATE["hooked"], repo, symlinks=True)
+    return repo
 
 
 def stage(repo: Path, *paths: str) -> None:
