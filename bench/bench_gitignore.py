@@ -111,7 +111,8 @@ def main() -> int:
                     str(Path(ossa_hooks.__file__).parent)], check=False, env=env)
     with tempfile.TemporaryDirectory(prefix="bench-gitignore-") as tmp:
         gitconfig = Path(tmp) / "gitconfig"
-        gitconfig.write_text("[user]\n\tname = Bench\n\temail = bench@example.com\n")
+        gitconfig.write_text("[user]\n\tname = Bench\n\temail = bench@example.com\n"
+                             "[gc]\n\tauto = 0\n[maintenance]\n\tauto = false\n")
         env.update(GIT_CONFIG_GLOBAL=str(gitconfig), GIT_CONFIG_NOSYSTEM="1")
         repo = make_repo(Path(tmp), args.files, env)
         scenario("first commit", repo, env, args.runs, 0)
