@@ -224,6 +224,8 @@ class Engine:
         self._bit_lists: dict[int, tuple[int, ...]] = {}
         self._prechecks: dict[int, re.Pattern[bytes]] = {}  # compiled on first use
         self._detectors: dict[int, LineDetector] = {}
+        # Told how much a large patch holds before it is scanned (the scan command's progress).
+        self.progress: Callable[[str], None] | None = None
 
     def detector(self, index: int) -> LineDetector:
         found = self._detectors.get(index)
@@ -322,6 +324,8 @@ class Engine:
             skip[i] = False
         if all(skip):
             return result
+        if self.progress is not None and result.bytes >= 2_000_000:
+            self.progress(f"scanning {result.bytes / 1e6:.1f} MB in {result.files} files…")
         low = patch.lower()
         layout = (starts, skip, sections, hunk_pos, hunk_body, hunk_new)
         middle = _split_point(starts, len(patch)) if len(patch) >= PARALLEL_BYTES else None

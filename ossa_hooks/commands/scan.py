@@ -50,6 +50,7 @@ def main(args: argparse.Namespace) -> int:
                                                                   or args.paths))
     progress = _Progress(sys.stderr)
     engine = secrets.engine_for(cfg)
+    engine.progress = progress.say
     if args.paths:
         where = "the given paths"
         result = secrets.scan_paths(args.paths, cfg, root=root, engine=engine)
