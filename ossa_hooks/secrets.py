@@ -274,6 +274,7 @@ class Engine:
             return result
         sep = out.find(b"\0\0")
         raw, patch = (out, b"") if sep < 0 else (out[:sep], out[sep + 2 :])
+        del out  # the caller passes git's output without keeping it: one copy of the patch
         entries = _parse_raw(raw)
         sections: list[_Entry | None] = []
         for e in entries:
@@ -599,8 +600,8 @@ def scan_staged(repo: git.RepoPaths, config: Config, *, env: Mapping[str, str] |
     ``git commit -a`` and ``git commit PATH``, and that index is what will be committed.
     """
     args = ["diff", "--cached", *DIFF_OPTIONS, "--", *pathspecs(config, files)]
-    out = git.read(args, repo.toplevel_str or ".", env=env)
-    return (engine or engine_for(config)).scan_patch(out)
+    eng = engine or engine_for(config)
+    return eng.scan_patch(git.read(args, repo.toplevel_str or ".", env=env))
 
 
 def scan_all_files(repo: git.RepoPaths, config: Config, *,
@@ -608,8 +609,8 @@ def scan_all_files(repo: git.RepoPaths, config: Config, *,
     """Scan every file in the index, as if all were being added."""
     empty = git.out(["hash-object", "-t", "tree", "--stdin"], repo.worktree, input=b"")
     args = ["diff", "--cached", *DIFF_OPTIONS, empty, "--", *pathspecs(config)]
-    out = git.run(args, repo.worktree).stdout
-    return (engine or engine_for(config)).scan_patch(out)
+    eng = engine or engine_for(config)
+    return eng.scan_patch(git.read(args, repo.worktree))
 
 
 def scan_rev(repo: git.RepoPaths, config: Config, rev: str, *,

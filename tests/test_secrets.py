@@ -14,6 +14,10 @@ from pathlib import Path
 import pytest
 from conftest import git
 from conftest import ossa
+from hypothesis import HealthCheck
+from hypothesis import given
+from hypothesis import settings
+from hypothesis import strategies as st
 
 ALNUM = string.ascii_letters + string.digits
 
@@ -334,3 +338,33 @@ def test_corrupt_baseline_is_a_clear_error(hooked: Path, text: str) -> None:
     assert r.returncode == 2 and ".secrets.baseline: not a valid" in r.stderr
     r = ossa(hooked, "scan")
     assert r.returncode == 2 and ".secrets.baseline" in r.stderr
+
+
+# --- the diff parser against git itself ----------------------------------------------------
+
+
+@settings(max_examples=12, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    before=st.lists(st.sampled_from(["a = 1", "", "# c", "x()", "\tpass"]), max_size=30),
+    edits=st.lists(st.tuples(st.integers(0, 40), st.booleans()), min_size=1, max_size=6),
+)
+def test_line_numbers_match_the_staged_file(committed_repo: Path, before: list[str],
+                                            edits: list[tuple[int, bool]]) -> None:
+    """Lines deleted and secrets inserted anywhere: every reported line holds its secret."""
+    path = committed_repo / "f.py"
+    path.write_text("".join(f"{line}\n" for line in before))
+    git(committed_repo, "add", "f.py")
+    git(committed_repo, "commit", "-q", "--allow-empty", "-m", "base", "--no-verify")
+    lines = list(before)
+    for n, (where, delete) in enumerate(edits):
+        i = min(where, len(lines))
+        if delete and i < len(lines):
+            del lines[i]
+        lines.insert(i, f"T{n} = 'ghp_{rnd(36, f'prop{n}')}'")
+    path.write_text("".join(f"{line}\n" for line in lines))
+    git(committed_repo, "add", "f.py")
+    r = ossa(committed_repo, "scan", "--format", "json")
+    found = {(f["line"]) for f in json.loads(r.stdout)}
+    expected = {i + 1 for i, line in enumerate(lines) if "ghp_" in line}
+    assert found == expected
