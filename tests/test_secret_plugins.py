@@ -290,3 +290,23 @@ def test_two_processes_find_the_same_as_one(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setattr(secrets, "PARALLEL_BYTES", 0)
     two = secrets.Engine().scan_patch(patch).findings
     assert len(one) == 6 and sorted(two, key=repr) == sorted(one, key=repr)
+
+
+def test_ordinary_code_never_imports_detect_secrets() -> None:
+    """The hook's fast path: lines of ordinary code reach no detect-secrets plugin."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import ossa_hooks
+
+    sample = Path(ossa_hooks.__file__).parent / "config.py"
+    code = (
+        "import sys\nfrom ossa_hooks import secrets\n"
+        f"data = open({str(sample)!r}, 'rb').read()\n"
+        "r = secrets.Engine().scan_patch(secrets._as_patch('m.py', data))\n"
+        "print(len(r.findings), 'detect_secrets' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.split() == ["0", "False"]
