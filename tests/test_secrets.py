@@ -368,3 +368,18 @@ def test_line_numbers_match_the_staged_file(committed_repo: Path, before: list[s
     found = {(f["line"]) for f in json.loads(r.stdout)}
     expected = {i + 1 for i, line in enumerate(lines) if "ghp_" in line}
     assert found == expected
+
+
+def test_first_commit_and_commit_from_a_subfolder(repo: Path) -> None:
+    assert ossa(repo, "install", "-t", "pre-commit").returncode == 0
+    line, _ = password_line("first")
+    write(repo, "src/app/cfg.py", line)
+    git(repo, "add", ".")
+    r = commit(repo)  # no HEAD yet: everything staged is new
+    assert r.returncode == 1 and "src/app/cfg.py:1: Secret Keyword:" in r.stderr
+    write(repo, "src/app/cfg.py", "ok = True\n")
+    git(repo, "add", ".")
+    assert commit(repo).returncode == 0
+    write(repo, "src/app/cfg.py", "ok = True\n" + line)
+    r = git(repo / "src" / "app", "commit", "-q", "-a", "-m", "x", check=False)
+    assert r.returncode == 1 and "src/app/cfg.py:2:" in r.stderr
