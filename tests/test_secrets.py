@@ -383,3 +383,16 @@ def test_first_commit_and_commit_from_a_subfolder(repo: Path) -> None:
     write(repo, "src/app/cfg.py", "ok = True\n" + line)
     r = git(repo / "src" / "app", "commit", "-q", "-a", "-m", "x", check=False)
     assert r.returncode == 1 and "src/app/cfg.py:2:" in r.stderr
+
+
+def test_linked_worktree_commit(hooked: Path, tmp_path: Path) -> None:
+    wt = tmp_path / "wt ø"
+    git(hooked, "worktree", "add", "-q", str(wt), "-b", "agent")
+    line, _ = password_line("wt")
+    write(wt, "w.py", line)
+    git(wt, "add", "w.py")
+    r = commit(wt)
+    assert r.returncode == 1 and "w.py:1: Secret Keyword:" in r.stderr
+    write(wt, "w.py", "x = 1\n")
+    git(wt, "add", "w.py")
+    assert commit(wt).returncode == 0
