@@ -69,6 +69,12 @@ _ASSIGN = re.compile(
     """,
     re.VERBOSE,
 )
+# Name and value as a call's two string arguments: define('DB_PASSWORD', '…') in PHP,
+# setenv/putenv, os.environ.setdefault("TOKEN", "…").
+_CALL = LazyRegex(
+    r"""\b(?:define|setenv|putenv|Setenv|setdefault|set_secret|setProperty)\(\s*"""
+    r"""(?P<nq>['"])(?P<name>[\w.\-]{1,80})(?P=nq)\s*,\s*(?P<q>['"])(?P<qv>[^'"\r\n]{1,512})(?P=q)"""
+)
 _AUTH_SCHEME = LazyRegex(r"^(?:Bearer|Basic|Token|token|bearer)\s+")
 _EXPORT = LazyRegex(r"^\s*(?:export\s+|set\s+|ENV\s+|ARG\s+)", re.IGNORECASE)
 # Words and identifiers: lower, UPPER, Capitalised or camelCase parts joined by _ . - or space.
@@ -155,9 +161,6 @@ class KeywordDetector:
             start = m.start("name")
             if start and line[start - 1] == ":":
                 continue  # the last part of a qualified name (AWS::IAM::AccessKey), a type
-            strength = _name_says_secret(m.group("name"))
-            if strength is None:
-                continue
             value = m.group("qv")
             if value is None:
                 if not bare_ok:
@@ -165,15 +168,31 @@ class KeywordDetector:
                 value = m.group("uv")
                 if value.startswith(("!", "&", "*", "|", ">", "%")):
                     continue  # YAML tags, anchors, aliases, block scalars; templates
-            value = _AUTH_SCHEME.get().sub("", value.strip())
-            if not value:
-                continue
-            # The cheap shape tests first; the filters only for values that could be secrets.
-            if strength == "strong" and _plausible_password(value):
-                kind: str | None = KEYWORD_TYPE
-            elif self.entropy and not hex_digest(value, line):
-                kind = _looks_generated(value)
-            else:
-                kind = None
-            if kind is not None and not dropped(value, line, KEYWORD_FILTERS):
-                yield kind, value
+            found = self._judge(m.group("name"), value, line[m.start("op"):])
+            if found is not None:
+                yield found
+        if "(" in line:
+            for m in _CALL.get().finditer(line):
+                found = self._judge(m.group("name"), m.group("qv"), line[m.end("name"):])
+                if found is not None:
+                    yield found
+
+    def _judge(self, name: str, value: str, rest: str) -> tuple[str, str] | None:
+        """The finding for ``name`` = ``value`` (``rest``: the line from the operator on, so
+        that an environment *write* such as ``os.environ["X"] = "…"`` is not a read)."""
+        strength = _name_says_secret(name)
+        if strength is None:
+            return None
+        value = _AUTH_SCHEME.get().sub("", value.strip())
+        if not value:
+            return None
+        # The cheap shape tests first; the filters only for values that could be secrets.
+        if strength == "strong" and _plausible_password(value):
+            kind: str | None = KEYWORD_TYPE
+        elif self.entropy and not hex_digest(value, rest):
+            kind = _looks_generated(value)
+        else:
+            kind = None
+        if kind is None or dropped(value, rest, KEYWORD_FILTERS):
+            return None
+        return kind, value
