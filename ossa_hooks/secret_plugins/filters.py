@@ -76,7 +76,7 @@ _PLACEHOLDER = LazyRegex(
     |\{\{.*\}\}               # {{ var }}
     |^\$[A-Za-z_(]            # $VAR, $(cmd)
     |%\([\w.]*\)[sdr]|%[sdr]  # printf style
-    |^\{[\w.\-]*\}$           # {name}
+    |\{\d*\}|\{[a-z_][\w.]*(?:![rsa])?(?::[^{}]*)?\}  # format fields: {0}, {}, {name}
     |^\*+$|^x+$|^X+$|^\#+$|^\.+$|^-+$|^_+$|^0+$
     |^\[[^\]]*\]$             # [secret]
     |^%[\w.\-]+%$             # %SECRET% (Windows environment)

@@ -61,7 +61,7 @@ _CONFIG_NAMES = frozenset({"dockerfile", ".env", ".envrc", ".npmrc", ".pypirc", 
 
 _ASSIGN = re.compile(
     r"""(?<![\w.$\-])(?P<name>[A-Za-z_$@][\w.\-$]{0,80})   # a name: variable, key, option
-    ["'`]?\]?                                             # end of a quoted key or subscript
+    (?P<nq>["'`]?)\]?                                     # end of a quoted key or subscript
     [ \t]*(?P<op>:=|=>|=|:)(?![=:])[ \t]*                 # assignment, never == (comparison)
     (?:[rRbBuU]{1,2}(?=["']))?                            # r"" b"" u"" prefixes
     (?:(?P<q>["'`])(?P<qv>[^"'`\r\n]{1,512}?)(?P=q)       # a quoted value
@@ -157,10 +157,13 @@ class KeywordDetector:
     def scan_line(self, path: str, line: str) -> Iterator[tuple[str, str]]:
         """(secret type, value) for each secret assigned on ``line`` of file ``path``."""
         bare_ok = is_config_file(path) or bool(_EXPORT.match(line))
+        python = path.endswith((".py", ".pyi"))
         for m in _ASSIGN.finditer(line):
             start = m.start("name")
             if start and line[start - 1] == ":":
                 continue  # the last part of a qualified name (AWS::IAM::AccessKey), a type
+            if m.group("op") == ":" and not m.group("nq") and python:
+                continue  # name: "…" in Python is an annotation or a parameter, not a value
             value = m.group("qv")
             if value is None:
                 if not bare_ok:
