@@ -94,6 +94,7 @@ PROVIDER_CASES = [
      "NPM tokens"),
     ("pypi", ".pypirc", f"password = pypi-AgEIcHlwaS5vcmc{rnd(80, URLSAFE, 'py')}\n",
      "PyPI Token"),
+    ("mailchimp", "mail.py", f'MC = "{rnd(32, HEX, "mc")}-us14"\n', "Mailchimp Access Key"),
     ("twilio", "sms.py", f'SID = "AC{rnd(32, HEX, "tw")}"\n', "Twilio API Key"),
     ("hugging face", "hf.py", f'HF = "hf_{rnd(34, string.ascii_letters, "hf")}"\n',
      "Hugging Face Token"),

@@ -67,6 +67,9 @@ PROVIDERS: tuple[Provider, ...] = (
         (rb"gl(?:pat|dt|ft|soat|rt|cbt|imt|ptt|agent|oas)-", rb"gr1348941"),
     ),
     Provider(_DS + "jwt:JwtTokenDetector", (rb"eyj[a-z0-9_=-]{8,}\.",)),
+    Provider(
+        _DS + "mailchimp:MailchimpDetector", (rb"-us[0-9]",), rb"[0-9a-z]{32}-us[0-9]{1,2}"
+    ),
     Provider(_DS + "npm:NpmDetector", (rb"_authtoken",)),
     Provider(_DS + "openai:OpenAIDetector", (rb"sk-[a-z0-9_-]{20,}",), rb"t3blbkfj"),
     Provider(
