@@ -214,7 +214,6 @@ class Engine:
         self.providers = providers
         self.entropy = entropy
         self.max_file_size = max_file_size
-        # Per grouped regex: for each alternative, its own regex and its providers' bits.
         # Per group: the literal prefix, the pattern, and for each alternative its pattern and
         # its providers' bits. Compiled on first use (re caches them for the process).
         self.anchors = [
