@@ -1,0 +1,154 @@
+"""Benchmark: the post-checkout hook's snapshot against the raw git steps it is made of.
+
+A repository of 2,000 tracked files with 300 modified and 100 untracked. Timed in one run,
+alternating, median of N:
+
+* raw git: ``cp index``, ``GIT_INDEX_FILE=… git add -A``, ``write-tree``, ``commit-tree``,
+  ``update-ref`` (each a process started from this script, as a shell script would);
+* hook: the installed post-checkout shim, exactly as git runs it after a branch checkout
+  (Python start, config, snapshot, audit event);
+* hook on a clean tree (nothing to save).
+
+Before each timed run the 300 modified files get new content, so every run really hashes and
+stores them. Targets (issue 3): hook <= 1.3x raw git, clean tree <= 35 ms.
+
+    python bench/bench_backup.py [--runs N] [--files 2000] [--modified 300] [--untracked 100]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+RATIO_TARGET = 1.3
+CLEAN_TARGET_MS = 35.0
+
+
+def git(cwd: Path, *args: str, env: dict[str, str] | None = None, inp: bytes | None = None) -> str:
+    proc = subprocess.run(["git", *args], cwd=cwd, env=env, input=inp, capture_output=True,
+                          check=True)
+    return proc.stdout.decode().strip()
+
+
+def make_repo(root: Path, files: int) -> Path:
+    repo = root / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "config", "user.name", "Bench")
+    git(repo, "config", "user.email", "bench@example.com")
+    for i in range(files):
+        folder = repo / f"pkg{i % 40}" / f"mod{i % 7}"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"file{i}.py").write_text("".join(f"line {j} of file {i}\n" for j in range(40)))
+    (repo / ".gitignore").write_text(".env\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "base")
+    return repo
+
+
+def tracked(repo: Path) -> list[Path]:
+    names = git(repo, "ls-files", "-z").split("\0")
+    return [repo / n for n in names if n.endswith(".py")]
+
+
+def dirty(repo: Path, files: list[Path], untracked: int, round_: int) -> None:
+    for f in files:
+        f.write_text(f.read_text().split("# round")[0] + f"# round {round_}\n")
+    extra = repo / "new"
+    extra.mkdir(exist_ok=True)
+    for i in range(untracked):
+        (extra / f"untracked{i}.txt").write_text(f"untracked {i} round {round_}\n")
+
+
+def raw_steps(repo: Path, n: int, head: str) -> float:
+    """The five git steps alone (HEAD resolved beforehand, untimed)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    git_dir = repo / ".git"
+    start = time.perf_counter()
+    tmp = git_dir / "bench-raw.index"
+    subprocess.run(["cp", str(git_dir / "index"), str(tmp)], check=True)
+    env["GIT_INDEX_FILE"] = str(tmp)
+    git(repo, "add", "-A", env=env)
+    tree = git(repo, "write-tree", env=env)
+    commit = git(repo, "commit-tree", tree, "-p", head, "-m", "raw snapshot")
+    git(repo, "update-ref", f"refs/heads/bench-raw/{n}", commit, "")
+    elapsed = time.perf_counter() - start
+    tmp.unlink()
+    return elapsed
+
+
+def hook(repo: Path, head: str) -> tuple[float, str]:
+    """The installed shim, run the way git runs post-checkout after `git checkout BRANCH`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    start = time.perf_counter()
+    proc = subprocess.run([str(repo / ".git" / "hooks" / "post-checkout"), head, head, "1"],
+                          cwd=repo, env=env, capture_output=True, check=False)
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        sys.exit(f"hook failed: {proc.stderr.decode()}")
+    return elapsed, proc.stderr.decode().strip()
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=15)
+    ap.add_argument("--files", type=int, default=2000)
+    ap.add_argument("--modified", type=int, default=300)
+    ap.add_argument("--untracked", type=int, default=100)
+    ap.add_argument("--keep", action="store_true", help="keep the temporary repository")
+    args = ap.parse_args()
+
+    root = Path(tempfile.mkdtemp(prefix="ossa-bench-backup-"))
+    try:
+        repo = make_repo(root, args.files)
+        exe = Path(sys.executable).with_name("ossa-hooks")
+        subprocess.run([str(exe), "install"], cwd=repo, check=True, capture_output=True)
+        git(repo, "add", "-A")
+        git(repo, "commit", "-q", "-m", "install ossa-hooks")
+        head = git(repo, "rev-parse", "HEAD")
+        files = tracked(repo)[: args.modified]
+
+        # Clean tree first: the hook finds nothing to save.
+        clean = [hook(repo, head)[0] for _ in range(args.runs)]
+
+        raw: list[float] = []
+        ours: list[float] = []
+        for n in range(args.runs):
+            dirty(repo, files, args.untracked, 2 * n)
+            raw.append(raw_steps(repo, n, head))
+            dirty(repo, files, args.untracked, 2 * n + 1)
+            seconds, said = hook(repo, head)
+            if "saved to backup/" not in said:
+                sys.exit(f"the hook made no snapshot: {said!r}")
+            ours.append(seconds)
+
+        raw_ms = statistics.median(raw) * 1000
+        ours_ms = statistics.median(ours) * 1000
+        clean_ms = statistics.median(clean) * 1000
+        ratio = ours_ms / raw_ms
+        print(f"repository: {args.files} files, {args.modified} modified, "
+              f"{args.untracked} untracked; median of {args.runs} runs")
+        print(f"raw git steps (cp, add -A, write-tree, commit-tree, update-ref): {raw_ms:7.1f} ms")
+        print(f"ossa-hooks post-checkout hook (snapshot):                      {ours_ms:7.1f} ms")
+        print(f"ratio hook / raw git: {ratio:.2f}x   (target <= {RATIO_TARGET}x)"
+              f"  {'OK' if ratio <= RATIO_TARGET else 'MISSED'}")
+        print(f"ossa-hooks post-checkout hook, clean tree: {clean_ms:7.1f} ms   "
+              f"(target <= {CLEAN_TARGET_MS:.0f} ms)"
+              f"  {'OK' if clean_ms <= CLEAN_TARGET_MS else 'MISSED'}")
+        if args.keep:
+            print(f"repository kept: {repo}")
+    finally:
+        if not args.keep:
+            shutil.rmtree(root, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
