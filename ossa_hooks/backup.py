@@ -14,17 +14,18 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Callable
-from collections.abc import Iterator
-from collections.abc import Sequence
-from contextlib import contextmanager
-from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ossa_hooks import git
 from ossa_hooks.errors import OssaError
 
+# The hook path imports nothing else at the top: pathlib, typing, contextlib and friends
+# cost as much as the git work of a small snapshot.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from collections.abc import Sequence
+    from pathlib import Path
+
     from ossa_hooks.config import Config
     from ossa_hooks.hook_context import HookContext
 
@@ -85,6 +86,9 @@ class Snapshot:
         self.hook = trailers.get(K_HOOK, "")
         self.reason = trailers.get(K_REASON, "")
 
+    def __repr__(self) -> str:
+        return f"Snapshot({self.branch} {self.commit[:12]})"
+
     @property
     def kind(self) -> str:
         """``auto-save`` or ``conflict`` (or ``other`` for a hand-made ``backup/`` branch)."""
@@ -132,18 +136,18 @@ def park(repo: git.RepoPaths, *, reason: str, config: Config | None = None) -> s
     The snapshot holds the conflicted files with their markers and has HEAD and the merged
     commit(s) as parents; afterwards the worktree is as it was before the merge began.
     """
-    merge_head = repo.git_dir / "MERGE_HEAD"
     try:
-        merged = merge_head.read_text(encoding="ascii").split()
+        with open(os.path.join(repo.git_dir_str, "MERGE_HEAD"), encoding="ascii") as f:
+            merged = f.read().split()
     except FileNotFoundError:
         raise OssaError("no merge in progress here (no MERGE_HEAD): nothing to park") from None
     title = _merge_title(repo)
     subject = f"conflict parked: {title}" if title else "conflict parked"
     name = _save(repo, kind=CONFLICT, hook="park", subject=subject, dedupe=False,
                  extra_parents=tuple(merged), reason=reason)
-    if name is None:  # pragma: no cover - a merge in progress always differs from HEAD
+    if name is None:  # pragma: no cover - a merge in progress always has extra parents
         raise OssaError("nothing to park: the worktree equals HEAD")
-    proc = git.run(["merge", "--abort"], repo.worktree, check=False)
+    proc = git.run(["merge", "--abort"], _worktree(repo), check=False)
     if proc.returncode != 0:
         err = proc.stderr.decode("utf-8", "replace").strip().splitlines()
         raise OssaError(
@@ -152,6 +156,12 @@ def park(repo: git.RepoPaths, *, reason: str, config: Config | None = None) -> s
         )
     _maybe_push(repo, name, config)
     return name
+
+
+def _worktree(repo: git.RepoPaths) -> str:
+    if repo.toplevel_str is None:
+        raise OssaError("this is a bare repository: run this inside a worktree")
+    return repo.toplevel_str
 
 
 def _save(
@@ -164,66 +174,69 @@ def _save(
     extra_parents: tuple[str, ...] = (),
     reason: str = "",
 ) -> str | None:
-    worktree = repo.worktree
+    worktree = _worktree(repo)
     env = git.no_git_env()
-    with _temp_index(repo.git_dir) as index:
-        env["GIT_INDEX_FILE"] = str(index)
+    index = _new_temp_index(repo.git_dir_str, copy=True)
+    undo = _raise_on_signals()
+    try:
+        env["GIT_INDEX_FILE"] = index
         # --ignore-errors: an unreadable file must not cost the rest of the snapshot.
         add = git.run(["add", "-A", "--ignore-errors"], worktree, env=env, check=False)
         tree_proc = git.run(["write-tree"], worktree, env=env, check=False)
-        if tree_proc.returncode != 0:
-            # Only now is the failed `add` the cause worth reporting.
-            failed = add if add.returncode != 0 else tree_proc
-            raise git.GitError(["add", "-A"] if failed is add else ["write-tree"],
-                               failed.returncode, failed.stderr.decode("utf-8", "replace"))
-        tree = tree_proc.stdout.decode().strip()
+    finally:
+        _remove_temp(index)
+        undo()
+    if tree_proc.returncode != 0:
+        # Only now is a failed `add` the cause worth reporting.
+        failed, args = (add, ["add", "-A"]) if add.returncode != 0 else (tree_proc, ["write-tree"])
+        raise git.GitError(args, failed.returncode, failed.stderr.decode("utf-8", "replace"))
+    tree = tree_proc.stdout.decode().strip()
     head, head_tree = _head(worktree)
     if head_tree is None:
         head_tree = _empty_tree(worktree)
     if tree == head_tree and not extra_parents:
         return None
     if dedupe:
-        newest = _newest_of(snapshots(repo), str(worktree), AUTO)
+        newest = _newest_of(snapshots(repo), worktree, AUTO)
         if newest is not None and newest.tree == tree:
             return None
     now = time.time()
-    branch = _current_branch(repo, head)
+    branch = _current_branch(repo.git_dir_str, head)
     message = _message(subject or f"{kind.rstrip('-')} ({hook}) of {branch} in {worktree}",
-                       worktree=str(worktree), branch=branch, hook=hook, now=now, reason=reason)
+                       worktree=worktree, branch=branch, hook=hook, now=now, reason=reason)
     parents = [p for p in (head, *extra_parents) if p]
     commit = _commit_tree(worktree, tree, parents, message)
     return _create_ref(worktree, kind, commit, now, hook)
 
 
-@contextmanager
-def _temp_index(git_dir: Path, copy: bool = True) -> Iterator[Path]:
-    """A private copy of the worktree's index (or no index), removed on exit and on
-    SIGTERM/SIGHUP."""
+def _new_temp_index(git_dir: str, copy: bool) -> str:
+    """A private copy of the worktree's index (or no index at all) in its git dir."""
     _clean_stale(git_dir)
-    path = git_dir / f"{TMP_PREFIX}{os.getpid()}-{os.urandom(4).hex()}.index"
-    restore = _raise_on_signals()
-    try:
-        data = None  # no index yet: git starts from an empty one
-        if copy:
-            try:
-                with open(git_dir / "index", "rb") as src:
-                    data = src.read()
-            except FileNotFoundError:
-                pass
-        if data is not None:
+    path = os.path.join(git_dir, f"{TMP_PREFIX}{os.getpid()}-{os.urandom(4).hex()}.index")
+    if copy:
+        try:
+            with open(os.path.join(git_dir, "index"), "rb") as src:
+                data = src.read()
+        except FileNotFoundError:
+            return path  # no index yet: git starts from an empty one
+        try:
             with open(path, "wb") as dst:
                 dst.write(data)
-        yield path
-    finally:
-        for leftover in (path, path.with_name(path.name + ".lock")):
-            try:
-                leftover.unlink()
-            except FileNotFoundError:
-                pass
-        restore()
+        except BaseException:
+            _remove_temp(path)
+            raise
+    return path
 
 
-def _clean_stale(git_dir: Path) -> None:
+def _remove_temp(path: str) -> None:
+    for leftover in (path, path + ".lock"):
+        try:
+            os.unlink(leftover)
+        except FileNotFoundError:
+            pass
+
+
+def _clean_stale(git_dir: str) -> None:
     """Remove temporary indexes (and their git locks) left by killed processes."""
     try:
         entries = list(os.scandir(git_dir))
@@ -238,8 +251,6 @@ def _clean_stale(git_dir: Path) -> None:
             pid = int(pid_text)
             old = now - entry.stat(follow_symlinks=False).st_mtime > STALE_SECONDS
         except (ValueError, OSError):
-            continue
-        if pid == os.getpid() and not old:
             continue
         if old or not _alive(pid):
             try:
@@ -279,10 +290,9 @@ def _raise_on_signals() -> Callable[[], None]:
     return undo
 
 
-def _head(cwd: Path) -> tuple[str | None, str | None]:
+def _head(cwd: str) -> tuple[str | None, str | None]:
     """HEAD's commit and tree; (None, None) on an unborn branch."""
-    proc = git.run(["rev-parse", "-q", "HEAD^{commit}", "HEAD^{tree}"], cwd,
-                   check=False)
+    proc = git.run(["rev-parse", "-q", "HEAD^{commit}", "HEAD^{tree}"], cwd, check=False)
     if proc.returncode != 0:
         return None, None
     lines = proc.stdout.decode().split()
@@ -292,17 +302,18 @@ def _head(cwd: Path) -> tuple[str | None, str | None]:
 _EMPTY_TREES: dict[str, str] = {}
 
 
-def _empty_tree(cwd: Path) -> str:
-    key = str(cwd)
-    if key not in _EMPTY_TREES:
-        _EMPTY_TREES[key] = git.out(["hash-object", "-t", "tree", "--stdin"], cwd, input=b"")
-    return _EMPTY_TREES[key]
+def _empty_tree(cwd: str) -> str:
+    if cwd not in _EMPTY_TREES:
+        _EMPTY_TREES[cwd] = git.out(["hash-object", "-t", "tree", "--stdin"], cwd, input=b"")
+    return _EMPTY_TREES[cwd]
 
 
-def _current_branch(repo: git.RepoPaths, head: str | None) -> str:
+def _current_branch(git_dir: str, head: str | None) -> str:
     """The checked-out branch's short name, or ``(detached at abc1234)``."""
     try:
-        text = (repo.git_dir / "HEAD").read_text(encoding="utf-8", errors="surrogateescape")
+        with open(os.path.join(git_dir, "HEAD"), encoding="utf-8",
+                  errors="surrogateescape") as f:
+            text = f.read()
     except OSError:
         text = ""
     if text.startswith("ref: "):
@@ -331,7 +342,7 @@ def _one_line(text: str) -> str:
     return text.replace("\\", "\\\\").replace("\n", "\\n")
 
 
-def _commit_tree(cwd: Path, tree: str, parents: Sequence[str], message: bytes) -> str:
+def _commit_tree(cwd: str, tree: str, parents: Sequence[str], message: bytes) -> str:
     args = ["commit-tree", tree]
     for p in parents:
         args += ["-p", p]
@@ -345,7 +356,7 @@ def _commit_tree(cwd: Path, tree: str, parents: Sequence[str], message: bytes) -
     return proc.stdout.decode().strip()
 
 
-def _create_ref(cwd: Path, kind: str, commit: str, now: float, hook: str) -> str:
+def _create_ref(cwd: str, kind: str, commit: str, now: float, hook: str) -> str:
     """Store ``commit`` under a new name; never overwrite (create-only ``update-ref``)."""
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
     base = f"{NAMESPACE}{kind}{stamp}"
@@ -373,7 +384,7 @@ def _create_ref(cwd: Path, kind: str, commit: str, now: float, hook: str) -> str
 def snapshots(repo: git.RepoPaths) -> list[Snapshot]:
     """Every ``backup/*`` branch, newest first."""
     data = git.run(["for-each-ref", f"--format={_FORMAT}", REF_PREFIX + NAMESPACE],
-                   repo.common_dir).stdout
+                   repo.common_dir_str).stdout
     found = []
     for record in data.split(b"\x00\x1e\n"):
         fields = record.split(b"\x00")
@@ -433,7 +444,7 @@ def changes(repo: git.RepoPaths, snaps: Sequence[Snapshot]) -> dict[str, list[Ch
         return {}
     args = ["log", "--no-walk=unsorted", "--root", "--diff-merges=first-parent", "--no-renames",
             "--no-abbrev", "--format=%x01%H", "--raw", "-z", *(s.commit for s in snaps)]
-    data = git.run(args, repo.common_dir).stdout
+    data = git.run(args, repo.common_dir_str).stdout
     result: dict[str, list[Change]] = {s.commit: [] for s in snaps}
     current: list[Change] = []
     meta: str | None = None
@@ -463,12 +474,14 @@ def restore(repo: git.RepoPaths, name: str, into: Path | None = None) -> tuple[P
     written into the current worktree, refusing (naming the files) if that would overwrite
     anything uncommitted.
     """
+    from pathlib import Path
+
     snap = resolve(repo, name)
     snap_changes = changes(repo, [snap])[snap.commit]
     paths = [c[3] for c in snap_changes]
     if into is not None:
         return _restore_into(repo, snap, into), paths
-    worktree = repo.worktree
+    worktree = Path(_worktree(repo))
     blocked = _blocked_paths(repo, snap, snap_changes)
     if blocked:
         shown = ", ".join(blocked[:10]) + (f" and {len(blocked) - 10} more"
@@ -482,13 +495,18 @@ def restore(repo: git.RepoPaths, name: str, into: Path | None = None) -> tuple[P
     deletes = [c[3] for c in snap_changes if c[0] == "D"]
     if writes:
         env = git.no_git_env()
-        with _temp_index(repo.git_dir, copy=False) as index:
-            env["GIT_INDEX_FILE"] = str(index)
+        index = _new_temp_index(repo.git_dir_str, copy=False)
+        undo = _raise_on_signals()
+        try:
+            env["GIT_INDEX_FILE"] = index
             git.run(["read-tree", snap.commit], worktree, env=env)
             for p in writes:
                 _clear_for_write(worktree, p)
             git.run(["checkout-index", "-f", "-z", "--stdin"], worktree, env=env,
                     input=b"".join(p.encode("utf-8", "surrogateescape") + b"\0" for p in writes))
+        finally:
+            _remove_temp(index)
+            undo()
     for p in deletes:
         target = worktree / p
         if target.is_symlink() or target.is_file():
@@ -498,7 +516,7 @@ def restore(repo: git.RepoPaths, name: str, into: Path | None = None) -> tuple[P
 
 def _clear_for_write(worktree: Path, path: str) -> None:
     """Remove a file or symlink in the way of ``path``'s parent folders (checkout-index fails)."""
-    parts = Path(path).parts
+    parts = path.split("/")
     for i in range(1, len(parts)):
         here = worktree.joinpath(*parts[:i])
         if here.is_symlink() or here.is_file():
@@ -520,7 +538,9 @@ def _restore_into(repo: git.RepoPaths, snap: Snapshot, into: Path) -> Path:
 
 def _blocked_paths(repo: git.RepoPaths, snap: Snapshot, snap_changes: list[Change]) -> list[str]:
     """Paths the restore would write or delete whose current content is not committed."""
-    worktree = repo.worktree
+    from pathlib import Path
+
+    worktree = Path(_worktree(repo))
     dirty = _uncommitted(worktree)
     if not dirty:
         return []
@@ -631,7 +651,7 @@ def _merged(repo: git.RepoPaths, snaps: Sequence[Snapshot]) -> list[Snapshot]:
     """Snapshots whose changed files are, byte for byte, what the current branch holds."""
     if not snaps:
         return []
-    worktree = repo.worktree
+    worktree = _worktree(repo)
     head, _ = _head(worktree)
     if head is None:
         return []
@@ -660,13 +680,14 @@ def _delete(repo: git.RepoPaths, snaps: Sequence[Snapshot]) -> list[str]:
         f"delete {REF_PREFIX}{s.branch}\0{s.commit}\0".encode("utf-8", "surrogateescape")
         for s in snaps
     )
-    proc = git.run(["update-ref", "-z", "--stdin"], repo.common_dir, input=lines, check=False)
+    proc = git.run(["update-ref", "-z", "--stdin"], repo.common_dir_str, input=lines,
+                   check=False)
     if proc.returncode == 0:
         return [s.branch for s in snaps]
     # One moved or vanished under us: delete the others one by one.
     deleted = []
     for s in snaps:
-        if git.run(["update-ref", "-d", REF_PREFIX + s.branch, s.commit], repo.common_dir,
+        if git.run(["update-ref", "-d", REF_PREFIX + s.branch, s.commit], repo.common_dir_str,
                    check=False).returncode == 0:
             deleted.append(s.branch)
     return deleted
@@ -679,35 +700,34 @@ def _maybe_push(repo: git.RepoPaths, branch: str, config: Config | None) -> None
     if config is None:
         from ossa_hooks import config as config_mod
 
-        config = config_mod.load(repo.toplevel)
+        config = config_mod.load(repo.toplevel_str, cache_dir=repo.git_dir_str)
     if not config.get("backup.push"):
         return
     import subprocess
 
     remote = str(config.get("backup.remote"))
-    log = _log_path(repo)
     try:
-        log.parent.mkdir(parents=True, exist_ok=True)
-        with open(log, "ab") as err:
+        os.makedirs(repo.state_dir_str, exist_ok=True)
+        with open(_log_path(repo), "ab") as err:
             # A detached process: the hook returns at once and never waits on the network.
             subprocess.Popen(
-                [sys.executable, "-m", "ossa_hooks.backup", "push", str(repo.worktree), branch,
+                [sys.executable, "-m", "ossa_hooks.backup", "push", _worktree(repo), branch,
                  remote],
                 stdin=subprocess.DEVNULL, stdout=err, stderr=err, start_new_session=True,
-                env=git.no_git_env(), cwd=repo.worktree,
+                env=git.no_git_env(), cwd=_worktree(repo),
             )
     except OSError as e:
         _log(repo, f"{branch}: not pushed: cannot start the background push: {e}")
 
 
-def _log_path(repo: git.RepoPaths) -> Path:
-    return repo.state_dir / "backup-push.log"
+def _log_path(repo: git.RepoPaths) -> str:
+    return os.path.join(repo.state_dir_str, "backup-push.log")
 
 
 def _log(repo: git.RepoPaths, line: str) -> None:
     stamp = time.strftime("%Y-%m-%d %H:%M:%S")
     try:
-        repo.state_dir.mkdir(parents=True, exist_ok=True)
+        os.makedirs(repo.state_dir_str, exist_ok=True)
         with open(_log_path(repo), "a", encoding="utf-8") as f:
             f.write(f"{stamp} {line}\n")
     except OSError:
@@ -727,7 +747,7 @@ def push(repo: git.RepoPaths, branch: str, remote: str) -> str:
             outcome = f"not pushed: {len(found)} possible secret(s): " + "; ".join(found[:5])
         else:
             proc = git.run(["push", "-q", "--no-verify", remote,
-                            f"{REF_PREFIX}{branch}:{REF_PREFIX}{branch}"], repo.worktree,
+                            f"{REF_PREFIX}{branch}:{REF_PREFIX}{branch}"], _worktree(repo),
                            check=False)
             if proc.returncode == 0:
                 outcome = f"pushed to {remote}"
@@ -744,12 +764,17 @@ def push(repo: git.RepoPaths, branch: str, remote: str) -> str:
     return outcome
 
 
+def base_of(repo: git.RepoPaths, snap: Snapshot) -> str:
+    """What a snapshot is compared with: its first parent, or the empty tree."""
+    return snap.parent or _empty_tree(_worktree(repo))
+
+
 def added_lines(repo: git.RepoPaths, snap: Snapshot) -> list[tuple[str, int, str]]:
     """(path, line number, text) of every line the snapshot adds to its first parent."""
-    base = snap.parent or _empty_tree(repo.worktree)
+    base = base_of(repo, snap)
     data = git.run(["-c", "core.quotePath=false", "diff", "--no-color", "--no-ext-diff",
                     "--no-textconv", "--no-renames", "-U0", base, snap.commit],
-                   repo.worktree).stdout
+                   _worktree(repo)).stdout
     found: list[tuple[str, int, str]] = []
     path = ""
     line_no = 0
@@ -812,7 +837,7 @@ def hook(ctx: HookContext) -> int:
     """post-checkout (branch checkouts only) and pre-rebase: snapshot uncommitted work."""
     if ctx.hook_type == "post-checkout" and ctx.args[2:3] != ("1",):
         return 0  # a file checkout (`git checkout -- file`): flag 0, never a snapshot
-    if ctx.repo.toplevel is None:
+    if ctx.repo.toplevel_str is None:
         return 0
     if ctx.hook_type == "post-checkout" and _rebase_in_progress(ctx.repo):
         return 0  # the rebase's own checkouts: its pre-rebase snapshot already holds the work
@@ -831,12 +856,15 @@ def hook(ctx: HookContext) -> int:
 
 
 def _rebase_in_progress(repo: git.RepoPaths) -> bool:
-    return (repo.git_dir / "rebase-merge").is_dir() or (repo.git_dir / "rebase-apply").is_dir()
+    return any(os.path.isdir(os.path.join(repo.git_dir_str, d))
+               for d in ("rebase-merge", "rebase-apply"))
 
 
 def _merge_title(repo: git.RepoPaths) -> str:
     try:
-        text = (repo.git_dir / "MERGE_MSG").read_text(encoding="utf-8", errors="replace")
+        with open(os.path.join(repo.git_dir_str, "MERGE_MSG"), encoding="utf-8",
+                  errors="replace") as f:
+            text = f.read()
     except OSError:
         return ""
     return text.splitlines()[0].strip() if text.strip() else ""

@@ -131,7 +131,7 @@ def show(args: argparse.Namespace) -> int:
     if args.patch:
         import sys
 
-        base = snap.parent or backup._empty_tree(repo.worktree)
+        base = backup.base_of(repo, snap)
         data = git.run(["diff", "--no-color", "--no-ext-diff", "--no-renames", base, snap.commit],
                        repo.worktree).stdout
         sys.stdout.flush()
