@@ -106,6 +106,41 @@ def ok(args: Sequence[str], cwd: str | os.PathLike[str] | None = None) -> bool:
     return run(args, cwd, check=False).returncode == 0
 
 
+def start(
+    args: Sequence[str],
+    cwd: str | os.PathLike[str] | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+) -> subprocess.Popen[bytes]:
+    """Start ``git ARGS`` without waiting, so independent commands overlap; ``finish`` it."""
+    import subprocess
+
+    return subprocess.Popen(
+        ["git", *args],
+        cwd=cwd,
+        env=no_git_env() if env is None else dict(env),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+
+def finish(proc: subprocess.Popen[bytes], check: bool = True) -> subprocess.CompletedProcess[bytes]:
+    """Wait for a command from ``start``; like ``run``'s result (a GitError when it failed)."""
+    import subprocess
+
+    try:
+        stdout, stderr = proc.communicate()
+    except BaseException:  # interrupted: leave no git process behind
+        proc.kill()
+        proc.wait()
+        raise
+    args = [str(a) for a in proc.args][1:] if isinstance(proc.args, list) else []
+    if check and proc.returncode != 0:
+        raise GitError(args, proc.returncode, stderr.decode("utf-8", "replace"))
+    return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
+
+
 def split_z(data: bytes) -> list[str]:
     """Split ``-z`` output into paths (git writes raw bytes; undecodable ones survive)."""
     return [p.decode("utf-8", "surrogateescape") for p in data.split(b"\0") if p]

@@ -67,3 +67,12 @@ def test_environment_is_not_mutated() -> None:
     before = dict(os.environ)
     ogit.no_git_env()
     assert dict(os.environ) == before
+
+
+def test_start_and_finish_overlap_commands(committed_repo: Path) -> None:
+    proc = ogit.start(["rev-parse", "HEAD"], committed_repo)
+    assert len(ogit.finish(proc).stdout.strip()) == 40
+    bad = ogit.start(["rev-parse", "--verify", "nope"], committed_repo)
+    assert ogit.finish(bad, check=False).returncode != 0
+    with pytest.raises(ogit.GitError, match="git rev-parse --verify nope"):
+        ogit.finish(ogit.start(["rev-parse", "--verify", "nope"], committed_repo))
