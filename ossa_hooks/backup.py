@@ -23,6 +23,7 @@ from ossa_hooks.errors import OssaError
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import subprocess
+    import types
     from collections.abc import Callable
     from collections.abc import Sequence
     from pathlib import Path
@@ -836,19 +837,34 @@ def _unquote(raw: bytes) -> str:
 
 
 def find_secrets(repo: git.RepoPaths, snap: Snapshot) -> list[str]:
-    """``path:line: kind`` of each possible secret in the snapshot's added lines."""
-    lines = added_lines(repo, snap)
-    if not lines:
-        return []
+    """``path:line: kind: masked`` of each possible secret the snapshot adds to its parent.
+
+    The commit guard's engine (``ossa_hooks.secrets``, with the repository's baseline) when
+    it is installed; detect-secrets' plugins on the added lines otherwise.
+    """
     import importlib
 
-    try:  # the commit guard's scanner, once it exists
-        scan_text = getattr(importlib.import_module("ossa_hooks.secrets"), "scan_lines", None)
+    try:
+        guard = importlib.import_module("ossa_hooks.secrets")
     except ImportError:
-        scan_text = None
-    if scan_text is not None:
-        return [str(f) for f in scan_text(lines)]
-    return _detect_secrets(lines)
+        guard = None
+    if guard is not None and hasattr(guard, "engine_for") and hasattr(guard, "DIFF_OPTIONS"):
+        return _guard_secrets(repo, snap, guard)
+    lines = added_lines(repo, snap)
+    return _detect_secrets(lines) if lines else []
+
+
+def _guard_secrets(repo: git.RepoPaths, snap: Snapshot, guard: types.ModuleType) -> list[str]:
+    from ossa_hooks import config as config_mod
+
+    config = config_mod.load(repo.toplevel_str, cache_dir=repo.git_dir_str)
+    patch = git.run(["diff", *guard.DIFF_OPTIONS, base_of(repo, snap), snap.commit],
+                    _worktree(repo)).stdout
+    result = guard.engine_for(config).scan_patch(patch)
+    baseline = guard.load_baseline(repo, config) if hasattr(guard, "load_baseline") else None
+    if baseline is not None and hasattr(guard, "apply_baseline"):
+        guard.apply_baseline(result, baseline)
+    return [f"{f.path}:{f.line}: {f.kind}: {f.masked}" for f in result.findings]
 
 
 def _detect_secrets(lines: list[tuple[str, int, str]]) -> list[str]:
@@ -863,7 +879,9 @@ def _detect_secrets(lines: list[tuple[str, int, str]]) -> list[str]:
     with default_settings():
         for path, numbered in by_path.items():
             for secret in ds_scan._process_line_based_plugins(numbered, filename=path):
-                found.append(f"{path}:{secret.line_number}: {secret.type}")
+                value = secret.secret_value or ""
+                masked = value[:min(4, len(value) // 3)] + "…"
+                found.append(f"{path}:{secret.line_number}: {secret.type}: {masked}")
     return found
 
 

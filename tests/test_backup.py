@@ -763,6 +763,35 @@ def test_a_snapshot_with_a_secret_is_not_pushed(committed_repo: Path, tmp_path: 
     assert f"{name}: not pushed" in log
 
 
+def test_the_commit_guard_scanner_is_used_when_present(committed_repo: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    import types
+
+    seen: list[bytes] = []
+
+    class Found:
+        path, line, kind, masked = "app.py", 1, "Fake Key", "abcd…"
+
+    class Result:
+        def __init__(self) -> None:
+            self.findings = [Found()]
+
+    class Engine:
+        def scan_patch(self, patch: bytes) -> Result:
+            seen.append(patch)
+            return Result()
+
+    fake = types.ModuleType("ossa_hooks.secrets")
+    fake.DIFF_OPTIONS = ("-p", "-U0", "--no-color")  # type: ignore[attr-defined]
+    fake.engine_for = lambda config: Engine()  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "ossa_hooks.secrets", fake)
+    (committed_repo / "app.py").write_text("token = 'x'\n")
+    name = snap(committed_repo)
+    s = backup.resolve(repo_paths(committed_repo), name or "")
+    assert backup.find_secrets(repo_paths(committed_repo), s) == ["app.py:1: Fake Key: abcd…"]
+    assert b"+token = 'x'" in seen[0]
+
+
 def test_a_failed_push_is_logged_not_raised(committed_repo: Path) -> None:
     (committed_repo / "x").write_text("x\n")
     name = snap(committed_repo)
