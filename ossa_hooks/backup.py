@@ -22,7 +22,6 @@ from ossa_hooks.errors import OssaError
 # cost as much as the git work of a small snapshot.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    import subprocess
     import types
     from collections.abc import Callable
     from collections.abc import Sequence
@@ -193,17 +192,16 @@ def _save(
         index = _new_temp_index(repo.git_dir_str, copy=True)
         env["GIT_INDEX_FILE"] = index
         before = _stat_key(index)
-        add = git.run(_ADD_ARGS, worktree, env=env, check=False)
+        add = git.call(_ADD_ARGS, worktree, env=env, check=False)
         if dedupe and _stat_key(index) != before:  # `add` changed something: likely a snapshot
             refs_proc = git.start(_SNAPSHOTS_ARGS, repo.common_dir_str)
-        tree_proc = git.run(["write-tree"], worktree, env=env, check=False)
+        tree_proc = git.call(["write-tree"], worktree, env=env, check=False)
         head, head_tree = _parse_head(git.finish(head_proc, check=False))
         refs = git.finish(refs_proc).stdout if refs_proc is not None else None
     finally:
         for proc in (head_proc, refs_proc):
-            if proc is not None and proc.returncode is None:  # interrupted before finish
-                proc.kill()
-                proc.wait()
+            if proc is not None:  # no-op once finished; after an interruption, stops it
+                git.cancel(proc)
         if index:
             _remove_temp(index)
         undo()
@@ -300,32 +298,33 @@ def _alive(pid: int) -> bool:
 
 def _raise_on_signals() -> Callable[[], None]:
     """Turn SIGTERM/SIGHUP into SystemExit so ``finally`` blocks run; returns the undo."""
-    import signal
+    # The C module under `signal`, loaded at start-up: `signal` itself would import enum.
+    sig = sys.modules.get("_signal") or __import__("_signal")
 
     def handler(signum: int, frame: object) -> None:
         raise SystemExit(128 + signum)
 
     previous: list[tuple[int, object]] = []
-    for sig in (signal.SIGTERM, signal.SIGHUP):
+    for num in (sig.SIGTERM, sig.SIGHUP):
         try:
-            previous.append((sig, signal.signal(sig, handler)))
+            previous.append((num, sig.signal(num, handler)))
         except (ValueError, OSError):  # not the main thread
             break
 
     def undo() -> None:
-        for sig, old in previous:
-            signal.signal(sig, old)  # type: ignore[arg-type]
+        for num, old in previous:
+            sig.signal(num, old)
 
     return undo
 
 
 def _head(cwd: str) -> tuple[str | None, str | None]:
     """HEAD's commit and tree; (None, None) on an unborn branch."""
-    return _parse_head(git.run(["rev-parse", "-q", "HEAD^{commit}", "HEAD^{tree}"], cwd,
-                               check=False))
+    return _parse_head(git.call(["rev-parse", "-q", "HEAD^{commit}", "HEAD^{tree}"], cwd,
+                                check=False))
 
 
-def _parse_head(proc: subprocess.CompletedProcess[bytes]) -> tuple[str | None, str | None]:
+def _parse_head(proc: git.Completed) -> tuple[str | None, str | None]:
     if proc.returncode != 0:
         return None, None
     lines = proc.stdout.decode().split()
@@ -337,7 +336,8 @@ _EMPTY_TREES: dict[str, str] = {}
 
 def _empty_tree(cwd: str) -> str:
     if cwd not in _EMPTY_TREES:
-        _EMPTY_TREES[cwd] = git.out(["hash-object", "-t", "tree", "--stdin"], cwd, input=b"")
+        done = git.call(["hash-object", "-t", "tree", "--stdin"], cwd, input=b"")
+        _EMPTY_TREES[cwd] = done.stdout.decode().strip()
     return _EMPTY_TREES[cwd]
 
 
@@ -379,11 +379,11 @@ def _commit_tree(cwd: str, tree: str, parents: Sequence[str], message: bytes) ->
     args = ["commit-tree", tree]
     for p in parents:
         args += ["-p", p]
-    proc = git.run(args, cwd, input=message, check=False)
+    proc = git.call(args, cwd, input=message, check=False)
     if proc.returncode != 0 and b"identity" in proc.stderr.lower():
         # No user.name/email (a bare CI or agent account): a snapshot must still be made.
         env = {**git.no_git_env(), **_FALLBACK_IDENT}
-        proc = git.run(args, cwd, env=env, input=message, check=False)
+        proc = git.call(args, cwd, env=env, input=message, check=False)
     if proc.returncode != 0:
         raise git.GitError(args, proc.returncode, proc.stderr.decode("utf-8", "replace"))
     return proc.stdout.decode().strip()
@@ -396,7 +396,7 @@ def _create_ref(cwd: str, kind: str, commit: str, now: float, hook: str) -> str:
     for n in range(1, 200):
         name = base if n == 1 else f"{base}-{n}"
         args = ["update-ref", "-m", f"ossa-hooks backup ({hook})", REF_PREFIX + name, commit, ""]
-        proc = git.run(args, cwd, check=False)
+        proc = git.call(args, cwd, check=False)
         if proc.returncode == 0:
             return name
         err = proc.stderr.decode("utf-8", "replace")
@@ -419,7 +419,7 @@ _SNAPSHOTS_ARGS = ["for-each-ref", f"--format={_FORMAT}", REF_PREFIX + NAMESPACE
 
 def snapshots(repo: git.RepoPaths) -> list[Snapshot]:
     """Every ``backup/*`` branch, newest first."""
-    return _parse_snapshots(git.run(_SNAPSHOTS_ARGS, repo.common_dir_str).stdout)
+    return _parse_snapshots(git.call(_SNAPSHOTS_ARGS, repo.common_dir_str).stdout)
 
 
 def _parse_snapshots(data: bytes) -> list[Snapshot]:
@@ -734,6 +734,10 @@ def _delete(repo: git.RepoPaths, snaps: Sequence[Snapshot]) -> list[str]:
 # --- push in the background -----------------------------------------------------------------
 
 
+_PUSH_CODE = ("import sys; del sys.path[0]; from ossa_hooks.backup import _main;"
+              " sys.exit(_main(sys.argv[1:]))")
+
+
 def _maybe_push(repo: git.RepoPaths, branch: str, config: Config | None) -> None:
     if config is None:
         from ossa_hooks import config as config_mod
@@ -741,21 +745,25 @@ def _maybe_push(repo: git.RepoPaths, branch: str, config: Config | None) -> None
         config = config_mod.load(repo.toplevel_str, cache_dir=repo.git_dir_str)
     if not config.get("backup.push"):
         return
-    import subprocess
-
     remote = str(config.get("backup.remote"))
+    argv = [sys.executable, "-c", _PUSH_CODE, "push", _worktree(repo), branch, remote]
+    fds: list[int] = []
     try:
         os.makedirs(repo.state_dir_str, exist_ok=True)
-        with open(_log_path(repo), "ab") as err:
-            # A detached process: the hook returns at once and never waits on the network.
-            subprocess.Popen(
-                [sys.executable, "-m", "ossa_hooks.backup", "push", _worktree(repo), branch,
-                 remote],
-                stdin=subprocess.DEVNULL, stdout=err, stderr=err, start_new_session=True,
-                env=git.no_git_env(), cwd=_worktree(repo),
-            )
+        fds.append(os.open(os.devnull, os.O_RDONLY))
+        fds.append(os.open(_log_path(repo), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644))
+        # A process in its own session: the hook returns at once and never waits on the
+        # network, and a terminal's Ctrl-C does not reach the push.
+        os.posix_spawn(sys.executable, argv, git.no_git_env(), setsid=True, file_actions=[
+            (os.POSIX_SPAWN_DUP2, fds[0], 0),
+            (os.POSIX_SPAWN_DUP2, fds[1], 1),
+            (os.POSIX_SPAWN_DUP2, fds[1], 2),
+        ])
     except OSError as e:
         _log(repo, f"{branch}: not pushed: cannot start the background push: {e}")
+    finally:
+        for fd in fds:
+            os.close(fd)
 
 
 def _log_path(repo: git.RepoPaths) -> str:

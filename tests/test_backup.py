@@ -583,11 +583,11 @@ def test_sigterm_removes_the_temporary_index(committed_repo: Path) -> None:
     for i in range(200):
         (committed_repo / f"f{i}.txt").write_text(f"{i}\n" * 100)
     code = ("import os, signal; from ossa_hooks import backup, git;"
-            "real = git.run\n"
-            "def run(args, *a, **k):\n"
+            "real = git.call\n"
+            "def call(args, *a, **k):\n"
             "    if args[0] == 'write-tree': os.kill(os.getpid(), signal.SIGTERM)\n"
             "    return real(args, *a, **k)\n"
-            "git.run = run\n"
+            "git.call = call\n"
             "backup.snapshot(git.repo_paths(), hook='term-test')")
     proc = subprocess.run([sys.executable, "-c", code], cwd=committed_repo, check=False)
     assert proc.returncode == 128 + signal.SIGTERM
