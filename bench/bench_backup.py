@@ -4,7 +4,9 @@ A repository of 2,000 tracked files with 300 modified and 100 untracked. Timed i
 alternating, median of N:
 
 * raw git: ``cp index``, ``GIT_INDEX_FILE=… git add -A``, ``write-tree``, ``commit-tree``,
-  ``update-ref`` (each a process started from this script, as a shell script would);
+  ``update-ref`` (each a process started from this script, as a shell script would); and the
+  same with ``git -c core.bigFileThreshold=1 add -A`` as the hook runs it (every new blob
+  streamed into one pack instead of one loose file each), which shows the hook's own cost;
 * hook: the installed post-checkout shim, exactly as git runs it after a branch checkout
   (Python start, config, snapshot, audit event);
 * hook on a clean tree (nothing to save).
@@ -76,8 +78,12 @@ def dirty(repo: Path, files: list[Path], untracked: int, round_: int) -> None:
         (extra / f"untracked{i}.txt").write_text(f"untracked {i} round {round_}\n")
 
 
-def raw_steps(repo: Path, n: int, head: str) -> tuple[float, float]:
-    """The five git steps alone (HEAD resolved beforehand, untimed)."""
+def raw_steps(repo: Path, n: int, head: str, packed: bool = False) -> tuple[float, float]:
+    """The five git steps alone (HEAD resolved beforehand, untimed).
+
+    ``packed``: ``add`` with the option the hook uses (new blobs streamed into one pack), to
+    show what the hook costs beyond its git work.
+    """
     env = dict(ENV)
     git_dir = repo / ".git"
     cpu = _cpu()
@@ -85,7 +91,7 @@ def raw_steps(repo: Path, n: int, head: str) -> tuple[float, float]:
     tmp = git_dir / "bench-raw.index"
     subprocess.run(["cp", str(git_dir / "index"), str(tmp)], check=True)
     env["GIT_INDEX_FILE"] = str(tmp)
-    git(repo, "add", "-A", env=env)
+    git(repo, *(["-c", "core.bigFileThreshold=1"] if packed else []), "add", "-A", env=env)
     tree = git(repo, "write-tree", env=env)
     commit = git(repo, "commit-tree", tree, "-p", head, "-m", "raw snapshot")
     git(repo, "update-ref", f"refs/heads/bench-raw/{n}", commit, "")
@@ -142,11 +148,14 @@ def main() -> int:
                 sys.exit(f"the hook said something on a clean tree: {said!r}")
 
         raw: list[tuple[float, float]] = []
+        packed: list[tuple[float, float]] = []
         ours: list[tuple[float, float]] = []
         for n in range(args.runs):
-            dirty(repo, files, args.untracked, 2 * n)
+            dirty(repo, files, args.untracked, 3 * n)
             raw.append(raw_steps(repo, n, head))
-            dirty(repo, files, args.untracked, 2 * n + 1)
+            dirty(repo, files, args.untracked, 3 * n + 1)
+            packed.append(raw_steps(repo, args.runs + n, head, packed=True))
+            dirty(repo, files, args.untracked, 3 * n + 2)
             seconds, cpu, said = hook(repo, head)
             if "saved to backup/" not in said:
                 sys.exit(f"the hook made no snapshot: {said!r}")
@@ -164,6 +173,8 @@ def main() -> int:
         print("                                                        wall ms   cpu ms")
         print(f"raw git (cp, add -A, write-tree, commit-tree, update-ref) {raw_ms:7.1f}  "
               f"{raw_cpu:7.1f}")
+        print(f"  the same, add streaming new blobs into one pack         "
+              f"{med(packed, 0):7.1f}  {med(packed, 1):7.1f}")
         print(f"ossa-hooks post-checkout hook, snapshot                  {ours_ms:7.1f}  "
               f"{ours_cpu:7.1f}")
         print(f"ossa-hooks post-checkout hook, clean tree                {clean_ms:7.1f}  "
