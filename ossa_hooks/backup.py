@@ -406,9 +406,24 @@ def _create_ref(cwd: str, kind: str, commit: str, now: float, hook: str) -> str:
                 " rename that branch"
             )
         if "already exists" in err or "File exists" in err or ".lock" in err:
+            _drop_stale_ref_lock(cwd, name)
             continue  # taken by a concurrent snapshot (or its lock): next suffix
         raise git.GitError(args, proc.returncode, err)
     raise OssaError(f"cannot create {base}-N: 200 names are taken or locked")
+
+
+def _drop_stale_ref_lock(cwd: str, name: str) -> None:
+    """Remove ``<ref>.lock`` left by a process killed inside ``update-ref``.
+
+    git holds such a lock for milliseconds; one older than a minute has no owner left.
+    """
+    done = git.call(["rev-parse", "--git-path", f"{REF_PREFIX}{name}.lock"], cwd, check=False)
+    lock = os.path.join(cwd, done.stdout.decode("utf-8", "surrogateescape").strip())
+    try:
+        if time.time() - os.stat(lock).st_mtime > 60:
+            os.unlink(lock)
+    except OSError:
+        pass
 
 
 # --- reading snapshots ----------------------------------------------------------------------

@@ -245,6 +245,20 @@ def test_stale_temporary_files_are_cleaned(committed_repo: Path) -> None:
     assert temp_leftovers(git_dir) == [live.name]
 
 
+def test_a_stale_ref_lock_is_removed(committed_repo: Path,
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(backup.time, "time", lambda: 1_800_000_000.0)
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(1_800_000_000.0))
+    folder = committed_repo / ".git" / "refs" / "heads" / "backup"
+    folder.mkdir(parents=True)
+    lock = folder / f"auto-save-{stamp}.lock"  # left by an update-ref killed long ago
+    lock.write_text("")
+    os.utime(lock, (1_700_000_000, 1_700_000_000))
+    (committed_repo / "x").write_text("x\n")
+    assert snap(committed_repo) == f"backup/auto-save-{stamp}-2"
+    assert not lock.exists()
+
+
 # --- the hook -------------------------------------------------------------------------------
 
 
