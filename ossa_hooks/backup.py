@@ -225,6 +225,7 @@ def _save(
                        worktree=worktree, branch=branch, hook=hook, now=now, reason=reason)
     parents = [p for p in (head, *extra_parents) if p]
     commit = _commit_tree(worktree, tree, parents, message)
+    _sweep_ref_locks(repo.common_dir_str)
     return _create_ref(worktree, kind, commit, now, hook)
 
 
@@ -406,24 +407,29 @@ def _create_ref(cwd: str, kind: str, commit: str, now: float, hook: str) -> str:
                 " rename that branch"
             )
         if "already exists" in err or "File exists" in err or ".lock" in err:
-            _drop_stale_ref_lock(cwd, name)
             continue  # taken by a concurrent snapshot (or its lock): next suffix
         raise git.GitError(args, proc.returncode, err)
     raise OssaError(f"cannot create {base}-N: 200 names are taken or locked")
 
 
-def _drop_stale_ref_lock(cwd: str, name: str) -> None:
-    """Remove ``<ref>.lock`` left by a process killed inside ``update-ref``.
+def _sweep_ref_locks(common_dir: str) -> None:
+    """Remove ``backup/*.lock`` files left by processes killed inside ``update-ref``.
 
     git holds such a lock for milliseconds; one older than a minute has no owner left.
     """
-    done = git.call(["rev-parse", "--git-path", f"{REF_PREFIX}{name}.lock"], cwd, check=False)
-    lock = os.path.join(cwd, done.stdout.decode("utf-8", "surrogateescape").strip())
+    folder = os.path.join(common_dir, "refs", "heads", *NAMESPACE.strip("/").split("/"))
     try:
-        if time.time() - os.stat(lock).st_mtime > 60:
-            os.unlink(lock)
+        entries = list(os.scandir(folder))
     except OSError:
-        pass
+        return
+    now = time.time()
+    for entry in entries:
+        if entry.name.endswith(".lock"):
+            try:
+                if now - entry.stat(follow_symlinks=False).st_mtime > 60:
+                    os.unlink(entry.path)
+            except OSError:
+                pass
 
 
 # --- reading snapshots ----------------------------------------------------------------------
