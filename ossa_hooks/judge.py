@@ -195,6 +195,24 @@ def judge(
     """
     start = time.perf_counter()
     commit, tree = resolve(repo, rev)
+    return _judge(repo, config, rev, commit, tree, checks, use_cache, quiet, changed, label,
+                  stream, start)
+
+
+def _judge(
+    repo: RepoPaths,
+    config: Config,
+    rev: str,
+    commit: str,
+    tree: str,
+    checks: Sequence[str] | None,
+    use_cache: bool,
+    quiet: bool,
+    changed: Collection[str] | None,
+    label: str | None,
+    stream: TextIO | None,
+    start: float,
+) -> Verdict:
     selected = configured_checks(config, checks)
     use_cache = use_cache and bool(config.get("judge.cache"))
     ui = _Ui(stream or sys.stderr, quiet)
@@ -311,7 +329,6 @@ def _run_checks(
     logs: Path,
     run_id: str,
 ) -> dict[str, CheckResult]:
-    import tempfile
     from concurrent.futures import FIRST_COMPLETED
     from concurrent.futures import ThreadPoolExecutor
     from concurrent.futures import wait
@@ -319,14 +336,14 @@ def _run_checks(
     logs.mkdir(parents=True, exist_ok=True)
     runner = _Runner()
     results: dict[str, CheckResult] = {}
-    tmp = Path(tempfile.mkdtemp(prefix="ossa-judge-"))
-    tree = tmp / "tree"
-    with _signals_interrupt():
+    with _signals_interrupt(), _temp_folder(repo) as tmp:
+        tree = tmp / "tree"
         try:
             # No hooks in the throwaway worktree: post-checkout would run ours (or anyone's).
             git.run(["-c", "core.hooksPath=/dev/null", "worktree", "add", "--detach", "--quiet",
                      str(tree), commit], _git_cwd(repo))
-            base_env = _check_env(tree)
+            _stable_mtimes(repo, commit, tree)
+            base_env = _check_env(repo, tree)
             pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="ossa-judge")
             try:
                 futures = {
@@ -511,11 +528,16 @@ def _which(program: str, path: str, cwd: Path) -> str | None:
     return shutil.which(program, path=path)
 
 
-def _check_env(tree: Path) -> dict[str, str]:
+def _check_env(repo: RepoPaths, tree: Path) -> dict[str, str]:
     """The checks' environment: no GIT_* variables of the hook (they would point git inside a
     check at the pushing worktree), and the judged tree first on the import path so tests
-    import the pushed code even when the project is installed in editable mode."""
+    import the pushed code even when the project is installed in editable mode.
+
+    Compiled Python files go to a cache in the state folder: with the worktree's stable path
+    and content-derived mtimes (``_stable_mtimes``) they stay valid from one judgement to the
+    next, so a fresh checkout does not pay for compiling every module again."""
     env = git.no_git_env()
+    env.setdefault("PYTHONPYCACHEPREFIX", str(repo.state_dir / "judge-pycache"))
     front = [str(tree)]
     if (tree / "src").is_dir():
         front.append(str(tree / "src"))
@@ -525,6 +547,70 @@ def _check_env(tree: Path) -> dict[str, str]:
     env["PWD"] = str(tree)
     env["OSSA_JUDGE"] = "1"
     return env
+
+
+# Content-derived mtimes start here (2000-01-01); a blob id's first 7 hex digits add < 9 years.
+_MTIME_EPOCH = 946_684_800
+
+
+def _stable_mtimes(repo: RepoPaths, commit: str, tree: Path) -> None:
+    """Give each ``.py`` file an mtime derived from its blob id. Python validates a cached
+    ``.pyc`` by source mtime and size, so unchanged files keep their compiled form across
+    checkouts, and a changed file (new blob, new mtime) is recompiled."""
+    out = git.run(["ls-tree", "-r", "-z", "--full-tree", commit], _git_cwd(repo)).stdout
+    base = os.fsencode(tree)
+    for entry in out.split(b"\0"):
+        meta, _, path = entry.partition(b"\t")
+        parts = meta.split()
+        if not path.endswith(b".py") or len(parts) != 3 or parts[1] != b"blob":
+            continue
+        stamp = _MTIME_EPOCH + int(parts[2][:7], 16)
+        try:
+            os.utime(os.path.join(base, path), (stamp, stamp), follow_symlinks=False)
+        except OSError:
+            pass
+
+
+@contextmanager
+def _temp_folder(repo: RepoPaths) -> Iterator[Path]:
+    """The temporary folder of one judgement, removed by the caller.
+
+    Its path is stable (``$TMPDIR/ossa-judge-REPOKEY-SLOT``, slot 0 unless judges of the same
+    repository run at once, each slot held with a lock) so that cached compiled files stay
+    valid. A folder left by a judge that was killed is cleared first."""
+    import fcntl
+    import shutil
+    import tempfile
+
+    locks = repo.state_dir / "judge-slots"
+    locks.mkdir(parents=True, exist_ok=True)
+    key = hashlib.sha256(os.fsencode(repo.common_dir)).hexdigest()[:12]
+    for slot in range(32):
+        fd = os.open(locks / f"{slot}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            continue
+        try:
+            folder = Path(tempfile.gettempdir()) / f"ossa-judge-{key}-{slot}"
+            if os.path.lexists(folder):
+                st = folder.lstat()
+                if folder.is_symlink() or st.st_uid != os.getuid():
+                    folder = Path(tempfile.mkdtemp(prefix="ossa-judge-"))
+                else:
+                    shutil.rmtree(folder, ignore_errors=True)
+                    git.run(["worktree", "prune"], _git_cwd(repo), check=False)
+            if not folder.exists():
+                try:
+                    folder.mkdir(mode=0o700)
+                except FileExistsError:
+                    folder = Path(tempfile.mkdtemp(prefix="ossa-judge-"))
+            yield folder
+        finally:
+            os.close(fd)  # releases the slot's lock
+        return
+    yield Path(tempfile.mkdtemp(prefix="ossa-judge-"))
 
 
 def _kill_group(proc: subprocess.Popen[bytes], sig: int) -> None:
@@ -835,8 +921,9 @@ def hook(ctx: HookContext) -> int:
     targets = plan_push(ctx.repo, refs, remote, need_changes)
     code = 0
     for target in targets:
-        verdict = judge(ctx.repo, ctx.config, target.commit, changed=target.changed,
-                        label=", ".join(target.refs))
+        verdict = _judge(ctx.repo, ctx.config, target.commit, target.commit, target.tree, None,
+                         True, False, target.changed, ", ".join(target.refs), None,
+                         time.perf_counter())
         if not verdict.passed:
             code = 1
     if code:

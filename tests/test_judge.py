@@ -487,3 +487,16 @@ def test_touches() -> None:
     assert not judge_mod.touches({"srcx/a.py", "docs/x.md"}, ["src/"])
     assert judge_mod.first_program("A=1 B=2 ruff check .") == "ruff"
     assert judge_mod.first_program("cd sub && ruff check") is None
+
+
+def test_the_ci_template_runs_the_gate_on_push_and_pull_request() -> None:
+    import yaml
+
+    from ossa_hooks.resources import template
+
+    workflow = yaml.safe_load(template("ci/github-actions.yml").read_text())
+    assert set(workflow[True]) == {"push", "pull_request"}  # YAML 1.1 reads `on:` as true
+    steps = workflow["jobs"]["judge"]["steps"]
+    runs = "\n".join(step.get("run", "") for step in steps)
+    assert "pip install" in runs and "ossa-hooks" in runs
+    assert "ossa-hooks judge" in runs
