@@ -253,7 +253,8 @@ def _judge(
         seconds=time.perf_counter() - start,
     )
     if to_run:
-        cache.store([(c, results[c.name]) for c in to_run], verdict)
+        # A run of some checks only (--check) updates their entries, not the tree's verdict.
+        cache.store([(c, results[c.name]) for c in to_run], verdict if checks is None else None)
     report = _write_report(repo, verdict, rev, label)
     _audit(repo, verdict, rev, label, report)
     if not quiet:
@@ -696,7 +697,7 @@ class _Cache:
         return CheckResult(check.name, PASSED, float(entry.get("seconds", 0.0)),
                            entry.get("log"), note)
 
-    def store(self, ran: Sequence[tuple[Check, CheckResult]], verdict: Verdict) -> None:
+    def store(self, ran: Sequence[tuple[Check, CheckResult]], verdict: Verdict | None) -> None:
         data = dict(self.load())
         entries = dict(data.get("checks", {}))
         now = time.strftime("%Y-%m-%d %H:%M:%S")
@@ -708,7 +709,8 @@ class _Cache:
             else:
                 entries.pop(check.key, None)
         data["checks"] = entries
-        data["last"] = {**verdict.as_json(), "time": now}
+        if verdict is not None:
+            data["last"] = {**verdict.as_json(), "time": now}
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             _write_atomic(self.path, json.dumps(data, indent=1, sort_keys=True))
@@ -829,7 +831,7 @@ class _Ui:
         word = {PASSED: "passed", FAILED: "failed", TIMEOUT: "timed out", MISSING: "missing",
                 SKIPPED: "skipped"}[r.status]
         text = f"{label}  {self.paint(word, r.status)} in {r.seconds:.1f} s"
-        return f"{text} ({r.note})" if r.note and r.status != FAILED else text
+        return f"{text} ({r.note})" if r.note and r.status not in (FAILED, MISSING) else text
 
     def refresh(self) -> None:
         if not self.live:
@@ -871,7 +873,8 @@ def _print_verdict(ui: _Ui, verdict: Verdict, what: str, repo: RepoPaths,
             ui.line("\n".join(line.rstrip("\n") for line in tail))
             ui.line("---")
     if verdict.passed:
-        ui.line(f"{PREFIX}: {what} passed ({len(verdict.results)} checks, "
+        n = len(verdict.results)
+        ui.line(f"{PREFIX}: {what} passed ({n} check{'s' if n > 1 else ''}, "
                 f"{verdict.seconds:.1f} s)")
         return
     names = [r.name for r in verdict.failed]

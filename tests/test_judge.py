@@ -427,11 +427,16 @@ def test_judge_command_json_report_and_audit(project: Path, tools: Path, tmp_pat
     assert data["passed"] is True and data["cached"] is False
     assert [c["name"] for c in data["checks"]] == ["a"]
     assert data["tree"] == git(project, "rev-parse", "HEAD^{tree}").stdout.strip()
+    assert judge_mod.last_verdict(repo_paths(project), "HEAD") is None  # --check: no verdict
 
     res = ossa(project, "judge")
     assert res.returncode == 1
     assert "b  failed" in res.stdout
     assert "ossa-hooks judge --check b" in res.stdout
+    last = judge_mod.last_verdict(repo_paths(project), "HEAD")
+    assert last is not None and not last.passed and last.cached
+    assert [r.status for r in last.results] == ["passed", "failed"]
+    assert "cached" in last.results[0].note  # `a` came from the cache of the --check run
     reports = sorted((project / ".git" / "ossa-hooks" / "judge-reports").glob("*.json"))
     assert len(reports) == 2
     assert json.loads(reports[-1].read_text())["passed"] is False
