@@ -1,40 +1,37 @@
-"""The push gate: the configured checks of a commit's tree, run in parallel in a temporary
-detached worktree, cached by tree and check configuration, reported as a table, a JSON file
-and an audit event.
+"""The push gate: the configured checks of a commit's tree, cached by tree and check
+configuration, reported as a table, a JSON file and an audit event. Running the checks (a
+temporary worktree, a thread pool, process groups) is ``judge_runner``'s job.
 
 What is judged is always a commit (the pushed tip, or ``--rev``), never the working tree:
 uncommitted work has no say in the verdict.
+
+This module is on the pre-push hook's path, where a cached verdict must cost little: plain
+slotted classes instead of dataclasses, string paths instead of pathlib, and everything that
+only running checks needs is imported by ``judge_runner`` when checks run.
 """
 
 from __future__ import annotations
 
-import fnmatch
-import hashlib
-import json
 import os
-import shlex
-import signal
-import subprocess
 import sys
-import threading
 import time
-from collections.abc import Collection
-from collections.abc import Iterator
-from collections.abc import Mapping
-from collections.abc import Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
-from dataclasses import field
-from pathlib import Path
-from typing import Any
-from typing import TextIO
 
 from ossa_hooks import git
-from ossa_hooks.config import Config
 from ossa_hooks.errors import OssaError
-from ossa_hooks.git import RepoPaths
-from ossa_hooks.hook_context import HookContext
-from ossa_hooks.hook_context import PushedRef
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Collection
+    from collections.abc import Mapping
+    from collections.abc import Sequence
+    from typing import Any
+    from typing import ClassVar
+    from typing import TextIO
+
+    from ossa_hooks.config import Config
+    from ossa_hooks.git import RepoPaths
+    from ossa_hooks.hook_context import HookContext
+    from ossa_hooks.hook_context import PushedRef
 
 PASSED = "passed"
 FAILED = "failed"
@@ -47,46 +44,60 @@ TAIL_LINES = 20
 KEEP_LOGS = 200
 KEEP_REPORTS = 100
 KEEP_CACHE = 1000
-# After SIGTERM, how long a timed-out check's process group may take to exit before SIGKILL.
-KILL_GRACE_S = 2.0
-
-# How to get the tools a check may name; anything else gets a generic hint.
-INSTALL_HINTS: Mapping[str, str] = {
-    "pytest": "pip install pytest",
-    "py.test": "pip install pytest",
-    "ruff": "pip install ruff",
-    "bandit": "pip install bandit",
-    "mypy": "pip install mypy",
-    "flake8": "pip install flake8",
-    "black": "pip install black",
-    "pylint": "pip install pylint",
-    "tox": "pip install tox",
-    "nox": "pip install nox",
-    "pre-commit": "pip install pre-commit",
-    "npm": "install Node.js (https://nodejs.org)",
-    "npx": "install Node.js (https://nodejs.org)",
-    "node": "install Node.js (https://nodejs.org)",
-    "cargo": "install Rust (https://rustup.rs)",
-    "go": "install Go (https://go.dev/dl)",
-    "make": "install make (apt-get install make / xcode-select --install)",
-}
-
-# A `run` with any of these is handed to /bin/sh; otherwise it is split and run directly.
-_SHELL_CHARS = frozenset("|&;<>()$`*?[]{}~!#\n")
 
 
 # --- values --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class CheckResult:
-    """The outcome of one check on one tree."""
+class _Frozen:
+    """An immutable record with value equality: what ``@dataclass(frozen=True, slots=True)``
+    gives, without importing ``dataclasses`` (and ``inspect``) on the hook's path."""
+
+    __slots__: tuple[str, ...] = ()
+    _fields: ClassVar[tuple[str, ...]] = ()  # in the order of the constructor's arguments
+
+    def _set(self, **values: Any) -> None:
+        for name, value in values.items():
+            object.__setattr__(self, name, value)
+
+    def _values(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in self._fields)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, _Frozen) or type(other) is not type(self):
+            return NotImplemented
+        return self._values() == other._values()
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._fields)
+        return f"{type(self).__name__}({fields})"
+
+
+class CheckResult(_Frozen):
+    """The outcome of one check on one tree. ``status``: passed | failed | timeout | missing |
+    skipped; ``log``: the file holding its output; ``note``: a short explanation."""
+
+    __slots__ = ("log", "name", "note", "seconds", "status")
+    _fields = ("name", "status", "seconds", "log", "note")
 
     name: str
-    status: str  # passed | failed | timeout | missing | skipped
+    status: str
     seconds: float
-    log: str | None = None
-    note: str = ""
+    log: str | None
+    note: str
+
+    def __init__(self, name: str, status: str, seconds: float, log: str | None = None,
+                 note: str = "") -> None:
+        self._set(name=name, status=status, seconds=seconds, log=log, note=note)
 
     @property
     def ok(self) -> bool:
@@ -97,17 +108,24 @@ class CheckResult:
                 "log": self.log, "note": self.note}
 
 
-@dataclass(frozen=True, slots=True)
-class Verdict:
+class Verdict(_Frozen):
     """The gate's answer for one tree. ``cached``: no check ran, the verdict came from the
     cache. ``commit`` and ``seconds`` (wall time of this judgement) are for reports."""
+
+    __slots__ = ("cached", "commit", "passed", "results", "seconds", "tree")
+    _fields = ("passed", "tree", "cached", "results", "commit", "seconds")
 
     passed: bool
     tree: str
     cached: bool
     results: tuple[CheckResult, ...]
-    commit: str = ""
-    seconds: float = 0.0
+    commit: str
+    seconds: float
+
+    def __init__(self, passed: bool, tree: str, cached: bool, results: tuple[CheckResult, ...],
+                 commit: str = "", seconds: float = 0.0) -> None:
+        self._set(passed=passed, tree=tree, cached=cached, results=tuple(results),
+                  commit=commit, seconds=seconds)
 
     @property
     def failed(self) -> tuple[CheckResult, ...]:
@@ -124,20 +142,33 @@ class Verdict:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class Check:
+class Check(_Frozen):
     """One configured check (``judge.checks.NAME``)."""
+
+    __slots__ = ("env", "name", "paths", "run", "timeout")
+    _fields = ("name", "run", "timeout", "env", "paths")
 
     name: str
     run: str
     timeout: float | None
-    env: Mapping[str, str] = field(default_factory=dict)
-    paths: tuple[str, ...] = ()
+    env: Mapping[str, str]
+    paths: tuple[str, ...]
+
+    def __init__(self, name: str, run: str, timeout: float | None,
+                 env: Mapping[str, str] | None = None, paths: Sequence[str] = ()) -> None:
+        self._set(name=name, run=run, timeout=timeout, env=dict(env or {}), paths=tuple(paths))
+
+    def __hash__(self) -> int:
+        return hash((self.name, self.run, self.timeout, tuple(sorted(self.env.items())),
+                     self.paths))
 
     @property
     def key(self) -> str:
         """The cache key part: what can change the outcome on a given tree (not ``paths``,
         which only decides whether the check runs)."""
+        import hashlib
+        import json
+
         blob = json.dumps(
             {"name": self.name, "run": self.run, "env": dict(self.env), "timeout": self.timeout},
             sort_keys=True,
@@ -215,7 +246,7 @@ def _judge(
 ) -> Verdict:
     selected = configured_checks(config, checks)
     use_cache = use_cache and bool(config.get("judge.cache"))
-    ui = _Ui(stream or sys.stderr, quiet)
+    ui = Ui(stream or sys.stderr, quiet)
     cache = _Cache(repo, tree)
     results: dict[str, CheckResult] = {}
     to_run: list[Check] = []
@@ -234,14 +265,16 @@ def _judge(
 
     what = f"{commit[:10]}" + (f" ({label})" if label else "")
     if to_run:
+        from ossa_hooks.judge_runner import run_checks
+
         jobs = int(config.get("judge.jobs")) or os.cpu_count() or 1
         jobs = max(1, min(jobs, len(to_run)))
         logs, _ = workspace_dirs(repo)
         stamp = time.strftime("%Y%m%d-%H%M%S")
         ui.line(f"{PREFIX}: judging {what} in a clean worktree: "
                 f"{', '.join(c.name for c in to_run)} ({jobs} job{'s' if jobs > 1 else ''})")
-        results.update(_run_checks(repo, commit, to_run, jobs, ui, logs, f"{stamp}-{tree[:8]}"))
-        _prune(logs, "judge-*.log", KEEP_LOGS)
+        results.update(run_checks(repo, commit, to_run, jobs, ui, logs, f"{stamp}-{tree[:8]}"))
+        _prune(logs, "judge-", ".log", KEEP_LOGS)
 
     ordered = tuple(results[c.name] for c in selected)
     verdict = Verdict(
@@ -286,7 +319,7 @@ def last_verdict(repo: RepoPaths, rev: str) -> Verdict | None:
 
 def resolve(repo: RepoPaths, rev: str) -> tuple[str, str]:
     """``rev``'s commit and tree ids (one git call)."""
-    proc = git.run(["cat-file", "--batch-check"], _git_cwd(repo),
+    proc = git.run(["cat-file", "--batch-check"], git_cwd(repo),
                    input=f"{rev}^{{commit}}\n{rev}^{{tree}}\n".encode())
     lines = proc.stdout.decode("utf-8", "replace").splitlines()
     ids = [ln.split()[0] for ln in lines if len(ln.split()) == 3]
@@ -297,374 +330,30 @@ def resolve(repo: RepoPaths, rev: str) -> tuple[str, str]:
 
 def touches(changed: Collection[str], patterns: Sequence[str]) -> bool:
     """True when a changed path falls under a pattern (a folder prefix, a path, or a glob)."""
+    from fnmatch import fnmatchcase
+
     for pattern in patterns:
         stem = pattern.rstrip("/")
         for path in changed:
-            if path == stem or path.startswith(stem + "/") or fnmatch.fnmatchcase(path, pattern):
+            if path == stem or path.startswith(stem + "/") or fnmatchcase(path, pattern):
                 return True
     return False
 
 
-def workspace_dirs(repo: RepoPaths) -> tuple[Path, Path]:
+def workspace_dirs(repo: RepoPaths) -> tuple[str, str]:
     """Where logs and JSON reports go: the agent worktree's ``.agents-workspace/`` when there
     is one, else the repository's state folder in the git common dir."""
-    if repo.toplevel is not None and (repo.toplevel / ".agents-workspace").is_dir():
-        ws = repo.toplevel / ".agents-workspace"
-        return ws / "logs", ws / "metrics"
-    return repo.state_dir / "judge-logs", repo.state_dir / "judge-reports"
+    if repo.toplevel_str is not None:
+        ws = os.path.join(repo.toplevel_str, ".agents-workspace")
+        if os.path.isdir(ws):
+            return os.path.join(ws, "logs"), os.path.join(ws, "metrics")
+    state = repo.state_dir_str
+    return os.path.join(state, "judge-logs"), os.path.join(state, "judge-reports")
 
 
-def _git_cwd(repo: RepoPaths) -> Path:
-    return repo.toplevel if repo.toplevel is not None else repo.git_dir
-
-
-# --- running the checks --------------------------------------------------------------------
-
-
-def _run_checks(
-    repo: RepoPaths,
-    commit: str,
-    checks: Sequence[Check],
-    jobs: int,
-    ui: _Ui,
-    logs: Path,
-    run_id: str,
-) -> dict[str, CheckResult]:
-    from concurrent.futures import FIRST_COMPLETED
-    from concurrent.futures import ThreadPoolExecutor
-    from concurrent.futures import wait
-
-    logs.mkdir(parents=True, exist_ok=True)
-    runner = _Runner()
-    results: dict[str, CheckResult] = {}
-    with _signals_interrupt(), _temp_folder(repo) as tmp:
-        tree = tmp / "tree"
-        try:
-            # No hooks in the throwaway worktree: post-checkout would run ours (or anyone's).
-            git.run(["-c", "core.hooksPath=/dev/null", "worktree", "add", "--detach", "--quiet",
-                     str(tree), commit], _git_cwd(repo))
-            _stable_mtimes(repo, commit, tree)
-            base_env = _check_env(repo, tree)
-            pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="ossa-judge")
-            try:
-                futures = {
-                    pool.submit(runner.run, c, tree, base_env,
-                                logs / f"judge-{run_id}-{c.name}.log")
-                    for c in checks
-                }
-                ui.start([c.name for c in checks], runner.started)
-                pending = futures
-                while pending:
-                    done, pending = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
-                    for fut in done:
-                        result = fut.result()
-                        results[result.name] = result
-                        ui.finished(result)
-                    ui.refresh()
-            finally:
-                runner.stop()
-                pool.shutdown(wait=True, cancel_futures=True)
-                ui.close()
-        finally:
-            with _signals_ignored():
-                _remove_worktree(repo, tree, tmp)
-    return results
-
-
-class _Runner:
-    """Runs checks from pool threads; remembers their processes so they can all be killed."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.procs: set[subprocess.Popen[bytes]] = set()
-        self.stopping = False
-        self.started: dict[str, float] = {}
-
-    def run(self, check: Check, tree: Path, base_env: Mapping[str, str], log: Path) -> CheckResult:
-        env = {**base_env, **check.env}
-        argv, shell = command_argv(check.run)
-        program = first_program(check.run) if shell else argv[0]
-        exe = _which(program, env.get("PATH", ""), tree) if program else None
-        if program and exe is None:
-            return CheckResult(check.name, MISSING, 0.0, None, missing_note(program))
-        if not shell and exe:
-            argv = [exe, *argv[1:]]
-        start = time.perf_counter()
-        with open(log, "wb") as out:
-            out.write(f"$ {check.run}\n".encode())
-            out.flush()
-            with self.lock:
-                if self.stopping:
-                    return CheckResult(check.name, FAILED, 0.0, str(log), "interrupted")
-                proc = subprocess.Popen(
-                    argv, cwd=tree, env=env, stdin=subprocess.DEVNULL, stdout=out,
-                    stderr=subprocess.STDOUT, start_new_session=True,
-                )
-                self.procs.add(proc)
-                self.started[check.name] = time.perf_counter()
-            timed_out = False
-            try:
-                rc = proc.wait(timeout=check.timeout)
-            except subprocess.TimeoutExpired:
-                timed_out = True
-                _kill_group(proc, signal.SIGTERM)
-                try:
-                    proc.wait(timeout=KILL_GRACE_S)
-                except subprocess.TimeoutExpired:
-                    pass
-                _kill_group(proc, signal.SIGKILL)
-                rc = proc.wait()
-            finally:
-                # Whatever the check left behind (a server its tests started) goes with it:
-                # the worktree it runs in is about to be removed.
-                _kill_group(proc, signal.SIGKILL)
-                with self.lock:
-                    self.procs.discard(proc)
-        seconds = time.perf_counter() - start
-        if timed_out:
-            return CheckResult(check.name, TIMEOUT, seconds, str(log),
-                               f"killed after {check.timeout:g} s with its process group")
-        if self.stopping:
-            return CheckResult(check.name, FAILED, seconds, str(log), "interrupted")
-        return _interpret(check, argv, rc, seconds, log, shell)
-
-    def stop(self) -> None:
-        with self.lock:
-            self.stopping = True
-            procs = list(self.procs)
-        for proc in procs:
-            _kill_group(proc, signal.SIGKILL)
-
-
-def _interpret(check: Check, argv: Sequence[str], rc: int, seconds: float, log: Path,
-               shell: bool) -> CheckResult:
-    if rc == 0:
-        return CheckResult(check.name, PASSED, seconds, str(log))
-    if rc == 5 and "pytest" in check.run:
-        return CheckResult(check.name, PASSED, seconds, str(log),
-                           "no tests collected (pytest exit 5)")
-    tail = _tail(log, 5)
-    if shell and rc == 127:
-        last = tail[-1] if tail else "command not found"
-        return CheckResult(check.name, MISSING, seconds, str(log), f"{last.strip()} "
-                           f"(install it, or fix judge.checks.{check.name}.run)")
-    # `python -m ruff` when the module is absent is a missing tool, not a failing project.
-    if len(argv) >= 3 and argv[1] == "-m" and any(
-        f"No module named {argv[2]}" in line for line in tail
-    ):
-        return CheckResult(check.name, MISSING, seconds, str(log), missing_note(argv[2]))
-    if rc < 0:
-        return CheckResult(check.name, FAILED, seconds, str(log),
-                           f"killed by signal {-rc}")
-    return CheckResult(check.name, FAILED, seconds, str(log), f"exit {rc}")
-
-
-def command_argv(run: str) -> tuple[list[str], bool]:
-    """``run`` as an argv, or as ``sh -c RUN`` when it needs a shell (pipes, ``&&``, ``$VAR``,
-    unquoted globs, ``VAR=value cmd``). Returns (argv, uses_shell)."""
-    try:
-        words = shlex.split(run)
-    except ValueError:
-        words = []
-    if not words or _needs_shell(run) or "=" in words[0]:
-        return ["/bin/sh", "-c", run], True
-    return words, False
-
-
-def _needs_shell(run: str) -> bool:
-    """True when ``run`` has a character the shell would act on outside quotes."""
-    quote: str | None = None
-    escaped = False
-    for ch in run:
-        if escaped:
-            escaped = False
-        elif ch == "\\" and quote != "'":
-            escaped = True
-        elif quote:
-            if ch == quote:
-                quote = None
-            elif quote == '"' and ch in "$`":
-                return True
-        elif ch in "'\"":
-            quote = ch
-        elif ch in _SHELL_CHARS:
-            return True
-    return False
-
-
-_SHELL_WORDS = frozenset({
-    "cd", "export", "set", "unset", "test", "[", "exec", "true", "false", "echo", "printf",
-    "if", "for", "while", "until", "case", "!", ".", "source", "eval", "command", "{", "(",
-    "exit", "return", "trap", "wait", "umask", "ulimit", "read", "shift", "type",
-})
-
-
-def first_program(run: str) -> str | None:
-    """The program a shell ``run`` starts with, when it is a plain word worth looking up."""
-    try:
-        words = shlex.split(run)
-    except ValueError:
-        return None
-    for word in words:
-        if "=" in word and not word.startswith("="):
-            continue  # VAR=value prefix
-        if word in _SHELL_WORDS or not all(c.isalnum() or c in "-_./+" for c in word):
-            return None
-        return word
-    return None
-
-
-def missing_note(tool: str) -> str:
-    hint = INSTALL_HINTS.get(os.path.basename(tool))
-    how = f"install it: {hint}" if hint else "install it or put it on PATH"
-    return f"{tool} is not installed (not found on PATH); {how}"
-
-
-def _which(program: str, path: str, cwd: Path) -> str | None:
-    import shutil
-
-    if os.sep in program:
-        candidate = program if os.path.isabs(program) else str(cwd / program)
-        return candidate if os.access(candidate, os.X_OK) and os.path.isfile(candidate) else None
-    return shutil.which(program, path=path)
-
-
-def _check_env(repo: RepoPaths, tree: Path) -> dict[str, str]:
-    """The checks' environment: no GIT_* variables of the hook (they would point git inside a
-    check at the pushing worktree), and the judged tree first on the import path so tests
-    import the pushed code even when the project is installed in editable mode.
-
-    Compiled Python files go to a cache in the state folder: with the worktree's stable path
-    and content-derived mtimes (``_stable_mtimes``) they stay valid from one judgement to the
-    next, so a fresh checkout does not pay for compiling every module again."""
-    env = git.no_git_env()
-    env.setdefault("PYTHONPYCACHEPREFIX", str(repo.state_dir / "judge-pycache"))
-    front = [str(tree)]
-    if (tree / "src").is_dir():
-        front.append(str(tree / "src"))
-    if env.get("PYTHONPATH"):
-        front.append(env["PYTHONPATH"])
-    env["PYTHONPATH"] = os.pathsep.join(front)
-    env["PWD"] = str(tree)
-    env["OSSA_JUDGE"] = "1"
-    return env
-
-
-# Content-derived mtimes start here (2000-01-01); a blob id's first 7 hex digits add < 9 years.
-_MTIME_EPOCH = 946_684_800
-
-
-def _stable_mtimes(repo: RepoPaths, commit: str, tree: Path) -> None:
-    """Give each ``.py`` file an mtime derived from its blob id. Python validates a cached
-    ``.pyc`` by source mtime and size, so unchanged files keep their compiled form across
-    checkouts, and a changed file (new blob, new mtime) is recompiled."""
-    out = git.run(["ls-tree", "-r", "-z", "--full-tree", commit], _git_cwd(repo)).stdout
-    base = os.fsencode(tree)
-    for entry in out.split(b"\0"):
-        meta, _, path = entry.partition(b"\t")
-        parts = meta.split()
-        if not path.endswith(b".py") or len(parts) != 3 or parts[1] != b"blob":
-            continue
-        stamp = _MTIME_EPOCH + int(parts[2][:7], 16)
-        try:
-            os.utime(os.path.join(base, path), (stamp, stamp), follow_symlinks=False)
-        except OSError:
-            pass
-
-
-@contextmanager
-def _temp_folder(repo: RepoPaths) -> Iterator[Path]:
-    """The temporary folder of one judgement, removed by the caller.
-
-    Its path is stable (``$TMPDIR/ossa-judge-REPOKEY-SLOT``, slot 0 unless judges of the same
-    repository run at once, each slot held with a lock) so that cached compiled files stay
-    valid. A folder left by a judge that was killed is cleared first."""
-    import fcntl
-    import shutil
-    import tempfile
-
-    locks = repo.state_dir / "judge-slots"
-    locks.mkdir(parents=True, exist_ok=True)
-    key = hashlib.sha256(os.fsencode(repo.common_dir)).hexdigest()[:12]
-    for slot in range(32):
-        fd = os.open(locks / f"{slot}.lock", os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            os.close(fd)
-            continue
-        try:
-            folder = Path(tempfile.gettempdir()) / f"ossa-judge-{key}-{slot}"
-            if os.path.lexists(folder):
-                st = folder.lstat()
-                if folder.is_symlink() or st.st_uid != os.getuid():
-                    folder = Path(tempfile.mkdtemp(prefix="ossa-judge-"))
-                else:
-                    shutil.rmtree(folder, ignore_errors=True)
-                    git.run(["worktree", "prune"], _git_cwd(repo), check=False)
-            if not folder.exists():
-                try:
-                    folder.mkdir(mode=0o700)
-                except FileExistsError:
-                    folder = Path(tempfile.mkdtemp(prefix="ossa-judge-"))
-            yield folder
-        finally:
-            os.close(fd)  # releases the slot's lock
-        return
-    yield Path(tempfile.mkdtemp(prefix="ossa-judge-"))
-
-
-def _kill_group(proc: subprocess.Popen[bytes], sig: int) -> None:
-    try:
-        os.killpg(proc.pid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-def _remove_worktree(repo: RepoPaths, tree: Path, tmp: Path) -> None:
-    import shutil
-
-    cwd = _git_cwd(repo)
-    removed = git.run(["worktree", "remove", "--force", "--force", str(tree)], cwd,
-                      check=False).returncode == 0
-    shutil.rmtree(tmp, ignore_errors=True)
-    if not removed:
-        # Interrupted before or during `worktree add`, or `remove` failed: the folder is gone
-        # now, so prune drops its administrative entry.
-        git.run(["worktree", "prune"], cwd, check=False)
-
-
-@contextmanager
-def _signals_interrupt() -> Iterator[None]:
-    """SIGTERM and SIGHUP interrupt like Ctrl-C, so the ``finally`` blocks clean up."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    old = {s: signal.signal(s, interrupt) for s in (signal.SIGTERM, signal.SIGHUP)}
-    try:
-        yield
-    finally:
-        for s, handler in old.items():
-            signal.signal(s, handler)
-
-
-@contextmanager
-def _signals_ignored() -> Iterator[None]:
-    """A second Ctrl-C must not leave the temporary worktree behind half-removed."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    sigs = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-    old = {s: signal.signal(s, signal.SIG_IGN) for s in sigs}
-    try:
-        yield
-    finally:
-        for s, handler in old.items():
-            signal.signal(s, handler)
+def git_cwd(repo: RepoPaths) -> str:
+    """Where to run git for this repository (its worktree, or the git dir when bare)."""
+    return repo.toplevel_str if repo.toplevel_str is not None else repo.git_dir_str
 
 
 # --- cache -----------------------------------------------------------------------------------
@@ -674,21 +363,29 @@ class _Cache:
     """One JSON file per judged tree: passing results by check key, and the last verdict."""
 
     def __init__(self, repo: RepoPaths, tree: str) -> None:
-        self.folder = repo.state_dir / "judge-cache"
-        self.path = self.folder / f"{tree}.json"
+        self.folder = os.path.join(repo.state_dir_str, "judge-cache")
+        self.path = os.path.join(self.folder, f"{tree}.json")
         self._data: dict[str, Any] | None = None
 
     def load(self) -> dict[str, Any]:
         if self._data is None:
-            try:
-                data = json.loads(self.path.read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                data = {}
+            data: Any = {}
+            if os.path.exists(self.path):
+                import json
+
+                try:
+                    with open(self.path, encoding="utf-8") as f:
+                        data = json.load(f)
+                except (OSError, ValueError):
+                    data = {}
             self._data = data if isinstance(data, dict) else {}
         return self._data
 
     def get(self, check: Check) -> CheckResult | None:
-        entry = self.load().get("checks", {}).get(check.key)
+        entries = self.load().get("checks")
+        if not entries:
+            return None
+        entry = entries.get(check.key)
         if not isinstance(entry, dict) or entry.get("status") != PASSED:
             return None
         note = f"cached: passed on this tree {entry.get('time', '')}".rstrip()
@@ -698,6 +395,8 @@ class _Cache:
                            entry.get("log"), note)
 
     def store(self, ran: Sequence[tuple[Check, CheckResult]], verdict: Verdict | None) -> None:
+        import json
+
         data = dict(self.load())
         entries = dict(data.get("checks", {}))
         now = time.strftime("%Y-%m-%d %H:%M:%S")
@@ -712,29 +411,34 @@ class _Cache:
         if verdict is not None:
             data["last"] = {**verdict.as_json(), "time": now}
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
+            os.makedirs(self.folder, exist_ok=True)
             _write_atomic(self.path, json.dumps(data, indent=1, sort_keys=True))
         except OSError:
             return  # a cache that cannot be written only costs a rerun
         self._data = data
-        _prune(self.folder, "*.json", KEEP_CACHE)
+        _prune(self.folder, "", ".json", KEEP_CACHE)
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
+def _write_atomic(path: str, text: str) -> None:
+    import threading
+
+    tmp = os.path.join(os.path.dirname(path),
+                       f".{os.path.basename(path)}.{os.getpid()}.{threading.get_ident()}.tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
     os.replace(tmp, path)
 
 
-def _prune(folder: Path, pattern: str, keep: int) -> None:
-    """Keep the newest ``keep`` files matching ``pattern`` (logs, reports, cache entries)."""
+def _prune(folder: str, prefix: str, suffix: str, keep: int) -> None:
+    """Keep the newest ``keep`` files named PREFIX*SUFFIX (logs, reports, cache entries)."""
     try:
-        files = list(folder.glob(pattern))
+        files = [e for e in os.scandir(folder)
+                 if e.name.startswith(prefix) and e.name.endswith(suffix) and e.is_file()]
         if len(files) <= keep:
             return
-        files.sort(key=lambda p: p.stat().st_mtime)
+        files.sort(key=lambda e: e.stat().st_mtime)
         for old in files[:-keep]:
-            old.unlink(missing_ok=True)
+            os.unlink(old.path)
     except OSError:
         pass
 
@@ -742,7 +446,9 @@ def _prune(folder: Path, pattern: str, keep: int) -> None:
 # --- reports ---------------------------------------------------------------------------------
 
 
-def _write_report(repo: RepoPaths, verdict: Verdict, rev: str, label: str | None) -> Path | None:
+def _write_report(repo: RepoPaths, verdict: Verdict, rev: str, label: str | None) -> str | None:
+    import json
+
     _, metrics = workspace_dirs(repo)
     now = time.time()
     report = {
@@ -753,32 +459,32 @@ def _write_report(repo: RepoPaths, verdict: Verdict, rev: str, label: str | None
         **verdict.as_json(),
     }
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
-    path = metrics / f"judge-{stamp}-{int(now * 1000) % 1000:03d}-{verdict.tree[:8]}.json"
+    name = f"judge-{stamp}-{int(now * 1000) % 1000:03d}-{verdict.tree[:8]}.json"
+    path = os.path.join(metrics, name)
     try:
-        metrics.mkdir(parents=True, exist_ok=True)
+        os.makedirs(metrics, exist_ok=True)
         _write_atomic(path, json.dumps(report, indent=2))
     except OSError:
         return None
-    _prune(metrics, "judge-*.json", KEEP_REPORTS)
+    _prune(metrics, "judge-", ".json", KEEP_REPORTS)
     return path
 
 
 def _audit(repo: RepoPaths, verdict: Verdict, rev: str, label: str | None,
-           report: Path | None) -> None:
+           report: str | None) -> None:
     from ossa_hooks import audit
 
     audit.record(
         repo, "judge", label or rev, 0 if verdict.passed else 1, verdict.seconds,
         {"commit": verdict.commit, "tree": verdict.tree, "cached": verdict.cached,
-         "checks": {r.name: r.status for r in verdict.results},
-         "report": str(report) if report else None},
+         "checks": {r.name: r.status for r in verdict.results}, "report": report},
     )
 
 
 # --- output ----------------------------------------------------------------------------------
 
 
-class _Ui:
+class Ui:
     """Status lines while checks run: redrawn in place on a terminal, one line per finished
     check otherwise. Only the main thread writes."""
 
@@ -850,7 +556,7 @@ class _Ui:
         self.refresh()
 
 
-def _print_verdict(ui: _Ui, verdict: Verdict, what: str, repo: RepoPaths,
+def _print_verdict(ui: Ui, verdict: Verdict, what: str, repo: RepoPaths,
                    from_cache: Sequence[str]) -> None:
     if verdict.cached and verdict.passed:
         ui.line(f"{PREFIX}: {what} passed (cached verdict of tree {verdict.tree[:10]}: "
@@ -868,7 +574,7 @@ def _print_verdict(ui: _Ui, verdict: Verdict, what: str, repo: RepoPaths,
     ui.line("\n".join(rows))
     for r in verdict.failed:
         if r.log and r.status != MISSING:
-            tail = _tail(Path(r.log), TAIL_LINES)
+            tail = tail_lines(r.log, TAIL_LINES)
             ui.line(f"--- {r.name}: last {len(tail)} lines of {r.log}")
             ui.line("\n".join(line.rstrip("\n") for line in tail))
             ui.line("---")
@@ -889,11 +595,12 @@ def _print_verdict(ui: _Ui, verdict: Verdict, what: str, repo: RepoPaths,
 
 
 def _is_head(repo: RepoPaths, commit: str) -> bool:
-    proc = git.run(["rev-parse", "-q", "--verify", "HEAD^{commit}"], _git_cwd(repo), check=False)
+    proc = git.run(["rev-parse", "-q", "--verify", "HEAD^{commit}"], git_cwd(repo), check=False)
     return proc.stdout.decode().strip() == commit
 
 
-def _tail(path: Path, n: int) -> list[str]:
+def tail_lines(path: str, n: int) -> list[str]:
+    """The last ``n`` lines of a log file (read from its last 64 KiB)."""
     try:
         with open(path, "rb") as f:
             f.seek(0, os.SEEK_END)
@@ -908,12 +615,16 @@ def _tail(path: Path, n: int) -> list[str]:
 # --- the pre-push action -----------------------------------------------------------------------
 
 
-@dataclass(slots=True)
 class _Target:
-    commit: str
-    tree: str
-    refs: list[str]
-    changed: set[str] | None  # None: judge as if everything changed
+    """A distinct tree to judge, with the pushed refs whose tip it is."""
+
+    __slots__ = ("changed", "commit", "refs", "tree")
+
+    def __init__(self, commit: str, tree: str, refs: list[str], changed: set[str] | None) -> None:
+        self.commit = commit
+        self.tree = tree
+        self.refs = refs
+        self.changed = changed  # None: judge as if everything changed
 
 
 def hook(ctx: HookContext) -> int:
@@ -941,7 +652,7 @@ def plan_push(repo: RepoPaths, refs: Sequence[PushedRef], remote: str,
     if not live:
         return []
     query = "".join(f"{r.local_sha}^{{commit}}\n{r.local_sha}^{{tree}}\n" for r in live)
-    proc = git.run(["cat-file", "--batch-check"], _git_cwd(repo), input=query.encode())
+    proc = git.run(["cat-file", "--batch-check"], git_cwd(repo), input=query.encode())
     lines = proc.stdout.decode("utf-8", "replace").splitlines()
     targets: dict[str, _Target] = {}
     for i, ref in enumerate(live):
@@ -964,7 +675,7 @@ def plan_push(repo: RepoPaths, refs: Sequence[PushedRef], remote: str,
 def _changed_paths(repo: RepoPaths, ref: PushedRef, commit: str, remote: str) -> set[str] | None:
     """Paths the push of ``ref`` changes: against what the remote has, or for a new branch
     against its merge-base with the remote's default branch; None when there is no base."""
-    cwd = _git_cwd(repo)
+    cwd = git_cwd(repo)
     base: str | None = None
     if set(ref.remote_sha) != {"0"} and git.ok(["cat-file", "-e", f"{ref.remote_sha}^{{commit}}"],
                                                cwd):
