@@ -326,6 +326,49 @@ def test_interrupting_the_judge_removes_its_worktree_and_kills_checks(
     assert worktrees(project) == [str(project)]
 
 
+def test_a_judge_killed_outright_leaves_nothing_that_breaks_the_next(
+        project: Path, tools: Path, tmp_path: Path) -> None:
+    pids = tmp_path / "pids"
+    configure(project, {"hang": {"run": tool(tools, "hang.py", pids)}})
+    exe = Path(sys.executable).with_name("ossa-hooks")
+    proc = subprocess.Popen([str(exe), "judge"], cwd=project, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    for _ in range(400):
+        if pids.exists() and len(pids.read_text().split()) == 3:
+            break
+        time.sleep(0.05)
+    parent, child, cwd = pids.read_text().split()
+    proc.kill()  # SIGKILL: no cleanup at all
+    proc.wait()
+    os.killpg(int(parent), signal.SIGKILL)  # the check's group, as a reboot would
+    assert _wait_dead(int(parent), int(child))
+    assert Path(cwd).exists() and len(worktrees(project)) == 2
+
+    seen = tmp_path / "seen.jsonl"
+    configure(project, {"env": {"run": tool(tools, "env_dump.py", seen)}})
+    res = ossa(project, "judge")
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert json.loads(seen.read_text())["cwd"] == cwd  # the same slot, cleared and reused
+    assert worktrees(project) == [str(project)]
+    assert not Path(cwd).exists()
+
+
+def test_concurrent_judges_of_one_repository_use_separate_worktrees(
+        project: Path, tools: Path, tmp_path: Path) -> None:
+    seen = tmp_path / "seen.jsonl"
+    check = f"{PY} -c \"import time; time.sleep(1)\" && " + tool(tools, "env_dump.py", seen)
+    configure(project, {"env": {"run": check}})
+    exe = Path(sys.executable).with_name("ossa-hooks")
+    procs = [subprocess.Popen([str(exe), "judge", "--no-cache"], cwd=project,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+             for _ in range(2)]
+    outs = [p.communicate(timeout=60)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs
+    cwds = {json.loads(line)["cwd"] for line in seen.read_text().splitlines()}
+    assert len(cwds) == 2
+    assert worktrees(project) == [str(project)]
+
+
 def test_a_missing_tool_fails_its_check_with_how_to_install_it(project: Path) -> None:
     bare_path = "/usr/bin:/bin"
     if shutil.which("ruff", path=bare_path):
