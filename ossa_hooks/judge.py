@@ -273,7 +273,8 @@ def _judge(
         stamp = time.strftime("%Y%m%d-%H%M%S")
         ui.line(f"{PREFIX}: judging {what} in a clean worktree: "
                 f"{', '.join(c.name for c in to_run)} ({jobs} job{'s' if jobs > 1 else ''})")
-        results.update(run_checks(repo, commit, to_run, jobs, ui, logs, f"{stamp}-{tree[:8]}"))
+        results.update(run_checks(repo, commit, to_run, jobs, ui, logs, f"{stamp}-{tree[:8]}",
+                                  expected=_expected_seconds(repo, cache)))
         _prune(logs, "judge-", ".log", KEEP_LOGS)
 
     ordered = tuple(results[c.name] for c in selected)
@@ -293,6 +294,24 @@ def _judge(
     if not quiet:
         _print_verdict(ui, verdict, what, repo, from_cache)
     return verdict
+
+
+def _expected_seconds(repo: RepoPaths, cache: _Cache) -> dict[str, float]:
+    """How long each check took the last time this tree (else the last judged tree) was judged:
+    the runner starts the longest first, so a short check never delays a long one."""
+    last = cache.load().get("last")
+    if not isinstance(last, dict):
+        try:
+            with open(os.path.join(repo.state_dir_str, "judge-last.json"), encoding="utf-8") as f:
+                import json
+
+                last = json.load(f)
+        except (OSError, ValueError):
+            return {}
+    try:
+        return {str(r["name"]): float(r["seconds"]) for r in last["checks"]}
+    except (KeyError, TypeError, ValueError):
+        return {}
 
 
 def last_verdict(repo: RepoPaths, rev: str) -> Verdict | None:
@@ -410,6 +429,12 @@ class _Cache:
         data["checks"] = entries
         if verdict is not None:
             data["last"] = {**verdict.as_json(), "time": now}
+            try:
+                os.makedirs(os.path.dirname(self.folder), exist_ok=True)
+                _write_atomic(os.path.join(os.path.dirname(self.folder), "judge-last.json"),
+                              json.dumps(data["last"]))
+            except OSError:
+                pass
         try:
             os.makedirs(self.folder, exist_ok=True)
             _write_atomic(self.path, json.dumps(data, indent=1, sort_keys=True))

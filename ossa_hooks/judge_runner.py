@@ -79,9 +79,11 @@ def run_checks(
     ui: Ui,
     logs: str,
     run_id: str,
+    expected: Mapping[str, float] | None = None,
 ) -> dict[str, CheckResult]:
-    """Run ``checks`` on ``commit`` in a temporary worktree, ``jobs`` at a time; the worktree
-    is removed afterwards, also when interrupted (Ctrl-C, SIGTERM, SIGHUP)."""
+    """Run ``checks`` on ``commit`` in a temporary worktree, ``jobs`` at a time, the longest
+    ``expected`` first; the worktree is removed afterwards, also when interrupted (Ctrl-C,
+    SIGTERM, SIGHUP)."""
     from concurrent.futures import FIRST_COMPLETED
     from concurrent.futures import ThreadPoolExecutor
     from concurrent.futures import wait
@@ -99,10 +101,12 @@ def run_checks(
             base_env = check_env(repo, tree)
             pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="ossa-judge")
             try:
+                known = expected or {}
+                order = sorted(checks, key=lambda c: -known.get(c.name, float("inf")))
                 futures = {
                     pool.submit(runner.run, c, tree, base_env,
                                 os.path.join(logs, f"judge-{run_id}-{c.name}.log"))
-                    for c in checks
+                    for c in order
                 }
                 ui.start([c.name for c in checks], runner.started)
                 pending = futures

@@ -546,3 +546,16 @@ def test_the_ci_template_runs_the_gate_on_push_and_pull_request() -> None:
     runs = "\n".join(step.get("run", "") for step in steps)
     assert "pip install" in runs and "ossa-hooks" in runs
     assert "ossa-hooks judge" in runs
+
+
+def test_the_longest_check_starts_first(project: Path, tmp_path: Path) -> None:
+    order = tmp_path / "order"
+    def check(name: str, sleep: float) -> dict[str, object]:
+        code = (f"import time; time.sleep({sleep}); "
+                f"open({str(order)!r}, 'a').write({name!r} + chr(10))")
+        return {"run": f"{PY} -c {shlex.quote(code)}"}
+    configure(project, {"quick": check("quick", 0), "slow": check("slow", 0.5)}, jobs=1)
+    assert ossa(project, "judge").returncode == 0
+    assert order.read_text().split() == ["quick", "slow"]  # nothing known yet: config order
+    assert ossa(project, "judge", "--no-cache").returncode == 0
+    assert order.read_text().split()[2:] == ["slow", "quick"]
