@@ -92,11 +92,10 @@ def run_checks(
     runner = _Runner()
     results: dict[str, CheckResult] = {}
     with _signals_interrupt(), _temp_folder(repo) as tmp:
-        tree = tmp / "tree"
+        # Named after its folder, so its entry in .git/worktrees/ is unique per slot.
+        tree = tmp / tmp.name
         try:
-            # No hooks in the throwaway worktree: post-checkout would run ours (or anyone's).
-            git.run(["-c", "core.hooksPath=/dev/null", "worktree", "add", "--detach", "--quiet",
-                     str(tree), commit], git_cwd(repo))
+            _add_worktree(repo, tree, commit)
             _stable_mtimes(repo, commit, tree)
             base_env = check_env(repo, tree)
             pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="ossa-judge")
@@ -302,6 +301,26 @@ def check_env(repo: RepoPaths, tree: Path) -> dict[str, str]:
 
 
 # --- the temporary worktree -----------------------------------------------------------------
+
+
+def _add_worktree(repo: RepoPaths, tree: Path, commit: str) -> None:
+    # No hooks in the throwaway worktree: post-checkout would run ours (or anyone's).
+    args = ["-c", "core.hooksPath=/dev/null", "worktree", "add", "--detach", "--quiet",
+            str(tree), commit]
+    for attempt in range(3):
+        try:
+            git.run(args, git_cwd(repo))
+            return
+        except git.GitError:
+            # `git worktree add` reads every entry of .git/worktrees/, and one that another
+            # judge is creating at that moment makes it fail ("failed to read ...commondir").
+            if attempt == 2:
+                raise
+            import shutil
+
+            shutil.rmtree(tree, ignore_errors=True)
+            git.run(["worktree", "prune"], git_cwd(repo), check=False)
+            time.sleep(0.1 * (attempt + 1))
 
 
 def _stable_mtimes(repo: RepoPaths, commit: str, tree: Path) -> None:
