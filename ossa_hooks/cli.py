@@ -21,6 +21,7 @@ COMMANDS: tuple[str, ...] = (
     "audit",
     "backup",
     "gitignore",
+    "judge",
 )
 
 
