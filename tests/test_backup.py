@@ -822,9 +822,13 @@ def test_added_lines_of_odd_names(committed_repo: Path) -> None:
 
 
 def test_the_hook_path_imports_no_heavy_module(committed_repo: Path) -> None:
-    code = ("import sys; from ossa_hooks import backup;"
-            "print(sorted(m for m in ('detect_secrets', 'yaml', 'git', 'tiktoken')"
-            " if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout
-    assert out.strip() == "[]"
+    (committed_repo / "x").write_text("x\n")
+    code = ("import sys; from ossa_hooks import backup, git, config;"
+            "print(backup.snapshot(git.hook_repo_paths(), hook='t',"
+            " config=config.Config(config.defaults())));"
+            "print(sorted(m for m in ('detect_secrets', 'yaml', 'git', 'tiktoken', 'subprocess',"
+            " 'pathlib', 'typing', 'dataclasses', 're') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=committed_repo, capture_output=True,
+                         text=True, check=True).stdout.splitlines()
+    assert out[0].startswith("backup/auto-save-")
+    assert out[1] == "[]"
