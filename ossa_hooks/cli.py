@@ -20,7 +20,9 @@ COMMANDS: tuple[str, ...] = (
     "doctor",
     "audit",
     "scan",
+    "backup",
     "gitignore",
+    "judge",
 )
 
 

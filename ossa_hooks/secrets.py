@@ -600,7 +600,7 @@ def scan_staged(repo: git.RepoPaths, config: Config, *, env: Mapping[str, str] |
     """
     args = ["diff", "--cached", *DIFF_OPTIONS, "--", *pathspecs(config, files)]
     eng = engine or engine_for(config)
-    return eng.scan_patch(git.read(args, repo.toplevel_str or ".", env=env))
+    return eng.scan_patch(git.call(args, repo.toplevel_str or ".", env=env).stdout)
 
 
 def scan_all_files(repo: git.RepoPaths, config: Config, *,
@@ -609,7 +609,7 @@ def scan_all_files(repo: git.RepoPaths, config: Config, *,
     empty = git.out(["hash-object", "-t", "tree", "--stdin"], repo.worktree, input=b"")
     args = ["diff", "--cached", *DIFF_OPTIONS, empty, "--", *pathspecs(config)]
     eng = engine or engine_for(config)
-    return eng.scan_patch(git.read(args, repo.worktree))
+    return eng.scan_patch(git.call(args, repo.worktree).stdout)
 
 
 def scan_rev(repo: git.RepoPaths, config: Config, rev: str, *,
