@@ -385,4 +385,3 @@ def hook_repo_paths() -> RepoPaths:
     except OSError:
         return repo_paths()
     return RepoPaths(cwd, os.path.normpath(git_dir), common, False)
-
