@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import bisect
 import os
-import re
 import sys
 
 from ossa_hooks import git
@@ -27,11 +26,14 @@ from ossa_hooks.secret_plugins import KEYWORD_TARGET
 from ossa_hooks.secret_plugins import PROVIDERS
 from ossa_hooks.secret_plugins import Provider
 from ossa_hooks.secret_plugins import anchor_groups
+from ossa_hooks.secret_plugins import is_config_file
+from ossa_hooks.secret_plugins import quick_anchors
 
 # Hooks import this module: no dataclasses, pathlib or typing at run time (each costs
 # milliseconds of the commit's budget).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import re
     from collections.abc import Callable
     from collections.abc import Iterable
     from collections.abc import Iterator
@@ -72,9 +74,11 @@ DIFF_OPTIONS = (
 
 _LONG_LINE = 4096  # longer added lines are scanned in windows around the anchor hits
 _WINDOW = 512
-_SECTION = re.compile(rb"\ndiff --git ")
-_HUNK = re.compile(rb"\n@@ -\d+(?:,\d+)? \+(\d+)(?:,\d+)? @@[^\n]*")
-_KEY_BODY = re.compile(r"[A-Za-z0-9+/=]{40,}")
+_KEY_BODY = r"[A-Za-z0-9+/=]{40,}"
+# A patch smaller than this is first looked at without regular expressions: most commits
+# then finish without importing `re` (with its enum, functools and collections: as much time
+# as the scan itself).
+QUICK_BYTES = 1_000_000
 
 
 # --- values -----------------------------------------------------------------------------------
@@ -222,6 +226,7 @@ class Engine:
         ]
         self._bit_lists: dict[int, tuple[int, ...]] = {}
         self._prechecks: dict[int, re.Pattern[bytes]] = {}  # compiled on first use
+        self.quick = quick_anchors(providers)
         self._detectors: dict[int, LineDetector] = {}
         # Told how much a large patch holds before it is scanned (the scan command's progress).
         self.progress: Callable[[str], None] | None = None
@@ -255,6 +260,8 @@ class Engine:
             return True
         rx = self._prechecks.get(index)
         if rx is None:
+            import re
+
             rx = self._prechecks[index] = re.compile(pattern)
         return rx.search(lowered) is not None
 
@@ -283,19 +290,21 @@ class Engine:
                 sections.append(None)  # a type change is shown as a deletion, then a creation
             sections.append(e)
         starts = [0] if patch.startswith(b"diff --git ") else []
-        starts += [m.start() + 1 for m in _SECTION.finditer(patch)]
+        starts += _line_starts(patch, b"\ndiff --git ")
         if len(starts) != len(sections):
             raise OssaError(
                 f"could not read git's diff output ({len(sections)} files, {len(starts)} patches);"
                 " please report this with `git --version`"
             )
-        hunk_pos: list[int] = []
+        hunk_pos = _line_starts(patch, b"\n@@ -")
         hunk_body: list[int] = []
         hunk_new: list[int] = []
-        for m in _HUNK.finditer(patch):
-            hunk_pos.append(m.start() + 1)
-            hunk_body.append(m.end() + 1)
-            hunk_new.append(int(m.group(1)))
+        for pos in hunk_pos:  # "@@ -a[,b] +c[,d] @@ ...": the added lines start at line c
+            eol = patch.find(b"\n", pos)
+            hunk_body.append((eol if eol >= 0 else len(patch)) + 1)
+            plus = patch.find(b" +", pos, eol)
+            digits = patch[plus + 2 : eol].split(b" ", 1)[0].split(b",", 1)[0]
+            hunk_new.append(int(digits) if digits.isdigit() else 0)
         ends = [*starts[1:], len(patch)]
         skip = [True] * len(sections)
         for i, entry in enumerate(sections):
@@ -323,6 +332,8 @@ class Engine:
             result.paths.add(entry.path)
             skip[i] = False
         if all(skip):
+            return result
+        if len(patch) < QUICK_BYTES and not self._may_hold_secrets(patch, starts, sections, skip):
             return result
         if self.progress is not None and result.bytes >= 2_000_000:
             self.progress(f"scanning {result.bytes / 1e6:.1f} MB in {result.files} files…")
@@ -365,9 +376,40 @@ class Engine:
                 out.append((entry.path, hunk_new[h] + added, kind, value))
         return out
 
+    def _may_hold_secrets(self, patch: bytes, starts: list[int],
+                          sections: list[_Entry | None], skip: list[bool]) -> bool:
+        """False when no added line can hold a secret, found without regular expressions:
+        every anchor's literal is looked for, and a hit must pass the anchor's tail (its
+        character class) or its quick check. A superset of what the regexes find."""
+        low = patch.lower()
+        for literal, allowed, count, quick in self.quick:
+            pos = low.find(literal)
+            while pos >= 0:
+                ls = low.rfind(b"\n", 0, pos) + 1
+                sec = bisect.bisect_right(starts, ls) - 1
+                if patch[ls] == 43 and not skip[sec]:  # an added line of a scanned file
+                    end = pos + len(literal)
+                    if allowed is not None:
+                        tail = low[end : end + count]
+                        ok = len(tail) == count and not tail.translate(None, allowed)
+                    elif quick == "assignment":
+                        entry = sections[sec]
+                        ok = _assignment_at(low, ls, end, entry is not None
+                                            and is_config_file(entry.path))
+                    elif quick == "userinfo":
+                        ok = _userinfo_at(low, end)
+                    else:
+                        ok = True
+                    if ok:
+                        return True
+                pos = low.find(literal, pos + 1)
+        return False
+
     def _candidates(self, patch: bytes, low: bytes, lo: int,
                     hi: int) -> dict[int, tuple[int, list[int]]]:
         """Start of each added line an anchor hit -> (providers bit set, hit offsets)."""
+        import re
+
         found: dict[int, tuple[int, list[int]]] = {}
         rfind = low.rfind
         plus = 43  # "+"
@@ -480,6 +522,82 @@ def _in_two_processes(
     return [*theirs, *mine]
 
 
+def _line_starts(data: bytes, marker: bytes) -> list[int]:
+    """Offsets of the lines that begin with ``marker`` (which starts with a newline)."""
+    out = []
+    pos = data.find(marker)
+    while pos >= 0:
+        out.append(pos + 1)
+        pos = data.find(marker, pos + 1)
+    return out
+
+
+_NAME_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyz0123456789_.-$") | frozenset(range(128, 256))
+_SPACE = b" \t"
+_QUOTES = b"\"'`"
+_EXPORTS = (b"export ", b"set ", b"env ", b"arg ")
+
+
+def _assignment_at(low: bytes, ls: int, end: int, config_file: bool) -> bool:
+    """Whether the name around a keyword anchor ending at ``end`` is assigned a literal:
+    ``NAME = "…"``, ``"NAME": "…"``, ``NAME => '…'``, ``('NAME', '…')``; a bare value only in
+    configuration files and ``export``/``ENV`` lines. A superset of the keyword regexes."""
+    n = len(low)
+    while end < n and low[end] in _NAME_BYTES:
+        end += 1
+    quoted = False
+    for _ in range(3):
+        if end < n and low[end] in b"\"'`]":
+            quoted = quoted or low[end] != 93
+            end += 1
+    while end < n and low[end] in _SPACE:
+        end += 1
+    two = low[end : end + 2]
+    if two in (b":=", b"=>"):
+        end += 2
+    elif two[:1] in (b"=", b":") and two[1:2] not in (b"=", b":"):
+        end += 1
+    elif two[:1] == b"," and quoted and _after_call(low, ls, end):
+        end += 1  # define('NAME', '…'), setenv("NAME", "…")
+    else:
+        return False
+    while end < n and low[end] in _SPACE:
+        end += 1
+    for _ in range(2):
+        if end < n and low[end] in b"rbuf" and low[end + 1 : end + 2] in (b"'", b'"'):
+            end += 1
+    if end < n and low[end] in _QUOTES:
+        return True
+    if end >= n or low[end] in b"\r\n":
+        return False
+    line = low[ls + 1 : ls + 20].lstrip()
+    return config_file or line.startswith(_EXPORTS)
+
+
+_CALLS = (b"define", b"setenv", b"putenv", b"setdefault", b"set_secret", b"setproperty")
+
+
+def _after_call(low: bytes, ls: int, end: int) -> bool:
+    """Whether the quoted name before ``end`` is the first argument of define/setenv/…"""
+    start = low.rfind(b"(", ls, end)
+    return start > ls and low[ls:start].rstrip().endswith(_CALLS)
+
+
+_USERINFO_STOP = b" \t\r\n/'\"{}<>"
+
+
+def _userinfo_at(low: bytes, end: int) -> bool:
+    """``scheme://user:password@``: an ``@`` after ``://`` with a ``:`` before it and none of
+    the characters that end a URL's userinfo in between."""
+    window = low[end : end + 512]
+    at = window.find(b"@")
+    if at <= 0:
+        return False
+    userinfo = window[:at]
+    colon = userinfo.find(b":")
+    return 0 < colon < len(userinfo) - 1 and userinfo.translate(None, _USERINFO_STOP) == userinfo
+
+
 def _bits(ids: Iterable[int]) -> int:
     out = 0
     for i in ids:
@@ -519,15 +637,18 @@ def _not_secret(kind: str, value: str, line: str) -> bool:
 def _has_key_body(patch: bytes, text: str, le: int) -> bool:
     """A private key block has a body: base64 on the same line (an escaped one-line key) or on
     the next added line (a PEM file). A lone armour line is code that *talks* about keys."""
+    import re
+
     after = text.split("PRIVATE KEY", 1)[-1]
-    if _KEY_BODY.search(after):
+    if re.search(_KEY_BODY, after):
         return True
     nxt_end = patch.find(b"\n", le + 1)
     nxt = patch[le + 1 : nxt_end if nxt_end >= 0 else len(patch)]
     if not nxt.startswith(b"+"):
         return False
     body = nxt[1:].decode("ascii", "replace")
-    return bool(_KEY_BODY.search(body)) or body.startswith(("Proc-Type:", "Comment:", "Version:"))
+    return bool(re.search(_KEY_BODY, body)) or body.startswith(("Proc-Type:", "Comment:",
+                                                               "Version:"))
 
 
 def _dedupe(found: list[tuple[str, str]]) -> list[tuple[str, str]]:

@@ -10,21 +10,23 @@ table and one new module.
 
 from __future__ import annotations
 
-import re
-
 
 class Provider:
     """One detector: ``target`` is ``module:Class``; ``anchors`` bytes regexes with a literal
     prefix (they run over the lower-cased diff, so keep them cheap); ``precheck`` an optional
     regex the lower-cased line must match before the detector is loaded."""
 
-    __slots__ = ("anchors", "precheck", "target")
+    __slots__ = ("anchors", "precheck", "quick", "target")
 
     def __init__(self, target: str, anchors: tuple[bytes, ...],
-                 precheck: bytes | None = None) -> None:
+                 precheck: bytes | None = None, quick: str | None = None) -> None:
         self.target = target
         self.anchors = anchors
         self.precheck = precheck
+        # A check without regexes that a hit of a bare-word anchor must pass before the
+        # regex engine is even imported: "assignment" (NAME = "literal") or "userinfo"
+        # (scheme://user:password@).
+        self.quick = quick
 
     def __repr__(self) -> str:
         return f"Provider({self.target})"
@@ -55,16 +57,21 @@ PROVIDERS: tuple[Provider, ...] = (
         _DS + "basic_auth:BasicAuthDetector",
         (rb"://",),
         rb"://[^\s/@:'\"{}<>]+:[^\s/@'\"{}<>]+@",
+        quick="userinfo",
     ),
     Provider(
         _DS + "discord:DiscordBotTokenDetector",
         (rb"discord",),
         rb"[mno][a-z\d_-]{23,25}\.[a-z\d_-]{6}\.[a-z\d_-]{27}",
     ),
-    Provider(_DS + "github_token:GitHubTokenDetector", (rb"gh[pousr]_[a-z0-9_]{36}",)),
+    Provider(
+        _DS + "github_token:GitHubTokenDetector",
+        tuple(b"gh" + c + b"_[a-z0-9_]{36}" for c in (b"p", b"o", b"u", b"s", b"r")),
+    ),
     Provider(
         _DS + "gitlab_token:GitLabTokenDetector",
-        (rb"gl(?:pat|dt|ft|soat|rt|cbt|imt|ptt|agent|oas)-", rb"gr1348941"),
+        (*(b"gl" + k + b"-" for k in (b"pat", b"dt", b"ft", b"soat", b"rt", b"cbt", b"imt",
+                                      b"ptt", b"agent", b"oas")), rb"gr1348941"),
     ),
     Provider(_DS + "jwt:JwtTokenDetector", (rb"eyj[a-z0-9_=-]{8,}\.",)),
     Provider(
@@ -97,15 +104,17 @@ PROVIDERS: tuple[Provider, ...] = (
     Provider(_HERE + "github_fine_grained:GitHubFineGrainedTokenDetector", (rb"github_pat_",)),
     Provider(_HERE + "google_api:GoogleApiKeyDetector", (rb"aiza[0-9a-z_-]{35}",)),
     Provider(_HERE + "huggingface:HuggingFaceTokenDetector", (rb"hf_[a-z]{34}", rb"api_org_")),
-    Provider(_HERE + "shopify:ShopifyTokenDetector", (rb"shp(?:at|ca|pa|ss)_",)),
+    Provider(_HERE + "shopify:ShopifyTokenDetector",
+             (rb"shpat_", rb"shpca_", rb"shppa_", rb"shpss_")),
     Provider(_HERE + "databricks:DatabricksTokenDetector", (rb"dapi[0-9a-f]{32}",)),
     Provider(_HERE + "npm_token:NpmAccessTokenDetector", (rb"npm_[a-z0-9]{36}",)),
-    Provider(_HERE + "stripe_keys:StripeKeyDetector", (rb"k_(?:live|test|prod)_",)),
+    Provider(_HERE + "stripe_keys:StripeKeyDetector", (rb"k_live_", rb"k_test_", rb"k_prod_")),
     # --- keyword assignments (own engine; no detect-secrets import) -------------------------
     Provider(
         _HERE + "keyword:KeywordDetector",
-        (rb"pass", rb"pwd", rb"secret", rb"token", rb"key", rb"auth", rb"credential",
-         rb"bearer", rb"salt", rb"signature"),
+        (rb"pass", rb"pw", rb"secret", rb"token", rb"key", rb"auth", rb"cred", rb"bearer",
+         rb"salt", rb"signature", rb"cookie", rb"contrase"),
+        quick="assignment",
     ),
 )
 
@@ -134,7 +143,7 @@ def anchor_groups(
     for first, anchors in by_first.items():
         literal = first.replace(b"\\", b"")
         rests = b"|".join(b"(" + a[len(first):] + b")" for a in anchors)
-        pattern = re.escape(literal) + b"(?:" + rests + b")"
+        pattern = _escape(literal) + b"(?:" + rests + b")"
         out.append((literal, pattern, tuple((a, tuple(by_anchor[a])) for a in anchors)))
     return out
 
@@ -154,3 +163,84 @@ def _prefix(anchor: bytes) -> bytes:
         out += ch
         i += 1
     return out
+
+
+def _escape(literal: bytes) -> bytes:
+    return b"".join(b"\\" + bytes([c]) if not chr(c).isalnum() and c != 95 else bytes([c])
+                    for c in literal)
+
+
+def quick_anchors(
+    providers: tuple[Provider, ...] = PROVIDERS,
+) -> list[tuple[bytes, bytes | None, int, str | None]]:
+    """Each distinct anchor as (literal prefix, allowed tail bytes or None, tail length, quick
+    check): what can be tested with ``bytes.find`` and ``bytes.translate`` alone, a superset
+    of what the anchor's regex matches. ``ac[a-z0-9]{32}`` -> (b"ac", b"abc…789", 32, None)."""
+    out: dict[bytes, tuple[bytes, bytes | None, int, str | None]] = {}
+    for p in providers:
+        for a in p.anchors:
+            literal, rest = _literal_prefix(a)
+            allowed, count = _class_run(rest)
+            out[a] = (literal, allowed, count, p.quick)
+    return list(out.values())
+
+
+def _literal_prefix(anchor: bytes) -> tuple[bytes, bytes]:
+    out = b""
+    i = 0
+    while i < len(anchor):
+        ch = anchor[i : i + 1]
+        if ch == b"\\" and i + 1 < len(anchor) and not anchor[i + 1 : i + 2].isalnum():
+            out += anchor[i + 1 : i + 2]
+            i += 2
+            continue
+        if ch in b"\\[(.?*+{|^$":
+            break
+        out += ch
+        i += 1
+    return out, anchor[i:]
+
+
+def _class_run(rest: bytes) -> tuple[bytes | None, int]:
+    """``[class]{n}``, ``[class]{n,}``, ``[class]{n,m}`` or ``[class]`` at the start of
+    ``rest`` as (the bytes the class allows, n); (None, 0) for anything else."""
+    if not rest.startswith(b"[") or b"]" not in rest[2:]:
+        return None, 0
+    end = rest.index(b"]", 2)
+    body, after = rest[1:end], rest[end + 1 :]
+    allowed = bytearray()
+    i = 0
+    while i < len(body):
+        c = body[i]
+        if c == 92 and i + 1 < len(body):  # backslash escape
+            allowed.append(body[i + 1])
+            i += 2
+        elif i + 2 < len(body) and body[i + 1] == 45:  # a-z
+            allowed.extend(range(c, body[i + 2] + 1))
+            i += 3
+        else:
+            allowed.append(c)
+            i += 1
+    count = 1
+    if after.startswith(b"{"):
+        digits = after[1:].split(b"}", 1)[0].split(b",", 1)[0]
+        count = int(digits) if digits.isdigit() else 1
+    return bytes(allowed), count
+
+
+# Files whose values may be written without quotes (YAML, INI, .env, shell, Dockerfile…).
+_CONFIG_SUFFIXES = frozenset(
+    """.env .ini .cfg .conf .config .properties .yaml .yml .toml .sh .bash .zsh .ksh .envrc
+    .npmrc .pypirc .netrc .htpasswd .tfvars .pgpass .dockerfile .service .desktop""".split()
+)
+_CONFIG_NAMES = frozenset({"dockerfile", ".env", ".envrc", ".npmrc", ".pypirc", ".netrc",
+                           "containerfile", ".pgpass", "env"})
+
+
+def is_config_file(path: str) -> bool:
+    """True for files whose values may be bare (YAML, INI, .env, shell, Dockerfile…)."""
+    name = path.rpartition("/")[2].lower()
+    dot = name.rfind(".")
+    suffix = name[dot:] if dot > 0 else ""
+    return (name in _CONFIG_NAMES or name.startswith(".env") or suffix in _CONFIG_SUFFIXES
+            or name.endswith(".env"))

@@ -14,10 +14,10 @@ touches a line with one of these words.
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Iterator
 
+from ossa_hooks.secret_plugins import is_config_file
 from ossa_hooks.secret_plugins.filters import KEYWORD_FILTERS
 from ossa_hooks.secret_plugins.filters import LazyRegex
 from ossa_hooks.secret_plugins.filters import dropped
@@ -51,14 +51,6 @@ _NAME_WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-zñ]+|\d+")
 _NOT_SECRET_PREFIXES = ("is_", "has_", "use_", "show_", "no_", "get_", "set_", "check_",
                         "enable_", "require_", "num_", "max_", "min_", "validate_", "reset_")
 
-# Files whose values may be written without quotes.
-_CONFIG_SUFFIXES = frozenset(
-    """.env .ini .cfg .conf .config .properties .yaml .yml .toml .sh .bash .zsh .ksh .envrc
-    .npmrc .pypirc .netrc .htpasswd .tfvars .pgpass .dockerfile .service .desktop""".split()
-)
-_CONFIG_NAMES = frozenset({"dockerfile", ".env", ".envrc", ".npmrc", ".pypirc", ".netrc",
-                           "containerfile", ".pgpass", "env"})
-
 _ASSIGN = re.compile(
     r"""(?<![\w.$\-])(?P<name>[A-Za-z_$@][\w.\-$]{0,80})   # a name: variable, key, option
     (?P<nq>["'`]?)\]?                                     # end of a quoted key or subscript
@@ -86,16 +78,6 @@ _HEX_CHARS = LazyRegex(r"^[0-9a-fA-F]+$")
 _LITERALS = frozenset({"true", "false", "none", "null", "nil", "yes", "no", "on", "off",
                        "undefined", "required", "optional", "string", "str", "bytes", "int",
                        "bool", "object", "any", "empty", "default", "secret", "password"})
-
-
-@functools.lru_cache(maxsize=4096)
-def is_config_file(path: str) -> bool:
-    """True for files whose values may be bare (YAML, INI, .env, shell, Dockerfile…)."""
-    name = path.rpartition("/")[2].lower()
-    dot = name.rfind(".")
-    suffix = name[dot:] if dot > 0 else ""
-    return (name in _CONFIG_NAMES or name.startswith(".env") or suffix in _CONFIG_SUFFIXES
-            or name.endswith(".env"))
 
 
 def _name_says_secret(name: str) -> str | None:
