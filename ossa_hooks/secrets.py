@@ -4,6 +4,9 @@ The staged change is read with one ``git diff --cached`` (raw records and the ``
 one stream) and parsed here: only the *added* lines of the *staged* blobs are scanned, so a
 partially staged file is judged by what will be committed. The scan runs in three steps:
 
+0. a small patch is first looked at with ``bytes.find`` alone: the anchors' literals, their
+   character-class tails, a bytes-level "NAME = literal" test. Most commits end here, without
+   importing the regex engine;
 1. each provider's anchors (cheap literal-prefixed regexes) run once over the whole lower-cased
    patch; the added lines they hit are the candidates (most lines never get further);
 2. a candidate line is handed to the providers whose anchor hit it (and whose precheck it
