@@ -46,7 +46,7 @@ ACTIONS: tuple[Action, ...] = (
     Action(
         "ossa-cleanup",
         ("post-merge",),
-        None,
+        "ossa_hooks.worktree:hook",
         "remove agent worktrees whose branches are merged and clean",
     ),
     Action(
