@@ -10,6 +10,9 @@ from pathlib import Path
 
 from conftest import git
 from conftest import ossa
+from hypothesis import given
+from hypothesis import settings
+from hypothesis import strategies as st
 
 from ossa_hooks import audit
 from ossa_hooks import git as ogit
@@ -69,3 +72,24 @@ def test_an_unwritable_trail_never_breaks_the_caller(committed_repo: Path) -> No
     repo = ogit.repo_paths(committed_repo)
     audit.record(repo, "hook", "pre-commit", 0, 0.01)  # no exception
     assert git(committed_repo, "commit", "-q", "--allow-empty", "-m", "x").returncode == 0
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda children: st.lists(children, max_size=4)
+    | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(json_values)
+def test_the_event_encoder_round_trips_through_json(value: object) -> None:
+    text = audit.to_json(value)
+    assert json.loads(text) == value
+
+
+def test_the_event_encoder_keeps_undecodable_names() -> None:
+    name = b"caf\xff.txt".decode("utf-8", "surrogateescape")
+    assert json.loads(audit.to_json({"path": name})) == {"path": name}
