@@ -900,6 +900,10 @@ def hook(ctx: HookContext) -> int:
     repo = ctx.repo
     if repo.toplevel is None:
         return 0
+    # A merge into an agent branch (an agent taking another's work) finishes no task: the
+    # other agent may still be working in its worktree.
+    if (current_branch(repo.toplevel) or "").startswith(BRANCH_PREFIX):
+        return 0
     result = sweep(repo, ctx.config)
     for wt in result.removed:
         print(f"ossa-cleanup: removed {wt.path} and branch {wt.branch} (merged)")

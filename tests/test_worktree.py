@@ -338,6 +338,29 @@ def test_post_merge_reports_unmerged(proj: Path) -> None:
     assert path.is_dir()
 
 
+def test_post_merge_inside_an_agent_worktree_removes_nothing(proj: Path) -> None:
+    create(proj, "coder", "a")
+    create(proj, "coder", "b")
+    a, b = wt_path(proj, "coder", "a"), wt_path(proj, "coder", "b")
+    commit_file(b, "b.txt", "b\n")
+    merge = git(a, "merge", "-q", "--no-edit", "agents/coder/b")
+    assert "ossa-cleanup" not in merge.stdout + merge.stderr
+    assert b.is_dir() and (a / "b.txt").exists()
+
+
+def test_cleanup_of_a_worktree_whose_folder_was_deleted(proj: Path) -> None:
+    import shutil
+
+    create(proj, "coder", "t1")
+    path = wt_path(proj, "coder", "t1")
+    tip = commit_file(path, "f.txt", "f\n")
+    shutil.rmtree(path)
+    proc = ossa(proj, "worktree", "cleanup", "coder", "t1")
+    assert proc.returncode == 0, proc.stderr
+    assert rev(proj, INTEGRATION) == tip and worktree_paths(proj) == [str(proj)]
+    assert rev(proj, "refs/heads/agents/coder/t1") is None
+
+
 # --- names, existing worktrees, base branch ------------------------------------------------------
 
 
@@ -467,3 +490,21 @@ def test_hooks_installed_in_new_worktree(proj: Path) -> None:
     assert os.access(hook, os.X_OK) and sys.executable in hook.read_text()
     out = create(proj, "coder", "t2")
     assert "hooks: active (shared with the repository)" in out
+
+
+def test_hook_front_door_returns_early_without_agent_worktrees(proj: Path) -> None:
+    from ossa_hooks.worktree_hook import may_have_work
+
+    common = proj / ".git"
+    assert not may_have_work(str(common), str(common))
+    create(proj, "coder", "t1")
+    assert may_have_work(str(common), str(common))
+    [name] = os.listdir(common / "worktrees")
+    # From inside the agent worktree: a merge into an agent branch finishes nothing.
+    assert not may_have_work(str(common), str(common / "worktrees" / name))
+    # An unreadable HEAD (here: reftable's placeholder) means: do the full check.
+    git(proj, "worktree", "remove", "--force", str(wt_path(proj, "coder", "t1")))
+    git(proj, "worktree", "add", "-q", "--detach", str(proj.parent / "other"))
+    assert not may_have_work(str(common), str(common))
+    (common / "worktrees" / "other" / "HEAD").write_text("ref: refs/heads/.invalid\n")
+    assert may_have_work(str(common), str(common))
