@@ -423,20 +423,29 @@ def create(
         cwd = _cwd(repo)
         _remove_worktree(repo, config, holder.path, echo=echo, snapshot=True)
     path.parent.mkdir(parents=True, exist_ok=True)
-    if branch_exists(cwd, branch):
+    ensure_excluded(repo, config)
+    reused = branch_exists(cwd, branch)
+    if reused:
         git.run(["worktree", "add", "--quiet", str(path), branch], cwd)
         base_commit = git.out(["merge-base", branch, base_name], cwd)
-        echo(f"reused branch {branch} ({_short(cwd, branch)})")
     else:
         base_commit = git.out(["rev-parse", "--verify", f"{base_name}^{{commit}}"], cwd)
         git.run(["worktree", "add", "--quiet", "--no-track", "-b", branch, str(path), base_name],
                 cwd)
+    try:
+        values = env_values(repo, config, name, agent, task, base_name, base_commit, path, main)
+        write_env(path / ENV_FILE, values)
+        written = write_scaffold(path, values)
+    except BaseException:
+        # Half a worktree is worse than none: take back what this call made.
+        git.run(["worktree", "remove", "--force", str(path)], cwd, check=False)
+        if not reused:
+            git.run(["branch", "-D", branch], cwd, check=False)
+        raise
+    if reused:
+        echo(f"reused branch {branch} ({_short(cwd, branch)})")
+    else:
         echo(f"created branch {branch} from {base_name} ({base_commit[:10]})")
-
-    ensure_excluded(repo, config)
-    values = env_values(repo, config, name, agent, task, base_name, base_commit, path, main)
-    write_env(path / ENV_FILE, values)
-    written = write_scaffold(path, values)
     echo(f"worktree: {path}")
     echo(f"wrote {ENV_FILE} (mode 0600) and {WORKSPACE}/ ({' '.join(WORKSPACE_DIRS)};"
          f" {len(written)} files)")
