@@ -853,9 +853,9 @@ def _delete_branch(
 
 
 def _offer_snapshot_prune(repo: RepoPaths, interactive: bool | None, echo: Echo) -> None:
-    if interactive is None:
-        interactive = sys.stdin.isatty() and sys.stdout.isatty()
-    if not interactive:
+    """Offer to delete snapshots already merged (backup asks on a terminal; without one it
+    only says what could go)."""
+    if interactive is False or repo.toplevel is None:
         return
     deleted = _backup().prune(repo, merged=True, ask=True)
     if deleted:
