@@ -508,3 +508,21 @@ def test_hook_front_door_returns_early_without_agent_worktrees(proj: Path) -> No
     assert not may_have_work(str(common), str(common))
     (common / "worktrees" / "other" / "HEAD").write_text("ref: refs/heads/.invalid\n")
     assert may_have_work(str(common), str(common))
+
+
+def test_list_shows_the_judge_verdict(proj: Path) -> None:
+    (proj / ".ossa-hooks.yaml").write_text(
+        QUIET_CONFIG + "judge:\n  checks:\n    tests:\n      run: 'true'\n"
+        "    lint:\n      enabled: false\n    security:\n      enabled: false\n"
+    )
+    git(proj, "commit", "-q", "-am", "judge config")
+    create(proj, "coder", "t1")
+    path = wt_path(proj, "coder", "t1")
+    commit_file(path, "f.txt", "f\n")
+    [row] = list_json(proj)
+    assert row["verdict"] is None
+    proc = ossa(path, "judge")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    [row] = list_json(proj)
+    assert row["verdict"] == "passed"
+    assert " passed " in ossa(proj, "worktree", "list").stdout
