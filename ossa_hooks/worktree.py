@@ -871,7 +871,7 @@ class Sweep:
     kept: tuple[tuple[AgentWorktree, str], ...]
 
 
-def sweep(repo: RepoPaths, config: Config, into: str = "HEAD", *, echo: Echo = print) -> Sweep:
+def sweep(repo: RepoPaths, config: Config, into: str = "HEAD") -> Sweep:
     """Remove the agent worktrees whose branches are merged into ``into`` and clean.
 
     A worktree whose branch has no commit of its own yet (still at its base commit) is not
@@ -896,9 +896,13 @@ def sweep(repo: RepoPaths, config: Config, into: str = "HEAD", *, echo: Echo = p
         if not wt.missing and changes(wt.path):
             kept.append((wt, "uncommitted changes"))
             continue
-        _remove_worktree(repo, config, wt.path, echo=_silent, snapshot=False)
-        if is_ancestor(cwd, f"refs/heads/{wt.branch}", into):
-            git.run(["branch", "-D", wt.branch], cwd)
+        try:
+            _remove_worktree(repo, config, wt.path, echo=_silent, snapshot=False)
+            if is_ancestor(cwd, f"refs/heads/{wt.branch}", into):
+                git.run(["branch", "-D", wt.branch], cwd)
+        except OssaError as e:  # one stuck worktree must not stop the others
+            kept.append((wt, f"not removed: {e.message}"))
+            continue
         removed.append(wt)
     return Sweep(tuple(removed), tuple(kept))
 
