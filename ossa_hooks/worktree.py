@@ -29,6 +29,7 @@ from dataclasses import field
 from pathlib import Path
 from typing import Any
 
+from ossa_hooks import backup
 from ossa_hooks import git
 from ossa_hooks.config import Config
 from ossa_hooks.errors import EXIT_FAILED
@@ -412,7 +413,7 @@ def create(
                         f" make a worktree for it, or delete it: git branch -D {branch}")
 
     if repo.toplevel is not None:
-        saved = _backup().snapshot(repo, hook="worktree-create",
+        saved = backup.snapshot(repo, hook="worktree-create",
                                    message=f"before worktree create {agent} {task}",
                                    config=config)
         if saved:
@@ -706,7 +707,7 @@ def _merge_in(
         raise git.GitError(["merge", branch], proc.returncode,
                            (proc.stderr or proc.stdout).decode("utf-8", "replace"))
     files = git.split_z(git.run(["diff", "--name-only", "--diff-filter=U", "-z"], where).stdout)
-    parked = _backup().park(git.repo_paths(where), reason=f"merge {branch} into {target}",
+    parked = backup.park(git.repo_paths(where), reason=f"merge {branch} into {target}",
                             config=config)
     # park aborts the merge; make sure, so the worktree is exactly as before.
     if git.ok(["rev-parse", "-q", "--verify", "MERGE_HEAD"], where):
@@ -767,7 +768,7 @@ def cleanup(
         raise OssaError(f"{wt.path} is locked: `git worktree unlock {shlex.quote(str(wt.path))}`"
                         " first")
     if wt is not None and not wt.missing:
-        saved = _backup().snapshot(git.repo_paths(wt.path), hook="worktree-cleanup",
+        saved = backup.snapshot(git.repo_paths(wt.path), hook="worktree-cleanup",
                                    message=f"before worktree cleanup {agent} {task}",
                                    config=config)
         if saved:
@@ -814,7 +815,7 @@ def _remove_worktree(
     repo: RepoPaths, config: Config, path: Path, *, echo: Echo, snapshot: bool
 ) -> None:
     if snapshot and path.is_dir():
-        saved = _backup().snapshot(git.repo_paths(path), hook="worktree-replace",
+        saved = backup.snapshot(git.repo_paths(path), hook="worktree-replace",
                                    message="before replacing the worktree", config=config)
         if saved:
             echo(f"snapshot: {saved}")
@@ -857,7 +858,7 @@ def _offer_snapshot_prune(repo: RepoPaths, interactive: bool | None, echo: Echo)
     only says what could go)."""
     if interactive is False or repo.toplevel is None:
         return
-    deleted = _backup().prune(repo, merged=True, ask=True)
+    deleted = backup.prune(repo, merged=True, ask=True)
     if deleted:
         echo(f"pruned {len(deleted)} merged snapshot(s)")
 
@@ -990,12 +991,6 @@ def _optional(module: str) -> Any:
         return importlib.import_module(module)
     except ImportError:
         return None
-
-
-def _backup() -> Any:
-    from ossa_hooks import backup
-
-    return backup
 
 
 def _print_budget(repo: RepoPaths, config: Config, branches: Sequence[str], echo: Echo) -> None:

@@ -3,7 +3,6 @@ the post-merge clean-up hook, names, `.env`, and running from inside a worktree.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import stat
@@ -28,60 +27,6 @@ QUIET_CONFIG = (
     "hooks:\n  pre-commit: []\n  pre-push: []\n  post-checkout: []\n  pre-rebase: []\n"
     "  post-merge: [ossa-cleanup]\n"
 )
-
-# --- STAND-IN for ossa_hooks.backup (issue 3) while it has not landed on main ------------------
-# Only used when `ossa_hooks.backup` cannot be imported; it follows the contract in
-# /work/briefs/contracts.md just enough for these tests. Delete once backup is merged.
-_STANDIN = '''
-from __future__ import annotations
-import os, tempfile, time, itertools
-from ossa_hooks import git
-_n = itertools.count()
-def _commit(repo, parents, prefix, message):
-    wt = repo.worktree
-    fd, idx = tempfile.mkstemp(prefix="standin-index-")
-    os.close(fd)
-    env = git.no_git_env()
-    env["GIT_INDEX_FILE"] = idx
-    try:
-        git.run(["read-tree", "HEAD"], wt, env=env)
-        git.run(["add", "-A"], wt, env=env)
-        tree = git.out(["write-tree"], wt, env=env)
-    finally:
-        os.unlink(idx)
-    if prefix == "auto-save" and tree == git.out(["rev-parse", "HEAD^{tree}"], wt):
-        return None
-    args = ["commit-tree", tree, "-m", message]
-    for p in parents:
-        args[2:2] = ["-p", p]
-    sha = git.out(args, wt)
-    name = f"backup/{prefix}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{next(_n)}"
-    git.run(["update-ref", f"refs/heads/{name}", sha], wt)
-    return name
-def snapshot(repo, *, hook, message=None, config=None):
-    return _commit(repo, ["HEAD"], "auto-save", message or hook)
-def park(repo, *, reason, config=None):
-    name = _commit(repo, ["HEAD", "MERGE_HEAD"], "conflict", reason)
-    git.run(["merge", "--abort"], repo.worktree)
-    return name
-def prune(repo, *, keep=None, merged=False, ask=False):
-    return []
-'''
-
-
-@pytest.fixture(autouse=True)
-def _backup_module(tmp_path_factory: pytest.TempPathFactory,
-                   monkeypatch: pytest.MonkeyPatch) -> None:
-    if importlib.util.find_spec("ossa_hooks.backup") is not None:
-        return
-    folder = tmp_path_factory.mktemp("standin")
-    (folder / "ossa_backup_standin.py").write_text(_STANDIN)
-    (folder / "sitecustomize.py").write_text(
-        "import sys\nimport ossa_hooks\nimport ossa_backup_standin as m\n"
-        "sys.modules['ossa_hooks.backup'] = m\nossa_hooks.backup = m\n"
-    )
-    monkeypatch.setenv("PYTHONPATH", str(folder))
-# --- end of STAND-IN ---------------------------------------------------------------------------
 
 
 @pytest.fixture
