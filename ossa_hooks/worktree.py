@@ -151,12 +151,17 @@ def _cwd(repo: RepoPaths) -> Path:
     return repo.common_dir
 
 
+_MAIN: dict[str, Path | None] = {}
+
+
 def main_worktree(repo: RepoPaths) -> Path | None:
-    """The main worktree's folder (None for a bare repository)."""
-    entries = worktree_entries(_cwd(repo))
-    if entries and not entries[0].bare:
-        return entries[0].path
-    return None
+    """The main worktree's folder (None for a bare repository); it cannot move while a command
+    runs, so it is asked of git once per repository and process."""
+    key = repo.common_dir_str
+    if key not in _MAIN:
+        entries = worktree_entries(_cwd(repo))
+        _MAIN[key] = entries[0].path if entries and not entries[0].bare else None
+    return _MAIN[key]
 
 
 def worktree_root(repo: RepoPaths, config: Config) -> Path:

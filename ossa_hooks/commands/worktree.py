@@ -67,7 +67,10 @@ def _context() -> tuple[RepoPaths, Config]:
     repo = git.repo_paths()
     # The main worktree's config rules the agent worktrees, wherever the command runs.
     main = worktree.main_worktree(repo)
-    cfg = config_mod.load(main if main is not None else repo.toplevel)
+    if main is not None:
+        cfg = config_mod.load(main, cache_dir=repo.common_dir_str)  # main's git dir
+    else:
+        cfg = config_mod.load(repo.toplevel, cache_dir=repo.git_dir_str)
     return repo, cfg
 
 
