@@ -398,6 +398,7 @@ def create(
         raise OssaError("the repository has no commits yet: make a first commit, then run this")
     branch = agent_branch(agent, task)
     _check_branch_name(cwd, branch, "branch")
+    integration_branch(config, "base")  # a bad pattern fails here, before anything is made
     path = worktree_root(repo, config) / folder_name(name, agent, task)
 
     git.run(["worktree", "prune"], cwd)
@@ -439,6 +440,11 @@ def create(
         git.run(["worktree", "add", "--quiet", "--no-track", "-b", branch, str(path), base_name],
                 cwd)
     try:
+        if os.path.lexists(path / ENV_FILE):
+            raise OssaError(
+                f"{base_name} tracks {ENV_FILE}: the agent's {ENV_FILE} would be committable;"
+                f" untrack it first (git rm --cached {ENV_FILE}, commit), then run this again"
+            )
         values = env_values(repo, config, name, agent, task, base_name, base_commit, path, main)
         write_env(path / ENV_FILE, values)
         written = write_scaffold(path, values)

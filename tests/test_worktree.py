@@ -471,3 +471,26 @@ def test_list_shows_the_judge_verdict(proj: Path) -> None:
     [row] = list_json(proj)
     assert row["verdict"] == "passed"
     assert " passed " in ossa(proj, "worktree", "list").stdout
+
+
+def test_integration_branch_pattern_from_config(proj: Path) -> None:
+    (proj / ".ossa-hooks.yaml").write_text(QUIET_CONFIG + "integration_branch: 'int/{base}'\n")
+    git(proj, "commit", "-q", "-am", "pattern")
+    create(proj, "coder", "t1")
+    tip = commit_file(wt_path(proj, "coder", "t1"), "f.txt", "f\n")
+    assert ossa(proj, "worktree", "cleanup", "coder", "t1").returncode == 0
+    assert rev(proj, "int/main") == tip
+    (proj / ".ossa-hooks.yaml").write_text(QUIET_CONFIG + "integration_branch: '{base}-{day}'\n")
+    proc = ossa(proj, "worktree", "create", "coder", "t2")
+    assert proc.returncode == 2 and "use {base} and {date}" in proc.stderr
+    assert rev(proj, "refs/heads/agents/coder/t2") is None and worktree_paths(proj) == [str(proj)]
+
+
+def test_a_tracked_env_file_is_refused_and_nothing_is_left(proj: Path) -> None:
+    (proj / ".env").write_text("A=1\n")
+    git(proj, "add", "-f", ".env")
+    git(proj, "commit", "-q", "-m", "oops, .env")
+    proc = ossa(proj, "worktree", "create", "coder", "t1")
+    assert proc.returncode == 2 and "main tracks .env" in proc.stderr
+    assert rev(proj, "refs/heads/agents/coder/t1") is None and worktree_paths(proj) == [str(proj)]
+    assert not wt_path(proj, "coder", "t1").exists()
