@@ -23,8 +23,9 @@ def register(sub: SubParsers) -> None:
         help="snapshot, then a worktree on branch agents/AGENT/TASK with .env and"
         " .agents-workspace/",
         description="REPO defaults to the repository's folder name.",
+        usage="%(prog)s [-h] [--base BRANCH] [--force] [REPO] AGENT TASK",
     )
-    c.add_argument("names", nargs="+", metavar=_NAMES)
+    c.add_argument("names", nargs="+", metavar="NAME", help=_NAMES)
     c.add_argument("--base", metavar="BRANCH",
                    help="branch to start from (default: config base_branch, else the main"
                    " worktree's branch; created from HEAD when missing)")
@@ -40,8 +41,10 @@ def register(sub: SubParsers) -> None:
     cl = wsub.add_parser(
         "cleanup",
         help="snapshot, merge agents/AGENT/TASK into the integration branch, remove the worktree",
+        description="REPO defaults to the repository's folder name.",
+        usage="%(prog)s [-h] [--no-merge] [--force] [REPO] AGENT TASK",
     )
-    cl.add_argument("names", nargs="+", metavar=_NAMES)
+    cl.add_argument("names", nargs="+", metavar="NAME", help=_NAMES)
     cl.add_argument("--no-merge", action="store_true",
                     help="remove without merging (the branch is kept unless already merged)")
     cl.add_argument("--force", action="store_true",
