@@ -23,6 +23,7 @@ COMMANDS: tuple[str, ...] = (
     "backup",
     "gitignore",
     "judge",
+    "worktree",
 )
 
 
