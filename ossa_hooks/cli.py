@@ -19,6 +19,7 @@ COMMANDS: tuple[str, ...] = (
     "run",
     "doctor",
     "audit",
+    "budget",
 )
 
 
