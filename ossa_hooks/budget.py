@@ -223,16 +223,20 @@ def db_path(repo: RepoPaths) -> Path:
 
 
 def register_task(repo: RepoPaths, task: TaskRef, budget: int, agents: Mapping[str, int]) -> None:
-    """Create or update a task's budgets (agent name -> tokens)."""
+    """Create or update a task's budgets (agent name -> tokens; agents not named keep theirs)."""
     now = time.time()
     with store.connect(db_path(repo), _SCHEMA) as con:
+        con.execute("BEGIN IMMEDIATE")
+        row = con.execute("SELECT agents FROM tasks WHERE branch = ?", (task.branch,)).fetchone()
+        merged = {**(json.loads(row["agents"]) if row else {}), **agents}
         con.execute(
             "INSERT INTO tasks (branch, name, worktree, budget, agents, created, updated)"
             " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(branch) DO UPDATE SET name=excluded.name,"
             " worktree=excluded.worktree, budget=excluded.budget, agents=excluded.agents,"
             " updated=excluded.updated",
-            (task.branch, task.name, task.worktree, budget, json.dumps(dict(agents)), now, now),
+            (task.branch, task.name, task.worktree, budget, json.dumps(merged), now, now),
         )
+        con.execute("COMMIT")
 
 
 def set_tip(repo: RepoPaths, branch: str, sha: str) -> None:

@@ -20,6 +20,8 @@ COMMANDS: tuple[str, ...] = (
     "doctor",
     "audit",
     "budget",
+    "agents",
+    "spawn",
 )
 
 

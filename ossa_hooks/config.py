@@ -40,9 +40,14 @@ class ListOf:
 
 @dataclass(frozen=True, slots=True)
 class Obj:
-    """A mapping with known keys (unknown keys are an error with a suggestion)."""
+    """A mapping with known keys (unknown keys are an error with a suggestion).
+
+    With ``shorthand`` set, a plain scalar stands for ``{shorthand: scalar}`` (so
+    ``provider: aider`` reads as ``provider: {type: aider}``).
+    """
 
     keys: Mapping[str, Spec]
+    shorthand: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,7 +178,14 @@ SCHEMA = Obj(
                 "encoding": Scalar("str", default="cl100k_base"),
             }
         ),
-        "workflow": Obj({"max_review_rounds": Scalar("int", default=2)}),
+        "workflow": Obj(
+            {
+                "max_review_rounds": Scalar("int", default=2),
+                "agent_timeout": Scalar("number", default=1800.0),
+                "memories": Scalar("int", default=5),
+                "repo_map_files": Scalar("int", default=200),
+            }
+        ),
     }
 )
 
@@ -229,8 +241,16 @@ def load(worktree: Path | None) -> Config:
     return Config(parse(text, CONFIG_NAME), path)
 
 
-def parse(text: bytes | str, name: str) -> dict[str, Any]:
-    """Validate YAML ``text`` against the schema; errors read ``NAME:LINE: key.path: problem``."""
+def parse(text: bytes | str, name: str, schema: Obj = SCHEMA) -> dict[str, Any]:
+    """Validate YAML ``text`` against ``schema``; errors read ``NAME:LINE: key.path: problem``."""
+    return parse_with_lines(text, name, schema)[0]
+
+
+def parse_with_lines(
+    text: bytes | str, name: str, schema: Obj = SCHEMA
+) -> tuple[dict[str, Any], dict[str, int]]:
+    """Like ``parse``, plus the line of every key path found (``a.b[0]`` -> line), so checks
+    that span several keys can still point at a line: ``fail_at(name, lines, path, problem)``."""
     import yaml
 
     loader_cls = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -246,14 +266,25 @@ def parse(text: bytes | str, name: str) -> dict[str, Any]:
     except (yaml.YAMLError, UnicodeDecodeError) as e:
         raise OssaError(f"{name}:1: invalid YAML: {e}") from None
     if node is None:
-        return dict(defaults())
-    return dict(_Validator(name, loader).value(node, SCHEMA, ""))
+        return dict(defaults(schema)), {}
+    validator = _Validator(name, loader)
+    return dict(validator.value(node, schema, "")), validator.lines
+
+
+def fail_at(name: str, lines: Mapping[str, int], key: str, problem: str) -> OssaError:
+    """An error at the line of ``key`` (or of its nearest parent that has one)."""
+    probe = key
+    while probe and probe not in lines:
+        probe = probe.rpartition(".")[0]
+    where = f"{key}: " if key else ""
+    return OssaError(f"{name}:{lines.get(probe, 1)}: {where}{problem}")
 
 
 class _Validator:
     def __init__(self, name: str, loader: Any) -> None:
         self.name = name
         self.loader = loader
+        self.lines: dict[str, int] = {}
 
     def fail(self, node: Any, key: str, problem: str) -> OssaError:
         where = f"{key}: " if key else ""
@@ -262,6 +293,14 @@ class _Validator:
     def value(self, node: Any, spec: Spec, key: str, base: Any = None) -> Any:
         import yaml
 
+        if key not in self.lines:
+            self.lines[key] = node.start_mark.line + 1
+        if isinstance(spec, Obj) and spec.shorthand and isinstance(node, yaml.ScalarNode):
+            result = defaults(spec)
+            result[spec.shorthand] = self.value(node, spec.keys[spec.shorthand],
+                                                _join(key, spec.shorthand))
+            self.required(node, spec, key, result)
+            return result
         if isinstance(spec, Scalar):
             return self.scalar(node, spec, key)
         if isinstance(spec, ListOf):
@@ -286,11 +325,15 @@ class _Validator:
                 hint = difflib.get_close_matches(k, list(spec.keys), n=1)
                 tip = f" (did you mean '{hint[0]}'?)" if hint else f" (known: {', '.join(spec.keys)})"
                 raise self.fail(k_node, sub, f"unknown key{tip}")
+            self.lines[sub] = k_node.start_mark.line + 1
             result[k] = self.value(v_node, spec.keys[k], sub)
+        self.required(node, spec, key, result)
+        return result
+
+    def required(self, node: Any, spec: Obj, key: str, result: Mapping[str, Any]) -> None:
         for k, s in spec.keys.items():
             if isinstance(s, Scalar) and not s.nullable and result.get(k) is None:
                 raise self.fail(node, key, f"missing required key '{k}'")
-        return result
 
     def key(self, node: Any, parent: str) -> str:
         import yaml
