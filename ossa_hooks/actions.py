@@ -7,15 +7,19 @@ hook pays only for its own work.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
-
-@dataclass(frozen=True, slots=True)
 class Action:
-    id: str
-    hook_types: tuple[str, ...]
-    target: str | None
-    description: str
+    """One hook action (a plain class: this table is read on every hook run)."""
+
+    __slots__ = ("description", "hook_types", "id", "target")
+
+    def __init__(
+        self, id: str, hook_types: tuple[str, ...], target: str | None, description: str
+    ) -> None:
+        self.id = id
+        self.hook_types = hook_types
+        self.target = target
+        self.description = description
 
 
 ACTIONS: tuple[Action, ...] = (

@@ -3,19 +3,20 @@ worktree writes to the same trail), in WAL mode so concurrent hooks do not block
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 import time
-from collections.abc import Iterator
-from collections.abc import Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 from ossa_hooks.errors import OssaError
-from ossa_hooks.git import RepoPaths
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from collections.abc import Mapping
+    from typing import Any
+
+    from ossa_hooks.git import RepoPaths
 
 DB_NAME = "audit.db"
 
@@ -35,17 +36,33 @@ CREATE INDEX IF NOT EXISTS events_time ON events(time);
 """
 
 
-@dataclass(frozen=True, slots=True)
 class Event:
-    id: int
-    time: float
-    worktree: str
-    kind: str
-    name: str
-    outcome: str
-    exit_code: int
-    duration_ms: float
-    detail: Mapping[str, Any]
+    """One row of the trail (a plain class: every hook imports this module)."""
+
+    __slots__ = ("detail", "duration_ms", "exit_code", "id", "kind", "name", "outcome", "time",
+                 "worktree")
+
+    def __init__(
+        self,
+        id: int,
+        time: float,
+        worktree: str,
+        kind: str,
+        name: str,
+        outcome: str,
+        exit_code: int,
+        duration_ms: float,
+        detail: Mapping[str, Any],
+    ) -> None:
+        self.id = id
+        self.time = time
+        self.worktree = worktree
+        self.kind = kind
+        self.name = name
+        self.outcome = outcome
+        self.exit_code = exit_code
+        self.duration_ms = duration_ms
+        self.detail = detail
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -61,14 +78,14 @@ class Event:
         }
 
 
-def db_path(repo: RepoPaths) -> Path:
-    return repo.state_dir / DB_NAME
+def db_path(repo: RepoPaths) -> str:
+    return os.path.join(repo.state_dir_str, DB_NAME)
 
 
 @contextmanager
-def connect(path: Path) -> Iterator[sqlite3.Connection]:
+def connect(path: str) -> Iterator[sqlite3.Connection]:
     """A connection with WAL, a busy timeout for concurrent writers, and the schema in place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
     con = sqlite3.connect(path, timeout=30.0, isolation_level=None)
     try:
         if con.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
@@ -92,7 +109,7 @@ def record(
     """Append one event. The trail must never break the hook it records: errors are ignored."""
     if outcome is None:
         outcome = {0: "ok", 1: "failed"}.get(exit_code, "error")
-    worktree = str(repo.toplevel or repo.git_dir)
+    worktree = repo.toplevel_str or repo.git_dir_str
     try:
         with connect(db_path(repo)) as con:
             con.execute(
@@ -106,7 +123,7 @@ def record(
                     outcome,
                     exit_code,
                     duration_s * 1000.0,
-                    json.dumps(dict(detail or {}), sort_keys=True),
+                    to_json(dict(detail or {})),
                 ),
             )
     except (sqlite3.Error, OSError) as e:
@@ -117,7 +134,7 @@ def record(
 def events(repo: RepoPaths, limit: int | None = None, name: str | None = None) -> list[Event]:
     """Events, oldest first (the newest ``limit`` when given)."""
     path = db_path(repo)
-    if not path.exists():
+    if not os.path.exists(path):
         return []
     query = "SELECT * FROM events"
     params: list[Any] = []
@@ -134,7 +151,7 @@ def events(repo: RepoPaths, limit: int | None = None, name: str | None = None) -
     except sqlite3.Error as e:
         raise OssaError(f"{path}: cannot read the audit trail: {e}") from None
     return [
-        Event(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], json.loads(r[8] or "{}"))
+        Event(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], _from_json(r[8]))
         for r in reversed(rows)
     ]
 
@@ -154,3 +171,43 @@ def format_text(items: list[Event]) -> str:
             f"{e.worktree}"
         )
     return "\n".join(lines)
+
+
+# The json module pulls in `re` and `enum`: half of a hook's import time. Events hold only
+# plain values, so they are encoded here; reading (not a hook's job) uses json itself.
+_ESCAPES = {i: f"\\u{i:04x}" for i in range(32)}
+_ESCAPES.update({ord('"'): '\\"', ord("\\"): "\\\\"})
+
+
+def to_json(value: object) -> str:
+    """JSON text of ``value`` (str, int, float, bool, None, lists, dicts with str keys)."""
+    if value is None or value is True or value is False:
+        return {None: "null", True: "true", False: "false"}[value]
+    if isinstance(value, int):
+        return str(int(value))
+    if isinstance(value, float):
+        return repr(value) if value == value and abs(value) != float("inf") else "null"
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:  # lone surrogates from undecodable file names
+            import json
+
+            return json.dumps(value)
+        return '"' + value.translate(_ESCAPES) + '"'
+    if isinstance(value, (list, tuple)):
+        return "[" + ",".join(to_json(v) for v in value) + "]"
+    if isinstance(value, dict):
+        items = sorted((str(k), v) for k, v in value.items())
+        return "{" + ",".join(f"{to_json(k)}:{to_json(v)}" for k, v in items) + "}"
+    return to_json(str(value))
+
+
+def _from_json(text: str | None) -> dict[str, Any]:
+    import json
+
+    try:
+        data = json.loads(text or "{}")
+    except ValueError:
+        return {"unreadable": text}
+    return data if isinstance(data, dict) else {"value": data}

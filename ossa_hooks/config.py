@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import difflib
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass
-from dataclasses import field
-from pathlib import Path
-from typing import Any
 
 from ossa_hooks.errors import OssaError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
 
 CONFIG_NAME = ".ossa-hooks.yaml"
 
@@ -20,25 +19,38 @@ HOOK_TYPES = ("post-checkout", "pre-commit", "pre-push", "post-merge", "pre-reba
 # --- the schema: a tree of small spec objects ---------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+# Plain slotted classes rather than dataclasses: every hook imports this module, and
+# ``dataclasses`` (with ``inspect``) costs more start-up time than the rest of the hook.
+
+
 class Scalar:
     """A leaf: ``kind`` is one of str, int, number, bool; ``default`` when absent."""
 
-    kind: str
-    default: Any = None
-    nullable: bool = False
-    choices: tuple[str, ...] = ()
+    __slots__ = ("choices", "default", "kind", "nullable")
+
+    def __init__(
+        self,
+        kind: str,
+        default: Any = None,
+        nullable: bool = False,
+        choices: tuple[str, ...] = (),
+    ) -> None:
+        self.kind = kind
+        self.default = default
+        self.nullable = nullable
+        self.choices = choices
 
 
-@dataclass(frozen=True, slots=True)
 class ListOf:
     """A list whose items all follow ``item``."""
 
-    item: Scalar
-    default: tuple[Any, ...] = ()
+    __slots__ = ("default", "item")
+
+    def __init__(self, item: Scalar, default: tuple[Any, ...] = ()) -> None:
+        self.item = item
+        self.default = default
 
 
-@dataclass(frozen=True, slots=True)
 class Obj:
     """A mapping with known keys (unknown keys are an error with a suggestion).
 
@@ -46,16 +58,21 @@ class Obj:
     ``provider: aider`` reads as ``provider: {type: aider}``).
     """
 
-    keys: Mapping[str, Spec]
-    shorthand: str | None = None
+    __slots__ = ("keys", "shorthand")
+
+    def __init__(self, keys: Mapping[str, Spec], shorthand: str | None = None) -> None:
+        self.keys = keys
+        self.shorthand = shorthand
 
 
-@dataclass(frozen=True, slots=True)
 class MapOf:
     """A mapping with free keys whose values follow ``value``; ``default`` when absent."""
 
-    value: Spec
-    default: Mapping[str, Any] = field(default_factory=dict)
+    __slots__ = ("default", "value")
+
+    def __init__(self, value: Spec, default: Mapping[str, Any] | None = None) -> None:
+        self.value = value
+        self.default: Mapping[str, Any] = default or {}
 
 
 Spec = Scalar | ListOf | Obj | MapOf
@@ -193,12 +210,14 @@ SCHEMA = Obj(
 # --- the value -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
 class Config:
     """A validated configuration: ``data`` holds every key, defaults filled in."""
 
-    data: Mapping[str, Any]
-    path: Path | None = None
+    __slots__ = ("data", "path")
+
+    def __init__(self, data: Mapping[str, Any], path: str | None = None) -> None:
+        self.data = data
+        self.path = path
 
     def get(self, dotted: str) -> Any:
         """The value at ``a.b.c``."""
@@ -227,18 +246,65 @@ def _copy(value: Any) -> Any:
     return value
 
 
-def load(worktree: Path | None) -> Config:
-    """Load ``.ossa-hooks.yaml`` from ``worktree`` (defaults when there is none)."""
+def load(
+    worktree: str | os.PathLike[str] | None, cache_dir: str | os.PathLike[str] | None = None
+) -> Config:
+    """Load ``.ossa-hooks.yaml`` from ``worktree`` (defaults when there is none).
+
+    With ``cache_dir`` (a worktree's git dir), the validated value is kept in a marshal file
+    keyed by the config file's stat and this module's: a hook then skips YAML entirely.
+    """
     if worktree is None:
         return Config(defaults())
-    path = worktree / CONFIG_NAME
+    path = os.path.join(worktree, CONFIG_NAME)
     try:
-        text = path.read_bytes()
+        st = os.stat(path)
     except FileNotFoundError:
         return Config(defaults())
     except OSError as e:
         raise OssaError(f"{CONFIG_NAME}: cannot read: {e.strerror}") from None
-    return Config(parse(text, CONFIG_NAME), path)
+    key = (st.st_mtime_ns, st.st_size, st.st_ino, os.stat(__file__).st_mtime_ns)
+    cache = os.path.join(cache_dir, "ossa-hooks-config.cache") if cache_dir is not None else None
+    if cache is not None:
+        data = _read_cache(cache, key)
+        if data is not None:
+            return Config(data, path)
+    try:
+        with open(path, "rb") as f:
+            text = f.read()
+    except OSError as e:
+        raise OssaError(f"{CONFIG_NAME}: cannot read: {e.strerror}") from None
+    data = parse(text, CONFIG_NAME)
+    if cache is not None:
+        _write_cache(cache, key, data)
+    return Config(data, path)
+
+
+def _read_cache(cache: str, key: tuple[int, ...]) -> dict[str, Any] | None:
+    import marshal
+
+    try:
+        with open(cache, "rb") as f:
+            # Our own file in the repository's git dir, written by _write_cache.
+            stored_key, data = marshal.load(f)  # noqa: S302
+    except (OSError, EOFError, ValueError, TypeError):
+        return None
+    return data if stored_key == key and isinstance(data, dict) else None
+
+
+def _write_cache(cache: str, key: tuple[int, ...], data: dict[str, Any]) -> None:
+    import marshal
+
+    tmp = f"{cache}.{os.getpid()}.tmp"
+    try:
+        with open(tmp, "wb") as f:
+            marshal.dump((key, data), f)
+        os.replace(tmp, cache)
+    except OSError:  # a cache that cannot be written only costs speed
+        from contextlib import suppress
+
+        with suppress(OSError):
+            os.unlink(tmp)
 
 
 def parse(text: bytes | str, name: str, schema: Obj = SCHEMA) -> dict[str, Any]:
@@ -322,8 +388,9 @@ class _Validator:
             k = self.key(k_node, key)
             sub = _join(key, k)
             if k not in spec.keys:
-                hint = difflib.get_close_matches(k, list(spec.keys), n=1)
-                tip = f" (did you mean '{hint[0]}'?)" if hint else f" (known: {', '.join(spec.keys)})"
+                hint = _close(k, list(spec.keys), n=1)
+                known = ", ".join(spec.keys)
+                tip = f" (did you mean '{hint[0]}'?)" if hint else f" (known: {known})"
                 raise self.fail(k_node, sub, f"unknown key{tip}")
             self.lines[sub] = k_node.start_mark.line + 1
             result[k] = self.value(v_node, spec.keys[k], sub)
@@ -359,12 +426,19 @@ class _Validator:
         if not ok:
             raise self.fail(node, key, f"expected {_EXPECTED[spec.kind]}")
         if spec.choices and value not in spec.choices:
-            hint = difflib.get_close_matches(str(value), spec.choices, n=1)
+            hint = _close(str(value), spec.choices, n=1)
             tip = f" (did you mean '{hint[0]}'?)" if hint else ""
-            raise self.fail(node, key, f"unknown value '{value}'{tip}; one of {', '.join(spec.choices)}")
+            one_of = ", ".join(spec.choices)
+            raise self.fail(node, key, f"unknown value '{value}'{tip}; one of {one_of}")
         if spec.kind == "number":
             return float(value)
         return value
+
+
+def _close(word: str, choices: Any, n: int = 1) -> list[str]:
+    import difflib
+
+    return difflib.get_close_matches(word, list(choices), n=n)
 
 
 def _join(parent: str, key: str) -> str:

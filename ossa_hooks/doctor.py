@@ -29,7 +29,7 @@ def interpreter_problem(python: str) -> str | None:
     if not Path(python).exists():
         return f"interpreter {python} is gone"
     try:
-        proc = subprocess.run(  # noqa: S603 - a path we recorded ourselves
+        proc = subprocess.run(
             [python, "-c", "import ossa_hooks; print(ossa_hooks.__version__)"],
             capture_output=True,
             timeout=30,

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
-import subprocess
-from collections.abc import Mapping
-from collections.abc import Sequence
-from pathlib import Path
 
 from ossa_hooks.errors import OssaError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import subprocess
+    from collections.abc import Mapping
+    from collections.abc import Sequence
+    from pathlib import Path
 
 # Variables git exports to hooks. Left in place they would point a git command run on
 # another repository or worktree at the hook's repository (pre-commit learnt this from
@@ -52,7 +55,7 @@ class GitError(OssaError):
 
 
 def no_git_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
-    """A copy of ``base`` (default ``os.environ``) without the GIT_* variables git sets for hooks."""
+    """A copy of ``base`` (default ``os.environ``) without the GIT_* variables set for hooks."""
     env = dict(os.environ if base is None else base)
     return {k: v for k, v in env.items() if not k.startswith("GIT_") or k in _HOOK_ENV_KEEP}
 
@@ -70,7 +73,9 @@ def run(
     ``env`` replaces the environment; by default it is the current one without the hook
     variables, so a command always acts on ``cwd``'s repository.
     """
-    proc = subprocess.run(  # noqa: S603 - argv list, no shell
+    import subprocess  # here, not at the top: hooks that never run git skip its import cost
+
+    proc = subprocess.run(
         ["git", *args],
         cwd=cwd,
         env=no_git_env() if env is None else dict(env),
@@ -107,22 +112,55 @@ def split_z(data: bytes) -> list[str]:
 
 
 class RepoPaths:
-    """Where a repository's parts live, as seen from one of its worktrees."""
+    """Where a repository's parts live, as seen from one of its worktrees.
 
-    __slots__ = ("toplevel", "git_dir", "common_dir", "is_bare")
+    The ``*_str`` attributes are plain strings; the ``Path`` properties import pathlib on
+    first use, which the hook fast path never pays for (it costs as much as the hook).
+    """
 
-    def __init__(self, toplevel: Path | None, git_dir: Path, common_dir: Path, is_bare: bool) -> None:
-        self.toplevel = toplevel
-        self.git_dir = git_dir
-        self.common_dir = common_dir
+    __slots__ = ("common_dir_str", "git_dir_str", "is_bare", "toplevel_str")
+
+    def __init__(
+        self,
+        toplevel: str | os.PathLike[str] | None,
+        git_dir: str | os.PathLike[str],
+        common_dir: str | os.PathLike[str],
+        is_bare: bool,
+    ) -> None:
+        self.toplevel_str = os.fspath(toplevel) if toplevel is not None else None
+        self.git_dir_str = os.fspath(git_dir)
+        self.common_dir_str = os.fspath(common_dir)
         self.is_bare = is_bare
+
+    @property
+    def toplevel(self) -> Path | None:
+        from pathlib import Path
+
+        return Path(self.toplevel_str) if self.toplevel_str is not None else None
+
+    @property
+    def git_dir(self) -> Path:
+        from pathlib import Path
+
+        return Path(self.git_dir_str)
+
+    @property
+    def common_dir(self) -> Path:
+        from pathlib import Path
+
+        return Path(self.common_dir_str)
 
     @property
     def worktree(self) -> Path:
         """The worktree folder; an error for a bare repository."""
-        if self.toplevel is None:
+        top = self.toplevel
+        if top is None:
             raise OssaError("this is a bare repository: run this inside a worktree")
-        return self.toplevel
+        return top
+
+    @property
+    def state_dir_str(self) -> str:
+        return os.path.join(self.common_dir_str, "ossa-hooks")
 
     @property
     def state_dir(self) -> Path:
@@ -154,6 +192,43 @@ def repo_paths(cwd: str | os.PathLike[str] | None = None) -> RepoPaths:
     if proc.returncode != 0 and len(lines) < 3:
         where = os.path.abspath(cwd or os.getcwd())
         raise OssaError(f"not a git repository: {where} (run `git init` or pass --repo PATH)")
-    git_dir, common_dir, bare = Path(lines[0]), Path(lines[1]), lines[2] == "true"
-    toplevel = Path(lines[3]) if len(lines) > 3 and lines[3] else None
-    return RepoPaths(toplevel, git_dir, common_dir, bare)
+    toplevel = lines[3] if len(lines) > 3 and lines[3] else None
+    return RepoPaths(toplevel, lines[0], lines[1], lines[2] == "true")
+
+
+def hook_repo_paths() -> RepoPaths:
+    """``repo_paths()`` for a process git started as a hook, without running git.
+
+    git starts a hook in the top of the worktree with ``GIT_DIR`` set for linked worktrees
+    (unset in the main one), so the layout can be read from the file system. Anything
+    unusual (a bare repository, a ``.git`` file we cannot read) falls back to ``repo_paths()``.
+    """
+    cwd = os.getcwd()
+    git_dir = os.environ.get("GIT_DIR")
+    if git_dir:
+        git_dir = os.path.join(cwd, git_dir)
+    elif os.path.isdir(os.path.join(cwd, ".git")):
+        git_dir = os.path.join(cwd, ".git")
+    else:
+        return repo_paths()
+    gitdir_file = os.path.join(git_dir, "gitdir")
+    if os.path.exists(gitdir_file):
+        # A linked worktree: its git dir names the worktree's .git file.
+        try:
+            with open(gitdir_file, encoding="utf-8", errors="surrogateescape") as f:
+                dot_git = f.read().strip()
+        except OSError:
+            return repo_paths()
+        if os.path.dirname(os.path.join(git_dir, dot_git)) != cwd:
+            return repo_paths()
+    elif git_dir != os.path.join(cwd, ".git"):
+        return repo_paths()
+    common = git_dir
+    try:
+        with open(os.path.join(git_dir, "commondir"), encoding="utf-8") as f:
+            common = os.path.normpath(os.path.join(git_dir, f.read().strip()))
+    except FileNotFoundError:
+        pass
+    except OSError:
+        return repo_paths()
+    return RepoPaths(cwd, os.path.normpath(git_dir), common, False)

@@ -2,32 +2,36 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from collections.abc import Sequence
-from dataclasses import dataclass
-from dataclasses import field
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from collections.abc import Sequence
 
-from ossa_hooks.config import Config
-from ossa_hooks.git import RepoPaths
+    from ossa_hooks.config import Config
+    from ossa_hooks.git import RepoPaths
 
 ZERO_SHA = "0" * 40
 
 
-@dataclass(frozen=True, slots=True)
 class PushedRef:
     """One line of pre-push's stdin."""
 
-    local_ref: str
-    local_sha: str
-    remote_ref: str
-    remote_sha: str
+    __slots__ = ("local_ref", "local_sha", "remote_ref", "remote_sha")
+
+    def __init__(self, local_ref: str, local_sha: str, remote_ref: str, remote_sha: str) -> None:
+        self.local_ref = local_ref
+        self.local_sha = local_sha
+        self.remote_ref = remote_ref
+        self.remote_sha = remote_sha
+
+    def __repr__(self) -> str:
+        return f"PushedRef({self.local_ref} {self.local_sha} {self.remote_ref} {self.remote_sha})"
 
     @property
     def is_delete(self) -> bool:
         return set(self.local_sha) == {"0"}
 
 
-@dataclass(frozen=True, slots=True)
 class HookContext:
     """Everything an action needs: the hook type, its arguments, the repository, the config.
 
@@ -36,14 +40,37 @@ class HookContext:
     ``filenames`` is what the pre-commit framework passed (empty under a plain git hook).
     """
 
-    hook_type: str
-    args: tuple[str, ...]
-    repo: RepoPaths
-    config: Config
-    stdin: bytes = b""
-    filenames: tuple[str, ...] = ()
-    via_pre_commit: bool = False
-    environ: Mapping[str, str] = field(default_factory=dict)
+    # A plain class, not a dataclass: hooks import this, and start-up time is their budget.
+    __slots__ = (
+        "args",
+        "config",
+        "environ",
+        "filenames",
+        "hook_type",
+        "repo",
+        "stdin",
+        "via_pre_commit",
+    )
+
+    def __init__(
+        self,
+        hook_type: str,
+        args: tuple[str, ...],
+        repo: RepoPaths,
+        config: Config,
+        stdin: bytes = b"",
+        filenames: tuple[str, ...] = (),
+        via_pre_commit: bool = False,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        self.hook_type = hook_type
+        self.args = args
+        self.repo = repo
+        self.config = config
+        self.stdin = stdin
+        self.filenames = filenames
+        self.via_pre_commit = via_pre_commit
+        self.environ: Mapping[str, str] = environ if environ is not None else {}
 
     @property
     def pushed_refs(self) -> list[PushedRef]:
@@ -70,10 +97,19 @@ def infer_hook_type(environ: Mapping[str, str]) -> str | None:
 
 
 def from_pre_commit(
-    environ: Mapping[str, str], default_hook_type: str
+    environ: Mapping[str, str], hook_types: Sequence[str]
 ) -> tuple[str, tuple[str, ...], bytes]:
-    """Rebuild git's hook arguments (and pre-push's stdin) from pre-commit's variables."""
-    hook_type = infer_hook_type(environ) or default_hook_type
+    """Rebuild git's hook arguments (and pre-push's stdin) from pre-commit's variables.
+
+    ``hook_types`` are the stages of the action being run. pre-commit sets the rebase
+    variables only when git names a branch, so a backup run with no checkout variables is
+    the pre-rebase stage.
+    """
+    inferred = infer_hook_type(environ)
+    if inferred in hook_types and inferred is not None:
+        hook_type = inferred
+    else:
+        hook_type = "pre-rebase" if "pre-rebase" in hook_types else hook_types[0]
     get = environ.get
     if hook_type == "post-checkout":
         args: Sequence[str] = (

@@ -1,0 +1,53 @@
+"""``ossa-hooks doctor``: one line per hook per worktree, problems counted, exit 1 on any."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conftest import git
+from conftest import ossa
+
+
+def test_healthy_repository(committed_repo: Path, tmp_path: Path) -> None:
+    assert ossa(committed_repo, "install").returncode == 0
+    linked = tmp_path / "linked"
+    git(committed_repo, "worktree", "add", "-q", "-b", "side", str(linked))
+    proc = ossa(committed_repo, "doctor")
+    assert proc.returncode == 0, proc.stdout
+    assert proc.stdout.strip().endswith("all good")
+    assert f"ok      {linked}: pre-push: shim -> " in proc.stdout
+    assert f"ok      {committed_repo}: pre-commit: shim -> " in proc.stdout
+
+
+def test_reports_missing_foreign_and_broken_hooks(committed_repo: Path) -> None:
+    assert ossa(committed_repo, "install", "-t", "pre-commit", "-t", "pre-push").returncode == 0
+    hooks = committed_repo / ".git" / "hooks"
+    (hooks / "post-merge").write_text("#!/bin/sh\n")
+    shim = hooks / "pre-push"
+    shim.write_text(
+        "\n".join(
+            "OSSA_PYTHON=/nowhere/python" if line.startswith("OSSA_PYTHON=") else line
+            for line in shim.read_text().splitlines()
+        )
+    )
+    proc = ossa(committed_repo, "doctor")
+    assert proc.returncode == 1
+    out = proc.stdout
+    assert f"missing {committed_repo}: post-checkout: not installed" in out
+    assert f"foreign {committed_repo}: post-merge:" in out
+    assert f"problem {committed_repo}: pre-push: interpreter /nowhere/python is gone" in out
+    assert out.strip().endswith("3 problem(s)")
+
+
+def test_not_executable(committed_repo: Path) -> None:
+    assert ossa(committed_repo, "install").returncode == 0
+    (committed_repo / ".git" / "hooks" / "pre-commit").chmod(0o644)
+    proc = ossa(committed_repo, "doctor")
+    assert proc.returncode == 1
+    assert "pre-commit: " in proc.stdout and "is not executable" in proc.stdout
+
+
+def test_outside_a_repository(tmp_path: Path) -> None:
+    proc = ossa(tmp_path, "doctor")
+    assert proc.returncode == 2
+    assert "not a git repository" in proc.stderr
