@@ -22,6 +22,7 @@ COMMANDS: tuple[str, ...] = (
     "budget",
     "agents",
     "spawn",
+    "workflow",
 )
 
 

@@ -42,11 +42,11 @@ class Scalar:
 
 
 class ListOf:
-    """A list whose items all follow ``item``."""
+    """A list whose items all follow ``item`` (a scalar, or any spec such as an ``Obj``)."""
 
     __slots__ = ("default", "item")
 
-    def __init__(self, item: Scalar, default: tuple[Any, ...] = ()) -> None:
+    def __init__(self, item: Spec, default: tuple[Any, ...] = ()) -> None:
         self.item = item
         self.default = default
 
@@ -232,7 +232,7 @@ def defaults(spec: Spec = SCHEMA) -> Any:
     if isinstance(spec, Scalar):
         return spec.default
     if isinstance(spec, ListOf):
-        return list(spec.default)
+        return [_copy(v) for v in spec.default]
     if isinstance(spec, MapOf):
         return {k: _copy(v) for k, v in spec.default.items()}
     return {k: defaults(s) for k, s in spec.keys.items()}
@@ -372,7 +372,7 @@ class _Validator:
         if isinstance(spec, ListOf):
             if not isinstance(node, yaml.SequenceNode):
                 raise self.fail(node, key, "expected a list")
-            return [self.scalar(n, spec.item, f"{key}[{i}]") for i, n in enumerate(node.value)]
+            return [self.value(n, spec.item, f"{key}[{i}]") for i, n in enumerate(node.value)]
         if not isinstance(node, yaml.MappingNode):
             raise self.fail(node, key, "expected a mapping")
         if isinstance(spec, MapOf):

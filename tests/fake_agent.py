@@ -43,6 +43,7 @@ def main() -> int:
     data = workspace / "data"
     data.mkdir(parents=True, exist_ok=True)
 
+    (data / f"prompt-{kind or 'agent'}.txt").write_text(prompt)
     if args.crash_phase == phase:
         marker = data / f"crashed-{phase}"
         if not marker.exists():
