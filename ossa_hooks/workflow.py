@@ -645,6 +645,9 @@ def base_commit(worktree: Path, config: Config) -> str:
     """Where the task started: the merge-base with its base branch (``.env``, then config), or
     HEAD when no base branch is known."""
     env = budget.read_env(worktree / budget.ENV_FILE)
+    start = env.get("OSSA_BASE_COMMIT")
+    if start and git.ok(["merge-base", "--is-ancestor", start, "HEAD"], worktree):
+        return git.out(["rev-parse", f"{start}^{{commit}}"], worktree)
     base = env.get("OSSA_BASE_BRANCH") or config.get("base_branch")
     if base:
         proc = git.run(["merge-base", "HEAD", base], worktree, check=False)

@@ -11,6 +11,7 @@ Options:
   --crash-phase PHASE                   the first time in PHASE, kill the runner (SIGKILL) = a crash
   --hang-phase PHASE                    in PHASE, start a child and sleep (for terminate/timeout)
   --pidfile FILE                        write "PID CHILD_PID" there when hanging
+  --once                                hang only the first time
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ def main() -> int:
     p.add_argument("--crash-phase")
     p.add_argument("--hang-phase")
     p.add_argument("--pidfile")
+    p.add_argument("--once", action="store_true", help="hang only the first time")
     args = p.parse_args()
 
     prompt = sys.stdin.read()
@@ -51,7 +53,9 @@ def main() -> int:
             os.kill(os.getppid(), signal.SIGKILL)
             time.sleep(0.5)
             return 9
-    if args.hang_phase and args.hang_phase in (phase, "any"):
+    hung = data / f"hung-{phase}"
+    if args.hang_phase and args.hang_phase in (phase, "any") and not (args.once and hung.exists()):
+        hung.write_text("hung once\n")
         child = subprocess.Popen(["sleep", "300"])
         if args.pidfile:
             Path(args.pidfile).write_text(f"{os.getpid()} {child.pid}\n")

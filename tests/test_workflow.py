@@ -292,3 +292,57 @@ def test_no_workflow_yet(committed_repo: Path) -> None:
     assert proc.returncode == 1 and "no workflow has run" in proc.stderr
     proc = ossa(committed_repo, "workflow", "run")
     assert proc.returncode == 2 and "ossa-hooks spawn" in proc.stderr
+
+
+def _wait_for(path: Path) -> tuple[int, int]:
+    import time
+
+    for _ in range(600):
+        if path.exists() and path.read_text().endswith("\n"):
+            a, b = path.read_text().split()
+            return int(a), int(b)
+        time.sleep(0.05)
+    raise AssertionError(f"{path} never appeared")
+
+
+def _gone(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+def test_ctrl_c_follow_logs_and_resume(base: Path) -> None:
+    needs_judge()
+    import signal
+
+    pidfile = base.parent / "pids"
+    wt = task_worktree(base, "hangs", "--hang-phase", "2_execute", "--once",
+                       "--pidfile", str(pidfile))
+    exe = str(Path(sys.executable).with_name("ossa-hooks"))
+    runner = subprocess.Popen([exe, "workflow", "run"], cwd=wt, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    follower = None
+    try:
+        agent_pid, child_pid = _wait_for(pidfile)
+        follower = subprocess.Popen([exe, "workflow", "logs", "-f"], cwd=wt,
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        running = json.loads(ossa(base, "agents", "list", "--running", "--format", "json").stdout)
+        assert [a["name"] for a in running] == ["coder"]
+        runner.send_signal(signal.SIGINT)  # what Ctrl-C in its terminal does
+        _, err = runner.communicate(timeout=60)
+        followed, _ = follower.communicate(timeout=60)
+    finally:
+        for p in (runner, follower):
+            if p is not None and p.poll() is None:
+                p.kill()
+    assert runner.returncode == 130 and "interrupted" in err
+    assert _gone(agent_pid) and _gone(child_pid)
+    assert follower.returncode == 0 and "researcher| ## Plan" in followed
+    doc = status(wt)
+    assert doc["status"] == "interrupted"
+    assert phase_list(doc)[-1] == ("2_execute", 1, "interrupted")
+    resumed = ossa(wt, "workflow", "run", "--resume")
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert status(wt)["status"] == "succeeded"
