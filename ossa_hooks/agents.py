@@ -553,7 +553,7 @@ def call(
     stamp = time.strftime("%Y-%m-%d %H:%M:%S")
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("a", encoding="utf-8") as f:
-        f.write(f"\n=== {stamp} {agent_id} {phase}: {shlex.join(argv[:8])}"
+        f.write(f"=== {stamp} {agent_id} {phase}: {shlex.join(argv[:8])}"
                 f"{' …' if len(argv) > 8 else ''}\n")
     timeout = spec.provider.timeout or float(config.get("workflow.agent_timeout"))
     try:

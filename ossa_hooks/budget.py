@@ -306,6 +306,10 @@ class TaskUsage:
         }
 
 
+# Agents are listed in the loop's order, others after them by name.
+_ORDER = {"researcher": 0, "coder": 1, "reviewer": 2}
+
+
 def usage(repo: RepoPaths, branches: Sequence[str] | None = None) -> list[TaskUsage]:
     """Used / budget per task (all registered tasks, or those of ``branches``), oldest first."""
     path = db_path(repo)
@@ -339,8 +343,9 @@ def usage(repo: RepoPaths, branches: Sequence[str] | None = None) -> list[TaskUs
                 r["agent"], r["p"] + r["o"], agent_budgets.get(r["agent"]), r["p"], r["o"],
                 r["n"], tuple(sorted(set((r["s"] or "").split(",")) - {""})),
             )
+        ordered = sorted(agents.values(), key=lambda a: (_ORDER.get(a.name, len(_ORDER)), a.name))
         result.append(TaskUsage(name, branch, worktree, sum(a.used for a in agents.values()),
-                                budget, tuple(agents.values()),
+                                budget, tuple(ordered),
                                 sum(a.calls for a in agents.values())))
     return result
 

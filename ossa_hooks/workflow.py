@@ -468,9 +468,10 @@ class Runner:
         within = within_budget(tu)
         criteria = self.criteria(within)
         final = "succeeded" if all(ok for _, ok, _ in criteria) else "failed"
-        path = write_compliance(self, final, criteria, tu)
+        path = compliance_path(self)
         note = f"{'within' if within else 'over'} budget ({tu.used:,} / {tu.budget:,}); report " \
                f"{os.path.relpath(path, self.worktree)}"
+        # The report itself is written once this phase is recorded (it lists every phase).
         return ("passed" if within else "failed", 0, note,
                 {"final": final, "criteria": [[n, ok, why] for n, ok, why in criteria],
                  "report": str(path)})
@@ -582,6 +583,10 @@ def _stamp(path: Path) -> tuple[int, int] | None:
 # --- the compliance report -----------------------------------------------------------------
 
 
+def compliance_path(run: Runner) -> Path:
+    return agents.workspace(run.worktree) / "metrics" / f"compliance-{run.wf.id}.md"
+
+
 def write_compliance(run: Runner, final: str, criteria: list[tuple[str, bool, str]],
                      tu: budget.TaskUsage, reason: str = "") -> Path:
     """``metrics/compliance-ID.md`` and ``.json``: phases, review, judge, budgets, criteria."""
@@ -624,7 +629,7 @@ def write_compliance(run: Runner, final: str, criteria: list[tuple[str, bool, st
     lines += ["", "## Success criteria", ""]
     lines += [f"- [{'x' if ok else ' '}] {n}: {why}" for n, ok, why in criteria]
     lines += ["", "## Token budget", "", budget.format_md([tu]), ""]
-    path = folder / f"compliance-{run.wf.id}.md"
+    path = compliance_path(run)
     path.write_text("\n".join(lines), encoding="utf-8")
     return path
 
@@ -757,6 +762,9 @@ def drive(run: Runner, only: str | None = None) -> int:
     _set_workflow(run.repo, wf.id, status=final, reason=reason, ended=time.time(), pid=None,
                   exit_code=code)
     tu = budget.task_usage(run.repo, run.task)
+    if govern.status != "skipped":
+        criteria = [(str(c[0]), bool(c[1]), str(c[2])) for c in govern.result.get("criteria", [])]
+        write_compliance(run, final, criteria, tu, reason)
     run.say(f"workflow {wf.id}: {final}" + (f" ({reason})" if reason else "")
             + f"; tokens {tu.used:,} / {tu.budget:,}")
     _audit(run, final, reason)
