@@ -9,12 +9,7 @@ branch (``agents/AGENT/TASK``): the name of a task can repeat across agents, a b
 from __future__ import annotations
 
 import functools
-import gzip
-import hashlib
-import html
 import json
-import shlex
-import subprocess
 import sys
 import time
 from collections.abc import Mapping
@@ -64,6 +59,8 @@ def encodings_dir() -> Path:
 def offline_ranks(name: str) -> dict[bytes, int]:
     """The BPE ranks of a shipped encoding, checked against tiktoken's published hash."""
     import base64
+    import gzip
+    import hashlib
 
     file_name, sha256 = _OFFLINE[name]
     path = encodings_dir() / file_name
@@ -134,6 +131,8 @@ class TaskRef:
 
 def read_env(path: Path) -> dict[str, str]:
     """``KEY=VALUE`` lines (values may be shell-quoted); missing file: empty."""
+    import shlex
+
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
@@ -401,6 +400,8 @@ def escalate(
     repo: RepoPaths, config: Config, task: TaskRef, reason: str, workflow: int | None = None
 ) -> None:
     """Say why, log it to the audit trail, run ``budget.escalate_command`` (if set)."""
+    import subprocess
+
     from ossa_hooks import audit
 
     print(f"ossa-hooks: escalated: {reason}", file=sys.stderr)
@@ -494,6 +495,8 @@ def format_json(tasks: Sequence[TaskUsage], single: bool) -> str:
 
 def format_html(tasks: Sequence[TaskUsage], title: str = "ossa-hooks token budgets") -> str:
     """A self-contained page: a table and an inline SVG bar chart per task (no network)."""
+    import html
+
     esc = html.escape
     parts = [
         "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
@@ -527,6 +530,8 @@ def format_html(tasks: Sequence[TaskUsage], title: str = "ossa-hooks token budge
 
 def _svg_bars(rows: Sequence[tuple[str, int, int | None]]) -> str:
     """Horizontal bars: used (filled) over budget (outline); red past the budget."""
+    import html
+
     label_w, bar_w, row_h = 110, 420, 26
     height = row_h * len(rows) + 10
     scale = max([max(used, budget or 0) for _, used, budget in rows] + [1])
