@@ -269,6 +269,16 @@ def record(
         )
 
 
+def tokens_of(repo: RepoPaths, workflow: int, phase: str, since: float) -> int:
+    """Tokens of a workflow phase's calls made since ``since`` (an escalated phase's share)."""
+    with store.connect(db_path(repo), _SCHEMA) as con:
+        row = con.execute(
+            "SELECT COALESCE(SUM(prompt_tokens + output_tokens), 0) FROM calls"
+            " WHERE workflow = ? AND phase = ? AND time >= ?", (workflow, phase, since)
+        ).fetchone()
+    return int(row[0])
+
+
 @dataclass(frozen=True, slots=True)
 class AgentUsage:
     name: str

@@ -331,10 +331,12 @@ class Runner:
         self._start_phase(name, round_, agent)
         _set_workflow(self.repo, self.wf.id, round=round_)
         start = time.monotonic()
+        started = time.time()
         try:
             status, tokens, note, result = getattr(self, "_" + name.split("_", 1)[1])(round_)
         except budget.BudgetExceeded as e:
-            self._end_phase(name, round_, "escalated", exit_code=1, note=e.reason)
+            spent = budget.tokens_of(self.repo, self.wf.id, name, started)
+            self._end_phase(name, round_, "escalated", tokens=spent, exit_code=1, note=e.reason)
             raise
         except OssaError as e:
             self._end_phase(name, round_, "failed", exit_code=e.code, note=e.message)

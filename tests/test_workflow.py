@@ -168,6 +168,7 @@ def test_budget_escalation_after_an_overrun(base: Path) -> None:
     doc = status(wt)
     assert doc["status"] == "escalated"
     assert phase_list(doc) == [("1_plan", 1, "escalated")]
+    assert doc["phases"][0]["tokens"] == doc["budget"]["agents"]["researcher"]["used"] > 5000
     reason = (base.parent / "escalated-spendy.txt").read_text()
     assert "researcher used" in reason
     assert (wt / ".agents-workspace" / "metrics" / "compliance-1.md").exists()
