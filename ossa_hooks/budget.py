@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
 from pathlib import Path
+from typing import TYPE_CHECKING
 from typing import Any
 
 from ossa_hooks import git
@@ -24,6 +25,9 @@ from ossa_hooks import store
 from ossa_hooks.config import Config
 from ossa_hooks.errors import OssaError
 from ossa_hooks.git import RepoPaths
+
+if TYPE_CHECKING:
+    from ossa_hooks.hook_context import HookContext
 
 DB_NAME = "budget.db"
 ENV_FILE = ".env"
@@ -610,7 +614,7 @@ def merged_task_branches(repo: RepoPaths, cwd: Path) -> list[str]:
     return merged
 
 
-def hook(ctx: Any) -> int:
+def hook(ctx: HookContext) -> int:
     """post-merge ``ossa-budget``: print the budget report of the tasks the merge brought in."""
     cwd = ctx.repo.toplevel or ctx.repo.git_dir
     text = report_for_branches(ctx.repo, ctx.config, merged_task_branches(ctx.repo, cwd))
