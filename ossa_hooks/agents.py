@@ -46,11 +46,15 @@ PROMPT = "{prompt}"
 @dataclass(frozen=True, slots=True)
 class Preset:
     """How to launch one kind of agent program: argv (``{prompt}`` puts the prompt in an argument,
-    otherwise it goes to stdin), the option that picks a model, and how to read its output."""
+    otherwise it goes to stdin), where a spec's model option and extra ``args`` go (after the
+    first ``head`` words: the program and its sub-command), how to read its output, and how to
+    read the error it reports."""
 
     argv: tuple[str, ...]
+    head: int
     model_flag: str | None
     parse: Callable[[str], tuple[str, dict[str, int] | None]]
+    error: Callable[[str], str | None]
     label: str
 
 
@@ -122,11 +126,40 @@ def parse_any(stdout: str) -> tuple[str, dict[str, int] | None]:
     return stdout, None
 
 
+def error_claude(stdout: str) -> str | None:
+    """Claude Code tells what went wrong in ``result`` with ``is_error: true`` (not logged in…)."""
+    doc = _json_or_none(stdout.strip())
+    if isinstance(doc, dict) and doc.get("is_error"):
+        return str(doc.get("result") or doc.get("subtype") or "error")
+    return None
+
+
+def error_codex(stdout: str) -> str | None:
+    """Codex's ``turn.failed`` (or last ``error``) event."""
+    found = None
+    for line in stdout.splitlines():
+        ev = _json_or_none(line) if line.startswith("{") else None
+        if not isinstance(ev, dict):
+            continue
+        if ev.get("type") == "turn.failed":
+            err = ev.get("error")
+            return str(err.get("message") if isinstance(err, dict) else err)
+        if ev.get("type") == "error" and ev.get("message"):
+            found = str(ev["message"])
+    return found
+
+
+def error_none(stdout: str) -> str | None:
+    return None
+
+
 PRESETS: Mapping[str, Preset] = {
-    "claude-code": Preset(("claude", "-p", "--output-format", "json"), "--model", parse_claude,
-                          "Claude Code"),
-    "codex": Preset(("codex", "exec", "--json", "-"), "--model", parse_codex, "Codex CLI"),
-    "aider": Preset(("aider", "--yes", "--message", PROMPT), "--model", parse_any, "Aider"),
+    "claude-code": Preset(("claude", "-p", "--output-format", "json"), 1, "--model",
+                          parse_claude, error_claude, "Claude Code"),
+    "codex": Preset(("codex", "exec", "--json", "-"), 2, "--model", parse_codex, error_codex,
+                    "Codex CLI"),
+    "aider": Preset(("aider", "--yes", "--message", PROMPT), 1, "--model", parse_any,
+                    error_none, "Aider"),
 }
 PROVIDERS = (*PRESETS, "command", "python")
 
@@ -246,9 +279,11 @@ def argv_for(spec: AgentSpec, prompt: str) -> tuple[list[str], bytes | None]:
         base = shlex.split(p.command or "")
     else:
         base = list(PRESETS[p.type].argv)
+    extra = list(p.args)
     if p.model and p.type in PRESETS and PRESETS[p.type].model_flag:
-        base[1:1] = [str(PRESETS[p.type].model_flag), p.model]
-    base += list(p.args)
+        extra[:0] = [str(PRESETS[p.type].model_flag), p.model]
+    head = PRESETS[p.type].head if p.type in PRESETS else len(base)
+    base[head:head] = extra
     as_arg = any(PROMPT in a for a in base) or p.input == "arg"
     if as_arg:
         if not any(PROMPT in a for a in base):
@@ -587,10 +622,29 @@ def call(
     if timed_out:
         raise OssaError(f"agent {spec.name} timed out after {timeout:g} s (its process group was "
                         f"killed; log: {log_path})", code=1)
-    if code != 0:
-        raise OssaError(f"agent {spec.name} exited {code} (log: {log_path})", code=1)
+    failure = PRESETS[spec.provider.type].error(stdout) if spec.provider.type in PRESETS else None
+    if code != 0 or failure:
+        detail = failure or _last_line(stdout) or _last_line(_tail(log_path))
+        raise OssaError(f"agent {spec.name} exited {code}" + (f": {detail}" if detail else "")
+                        + f" (log: {log_path})", code=1)
     budget.check_after(repo, task, spec.name)
     return CallResult(agent_id, text, usage, code, seconds, log_path)
+
+
+def _last_line(text: str, width: int = 200) -> str:
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if not lines:
+        return ""
+    return lines[-1] if len(lines[-1]) <= width else lines[-1][: width - 1] + "…"
+
+
+def _tail(path: Path, size: int = 4096) -> str:
+    try:
+        with path.open("rb") as f:
+            f.seek(max(0, path.stat().st_size - size))
+            return f.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
 
 
 def budgets_of(specs: Mapping[str, AgentSpec], config: Config) -> dict[str, int]:

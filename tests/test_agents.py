@@ -76,6 +76,8 @@ def test_presets_build_the_real_command_lines() -> None:
     assert agents.argv_for(spec("{type: claude-code, model: opus}"), "P")[0] == [
         "claude", "--model", "opus", "-p", "--output-format", "json"]
     assert agents.argv_for(spec("codex"), "P") == (["codex", "exec", "--json", "-"], b"P")
+    assert agents.argv_for(spec("{type: codex, model: o3, args: [--full-auto]}"), "P")[0] == [
+        "codex", "exec", "--model", "o3", "--full-auto", "--json", "-"]
     assert agents.argv_for(spec("aider"), "do it") == (
         ["aider", "--yes", "--message", "do it"], None)
     assert agents.argv_for(spec("{type: command, command: 'tool --in {prompt}'}"), "x y") == (
@@ -101,6 +103,13 @@ def test_provider_usage_parsers() -> None:
     assert agents.parse_any('text\n{"usage": {"prompt_tokens": 3, "completion_tokens": 4}}\n') == (
         "text", {"prompt": 3, "output": 4})
     assert agents.parse_any("just text\n") == ("just text\n", None)
+    # What Claude Code 2.1 prints when it is not logged in (exit 1).
+    assert agents.error_claude('{"type":"result","is_error":true,"result":"Not logged in"}') == (
+        "Not logged in")
+    assert agents.error_claude(claude) is None
+    assert agents.error_codex('{"type":"error","message":"Reconnecting... 1/5"}\n'
+                              '{"type":"turn.failed","error":{"message":"no network"}}') == (
+        "no network")
 
 
 def test_spawn_list_run_with_provider_and_tiktoken_usage(committed_repo: Path) -> None:
