@@ -38,7 +38,7 @@ ACTIONS: tuple[Action, ...] = (
     Action(
         "ossa-gitignore",
         ("pre-commit",),
-        None,
+        "ossa_hooks.gitignore:hook",
         "refuse sensitive paths and check .gitignore's required entries",
     ),
     Action(

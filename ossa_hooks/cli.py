@@ -19,6 +19,7 @@ COMMANDS: tuple[str, ...] = (
     "run",
     "doctor",
     "audit",
+    "gitignore",
     "budget",
     "agents",
     "spawn",

@@ -161,6 +161,8 @@ SCHEMA = Obj(
                         ".agents-workspace/metrics/",
                     ),
                 ),
+                # What the pre-commit hook does when .gitignore lacks a required entry.
+                "check_required": Scalar("str", default="warn", choices=("warn", "fail", "ignore")),
             }
         ),
         "judge": Obj(

@@ -18,7 +18,6 @@ from ossa_hooks.errors import OssaError
 MARKER = "# ossa-hooks-shim-version:"
 LEGACY = ".legacy"
 REPLACED = ".ossa-replaced"
-GITIGNORE_HEADER = "# ossa-hooks: never commit these"
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +133,7 @@ def install(
     print(f"interpreter: {interpreter}")
     if repo.toplevel is not None:
         _write_default_config(repo.toplevel)
-        _ensure_gitignore(repo.toplevel)
+        _ensure_gitignore(repo)
     return 0
 
 
@@ -171,28 +170,12 @@ def _write_default_config(top: Path) -> None:
     print(f"config: wrote {CONFIG_NAME}")
 
 
-def _ensure_gitignore(top: Path) -> None:
+def _ensure_gitignore(repo: git.RepoPaths) -> None:
     from ossa_hooks import config as config_mod
+    from ossa_hooks import gitignore
 
-    required = config_mod.load(top).get("gitignore.required")
-    added = add_gitignore_entries(top / ".gitignore", required)
+    added = gitignore.fix(repo, config_mod.load(repo.toplevel))
     if added:
         print(f".gitignore: added {', '.join(added)}")
     else:
         print(".gitignore: has the required entries")
-
-
-def add_gitignore_entries(path: Path, entries: Sequence[str]) -> list[str]:
-    """Append the ``entries`` missing from ``path`` under one header; return what was added."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        data = b""
-    present = {line.strip() for line in data.decode("utf-8", "surrogateescape").splitlines()}
-    missing = [e for e in entries if e.strip() not in present]
-    if not missing:
-        return []
-    block = "\n".join(([GITIGNORE_HEADER] if GITIGNORE_HEADER not in present else []) + missing)
-    sep = b"" if not data or data.endswith(b"\n") else b"\n"
-    path.write_bytes(data + sep + block.encode("utf-8", "surrogateescape") + b"\n")
-    return missing
