@@ -8,6 +8,7 @@ Options:
   --usage provider|none                 print {"usage": ...} (default) or leave counting to tiktoken
   --output-tokens N                     reported output tokens (default 40)
   --break                               the coder also writes broken.txt (a judge check refuses it)
+  --secret                              the coder also writes config.py with an AWS key
   --crash-phase PHASE                   the first time in PHASE, kill the runner (SIGKILL) = a crash
   --hang-phase PHASE                    in PHASE, start a child and sleep (for terminate/timeout)
   --pidfile FILE                        write "PID CHILD_PID" there when hanging
@@ -32,6 +33,7 @@ def main() -> int:
     p.add_argument("--usage", default="provider")
     p.add_argument("--output-tokens", type=int, default=40)
     p.add_argument("--break", dest="brk", action="store_true")
+    p.add_argument("--secret", action="store_true")
     p.add_argument("--crash-phase")
     p.add_argument("--hang-phase")
     p.add_argument("--pidfile")
@@ -73,6 +75,8 @@ def main() -> int:
         target.write_text("\n".join(lines) + "\n")
         if args.brk:
             Path("broken.txt").write_text("this breaks the judge\n")
+        if args.secret:
+            Path("config.py").write_text('AWS_KEY = "AKIA' + 'IOSFODNN7EXAMPLE"\n')
         print("Changed hello.py: added greet().")
     elif kind == "reviewer":
         counter = data / "fake-reviews"

@@ -347,3 +347,25 @@ def test_ctrl_c_follow_logs_and_resume(base: Path) -> None:
     resumed = ossa(wt, "workflow", "run", "--resume")
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert status(wt)["status"] == "succeeded"
+
+
+def test_the_coders_commit_goes_through_the_hooks(committed_repo: Path) -> None:
+    """A pre-commit hook that refuses the change (here a hook that was there before ossa-hooks,
+    which the installed shim runs first) fails 2_execute with the hook's message."""
+    r = committed_repo
+    hooks = Path(git(r, "rev-parse", "--git-path", "hooks").stdout.strip())
+    if not hooks.is_absolute():
+        hooks = r / hooks
+    hooks.mkdir(parents=True, exist_ok=True)
+    guard = hooks / "pre-commit"
+    guard.write_text("#!/bin/sh\nif git diff --cached | grep -q AKIA; then\n"
+                     "  echo 'refused: an AWS key is staged' >&2; exit 1\nfi\n")
+    guard.chmod(0o755)
+    assert ossa(r, "install").returncode == 0
+    wt = task_worktree(r, "leaky", "--secret")
+    proc = ossa(wt, "workflow", "run")
+    assert proc.returncode == 1
+    assert "2_execute: the commit of the coder's changes was refused" in proc.stdout
+    assert "refused: an AWS key is staged" in proc.stdout
+    assert git(wt, "rev-list", "--count", "main..HEAD").stdout.strip() == "0"
+    assert status(wt)["status"] == "failed"
