@@ -44,7 +44,7 @@ ACTIONS: tuple[Action, ...] = (
     Action(
         "ossa-judge",
         ("pre-push",),
-        None,
+        "ossa_hooks.judge:hook",
         "tests, lint and security scan of the pushed commits",
     ),
     Action(

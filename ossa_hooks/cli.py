@@ -20,6 +20,7 @@ COMMANDS: tuple[str, ...] = (
     "doctor",
     "audit",
     "gitignore",
+    "judge",
     "budget",
     "agents",
     "spawn",

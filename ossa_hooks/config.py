@@ -177,7 +177,9 @@ SCHEMA = Obj(
                         "lint": {"run": "ruff check .", "timeout": 300.0, "env": {}, "paths": [],
                                  "enabled": True},
                         "security": {
-                            "run": "bandit -q -r . -x ./tests,./.worktrees,./.venv,./venv",
+                            "run": "bandit -q -r . -x ./tests,./.worktrees,./.venv,./venv"
+                                   " -f custom --msg-template"
+                                   " '{relpath}:{line}: {test_id} [{severity}] {msg}'",
                             "timeout": 600.0,
                             "env": {},
                             "paths": [],
