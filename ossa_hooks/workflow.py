@@ -430,17 +430,13 @@ class Runner:
         return "passed", res.usage.total, note, {"verdict": verdict, "findings": findings}
 
     def _judge(self, round_: int) -> tuple[str, int, str, dict[str, Any]]:
-        import importlib
+        from ossa_hooks import judge as judge_mod
 
-        try:
-            judge_mod = importlib.import_module("ossa_hooks.judge")
-        except ImportError:
-            raise OssaError("the judge gate (ossa_hooks.judge) is not installed") from None
         verdict = judge_mod.judge(git.repo_paths(self.worktree), self.config, rev="HEAD",
                                   quiet=True)
         checks = [{"name": r.name, "status": r.status, "seconds": round(r.seconds, 2),
                    "log": r.log, "note": r.note} for r in verdict.results]
-        failed = [c["name"] for c in checks if c["status"] not in ("passed", "skipped")]
+        failed = [r.name for r in verdict.results if r.status not in ("passed", "skipped")]
         note = "passed" + (" (cached)" if verdict.cached else "") if verdict.passed else (
             f"failed: {', '.join(failed)}")
         return ("passed" if verdict.passed else "failed", 0, note,
