@@ -26,7 +26,7 @@ ACTIONS: tuple[Action, ...] = (
     Action(
         "ossa-backup",
         ("post-checkout", "pre-rebase"),
-        None,
+        "ossa_hooks.backup:hook",
         "snapshot uncommitted work to backup/auto-save-TIMESTAMP",
     ),
     Action(

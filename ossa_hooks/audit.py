@@ -1,28 +1,34 @@
 """The audit trail: one SQLite database per repository (in its git common dir, so every
-worktree writes to the same trail), in WAL mode so concurrent hooks do not block each other."""
+worktree writes to the same trail), in WAL mode so concurrent readers and writers do not block.
+
+Writers append one line per event to a journal file beside the database (``os.write`` under a
+shared ``flock``: no sqlite3 import, which would cost a hook a third of its time); whoever
+reads the trail first moves the journal's lines into SQLite. Each event carries a unique id,
+so a move interrupted half-way never duplicates or loses an event.
+"""
 
 from __future__ import annotations
 
 import os
-import sqlite3
 import time
-from contextlib import contextmanager
 
 from ossa_hooks.errors import OssaError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    import sqlite3
     from collections.abc import Mapping
     from typing import Any
 
     from ossa_hooks.git import RepoPaths
 
 DB_NAME = "audit.db"
+JOURNAL_NAME = "audit.journal"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
+    uid TEXT,
     time REAL NOT NULL,
     worktree TEXT NOT NULL,
     kind TEXT NOT NULL,
@@ -34,6 +40,16 @@ CREATE TABLE IF NOT EXISTS events (
 );
 CREATE INDEX IF NOT EXISTS events_time ON events(time);
 """
+_INDEX_UID = "CREATE UNIQUE INDEX IF NOT EXISTS events_uid ON events(uid)"
+_COLUMNS = ("uid", "time", "worktree", "kind", "name", "outcome", "exit_code", "duration_ms",
+            "detail")
+_INSERT = (
+    "INSERT OR IGNORE INTO events (uid, time, worktree, kind, name, outcome, exit_code,"
+    " duration_ms, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_SELECT = (
+    "SELECT id, time, worktree, kind, name, outcome, exit_code, duration_ms, detail FROM events"
+)
 
 
 class Event:
@@ -82,9 +98,17 @@ def db_path(repo: RepoPaths) -> str:
     return os.path.join(repo.state_dir_str, DB_NAME)
 
 
-@contextmanager
-def connect(path: str) -> Iterator[sqlite3.Connection]:
-    """A connection with WAL, a busy timeout for concurrent writers, and the schema in place."""
+def journal_path(repo: RepoPaths) -> str:
+    return os.path.join(repo.state_dir_str, JOURNAL_NAME)
+
+
+def connect(path: str) -> sqlite3.Connection:
+    """A connection with WAL, a busy timeout for concurrent writers, and the schema in place.
+
+    The caller closes it.
+    """
+    import sqlite3
+
     os.makedirs(os.path.dirname(path), exist_ok=True)
     con = sqlite3.connect(path, timeout=30.0, isolation_level=None)
     try:
@@ -92,9 +116,14 @@ def connect(path: str) -> Iterator[sqlite3.Connection]:
             con.execute("PRAGMA journal_mode=WAL")
         con.execute("PRAGMA synchronous=NORMAL")
         con.executescript(_SCHEMA)
-        yield con
-    finally:
+        columns = {row[1] for row in con.execute("PRAGMA table_info(events)")}
+        if "uid" not in columns:  # a trail written before events had ids
+            con.execute("ALTER TABLE events ADD COLUMN uid TEXT")
+        con.execute(_INDEX_UID)
+    except BaseException:
         con.close()
+        raise
+    return con
 
 
 def record(
@@ -110,45 +139,117 @@ def record(
     if outcome is None:
         outcome = {0: "ok", 1: "failed"}.get(exit_code, "error")
     worktree = repo.toplevel_str or repo.git_dir_str
+    line = to_json(
+        {
+            "uid": os.urandom(12).hex(),
+            "time": time.time(),
+            "worktree": worktree,
+            "kind": kind,
+            "name": name,
+            "outcome": outcome,
+            "exit_code": exit_code,
+            "duration_ms": duration_s * 1000.0,
+            "detail": to_json(dict(detail or {})),
+        }
+    )
     try:
-        with connect(db_path(repo)) as con:
-            con.execute(
-                "INSERT INTO events (time, worktree, kind, name, outcome, exit_code, duration_ms,"
-                " detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    time.time(),
-                    worktree,
-                    kind,
-                    name,
-                    outcome,
-                    exit_code,
-                    duration_s * 1000.0,
-                    to_json(dict(detail or {})),
-                ),
-            )
-    except (sqlite3.Error, OSError) as e:
+        _append(journal_path(repo), (line + "\n").encode("utf-8"))
+    except OSError as e:
         if os.environ.get("OSSA_HOOKS_DEBUG"):
             print(f"ossa-hooks: audit trail not written: {e}")
 
 
+def _append(path: str, data: bytes) -> None:
+    """Append ``data`` to the journal at ``path`` as one write.
+
+    The shared lock and the inode check pair with ``_ingest``: a line is written either to a
+    journal no ingester has taken yet, or to one whose ingester waits for the lock before
+    reading it.
+    """
+    import fcntl
+
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    for _ in range(20):
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH)
+            try:
+                current = os.stat(path).st_ino
+            except FileNotFoundError:
+                continue  # taken by an ingester between our open and our lock
+            if current != os.fstat(fd).st_ino:
+                continue
+            os.write(fd, data)
+            return
+        finally:
+            os.close(fd)
+    raise OSError(f"{path}: journal kept moving")
+
+
+def _ingest(con: sqlite3.Connection, journal: str) -> None:
+    """Move the journal's events into the database (idempotent, safe with concurrent writers)."""
+    import fcntl
+    import glob
+    import json
+
+    folder = os.path.dirname(journal)
+    taken = f"{journal}.{os.getpid()}.{os.urandom(4).hex()}.ingest"
+    try:
+        os.rename(journal, taken)
+    except FileNotFoundError:
+        pass
+    # Our own file and any left by an ingester that died before finishing.
+    for path in sorted(glob.glob(os.path.join(glob.escape(folder), f"{JOURNAL_NAME}.*.ingest"))):
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except FileNotFoundError:
+            continue  # another ingester finished it
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)  # writers that opened it before the rename are done
+            with os.fdopen(os.dup(fd), "rb") as f:
+                data = f.read()
+        finally:
+            os.close(fd)
+        rows = []
+        for raw in data.splitlines():
+            try:
+                item = json.loads(raw)
+                rows.append(tuple(item[c] for c in _COLUMNS))
+            except (ValueError, KeyError, TypeError):
+                continue  # a line cut short by a killed writer
+        con.execute("BEGIN IMMEDIATE")
+        con.executemany(_INSERT, rows)
+        con.execute("COMMIT")
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
+
+
 def events(repo: RepoPaths, limit: int | None = None, name: str | None = None) -> list[Event]:
     """Events, oldest first (the newest ``limit`` when given)."""
+    import sqlite3
+
     path = db_path(repo)
-    if not os.path.exists(path):
+    if not os.path.isdir(repo.state_dir_str):
         return []
-    query = "SELECT * FROM events"
+    query = _SELECT
     params: list[Any] = []
     if name:
         query += " WHERE name = ?"
         params.append(name)
-    query += " ORDER BY id DESC"
+    query += " ORDER BY time DESC, id DESC"
     if limit:
         query += " LIMIT ?"
         params.append(limit)
     try:
-        with connect(path) as con:
+        con = connect(path)
+        try:
+            _ingest(con, journal_path(repo))
             rows = con.execute(query, params).fetchall()
-    except sqlite3.Error as e:
+        finally:
+            con.close()
+    except (sqlite3.Error, OSError) as e:
         raise OssaError(f"{path}: cannot read the audit trail: {e}") from None
     return [
         Event(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], _from_json(r[8]))

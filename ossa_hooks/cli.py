@@ -19,6 +19,7 @@ COMMANDS: tuple[str, ...] = (
     "run",
     "doctor",
     "audit",
+    "backup",
     "gitignore",
     "judge",
     "budget",

@@ -106,6 +106,159 @@ def ok(args: Sequence[str], cwd: str | os.PathLike[str] | None = None) -> bool:
     return run(args, cwd, check=False).returncode == 0
 
 
+class Completed:
+    """A finished command from ``start``/``call``: ``subprocess.CompletedProcess``'s fields."""
+
+    __slots__ = ("args", "returncode", "stderr", "stdout")
+
+    def __init__(self, args: list[str], returncode: int, stdout: bytes, stderr: bytes) -> None:
+        self.args = args
+        self.returncode = returncode
+        self.stdout = stdout
+        self.stderr = stderr
+
+
+class Running:
+    """A git command started by ``start``; ``finish`` collects it."""
+
+    __slots__ = ("args", "done", "err", "input", "out", "pid", "stdin")
+
+    def __init__(self, args: list[str], pid: int, stdin: int | None, out: int, err: int,
+                 input: bytes | None) -> None:
+        self.args = args
+        self.pid = pid
+        self.stdin = stdin
+        self.out = out
+        self.err = err
+        self.input = input
+        self.done = False
+
+
+def start(
+    args: Sequence[str],
+    cwd: str | os.PathLike[str] | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    input: bytes | None = None,
+) -> Running:
+    """Start ``git ARGS`` without waiting, so independent commands overlap; ``finish`` it.
+
+    Spawned with ``os.posix_spawnp`` and read with ``select.poll``: importing ``subprocess``
+    (with the locale, re, enum, signal and threading modules it pulls in) costs a hook more
+    than a small git command does.
+    """
+    argv = ["git", *(["-C", os.fspath(cwd)] if cwd is not None else []), *args]
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
+    if input is not None:
+        in_r, in_w = os.pipe()
+    else:
+        in_r, in_w = os.open(os.devnull, os.O_RDONLY), -1
+    try:
+        pid = os.posix_spawnp(
+            "git",
+            argv,
+            no_git_env() if env is None else dict(env),
+            file_actions=[
+                (os.POSIX_SPAWN_DUP2, in_r, 0),
+                (os.POSIX_SPAWN_DUP2, out_w, 1),
+                (os.POSIX_SPAWN_DUP2, err_w, 2),
+            ],
+        )
+    except BaseException:
+        for fd in (out_r, err_r, in_w):
+            if fd >= 0:
+                os.close(fd)
+        raise
+    finally:
+        for fd in (in_r, out_w, err_w):  # the child's ends (os.pipe fds close on exec)
+            os.close(fd)
+    return Running(list(args), pid, in_w if in_w >= 0 else None, out_r, err_r, input)
+
+
+def finish(running: Running, check: bool = True) -> Completed:
+    """Wait for a command from ``start``: its output, and a GitError when it failed (``check``)."""
+    import select
+
+    out_fd, err_fd = running.out, running.err
+    chunks: dict[int, list[bytes]] = {out_fd: [], err_fd: []}
+    data = memoryview(running.input or b"")
+    sent = 0
+    try:
+        poller = select.poll()
+        poller.register(out_fd, select.POLLIN)
+        poller.register(err_fd, select.POLLIN)
+        if running.stdin is not None:
+            if data:
+                poller.register(running.stdin, select.POLLOUT)
+            else:
+                os.close(running.stdin)
+                running.stdin = None
+        reading = 2
+        while reading or running.stdin is not None:
+            for fd, _event in poller.poll():
+                if fd == running.stdin:
+                    try:
+                        sent += os.write(fd, data[sent:sent + 65536])
+                    except BrokenPipeError:
+                        sent = len(data)  # git stopped reading: its exit status tells why
+                    if sent >= len(data):
+                        poller.unregister(fd)
+                        running.stdin = None
+                        os.close(fd)
+                    continue
+                block = os.read(fd, 65536)
+                if block:
+                    chunks[fd].append(block)
+                    continue
+                poller.unregister(fd)
+                reading -= 1
+                if fd == out_fd:
+                    running.out = -1
+                else:
+                    running.err = -1
+                os.close(fd)
+        _, status = os.waitpid(running.pid, 0)
+    except BaseException:  # interrupted: leave no git process or descriptor behind
+        cancel(running)
+        raise
+    running.done = True
+    done = Completed(running.args, os.waitstatus_to_exitcode(status),
+                     b"".join(chunks[out_fd]), b"".join(chunks[err_fd]))
+    if check and done.returncode != 0:
+        raise GitError(done.args, done.returncode, done.stderr.decode("utf-8", "replace"))
+    return done
+
+
+def cancel(running: Running) -> None:
+    """Stop a command from ``start`` that will not be finished (kill, reap, close its pipes)."""
+    if running.done:
+        return
+    running.done = True
+    import contextlib
+
+    with contextlib.suppress(OSError):
+        os.kill(running.pid, 9)
+    with contextlib.suppress(OSError):
+        os.waitpid(running.pid, 0)
+    for fd in (running.out, running.err, running.stdin):
+        if fd is not None and fd >= 0:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+
+def call(
+    args: Sequence[str],
+    cwd: str | os.PathLike[str] | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    input: bytes | None = None,
+    check: bool = True,
+) -> Completed:
+    """``run`` for hook hot paths: the same command and errors, without importing subprocess."""
+    return finish(start(args, cwd, env=env, input=input), check)
+
+
 def split_z(data: bytes) -> list[str]:
     """Split ``-z`` output into paths (git writes raw bytes; undecodable ones survive)."""
     return [p.decode("utf-8", "surrogateescape") for p in data.split(b"\0") if p]

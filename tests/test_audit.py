@@ -93,3 +93,44 @@ def test_the_event_encoder_round_trips_through_json(value: object) -> None:
 def test_the_event_encoder_keeps_undecodable_names() -> None:
     name = b"caf\xff.txt".decode("utf-8", "surrogateescape")
     assert json.loads(audit.to_json({"path": name})) == {"path": name}
+
+
+READER = """
+import sys
+from ossa_hooks import audit, git
+repo = git.repo_paths(sys.argv[1])
+for i in range(15):
+    audit.events(repo)
+"""
+
+
+def test_readers_moving_the_journal_while_writers_append_lose_nothing(
+    committed_repo: Path,
+) -> None:
+    writers = [
+        subprocess.Popen([sys.executable, "-c", WRITER, str(committed_repo), str(n)])
+        for n in range(4)
+    ]
+    readers = [
+        subprocess.Popen([sys.executable, "-c", READER, str(committed_repo)]) for _ in range(2)
+    ]
+    assert [p.wait() for p in writers + readers] == [0] * 6
+    found = audit.events(ogit.repo_paths(committed_repo))
+    keys = [(e.name, e.detail["i"]) for e in found]
+    assert len(keys) == 4 * 40
+    assert len(set(keys)) == 4 * 40
+
+
+def test_a_journal_left_by_a_killed_reader_is_taken_up_once(committed_repo: Path) -> None:
+    repo = ogit.repo_paths(committed_repo)
+    audit.record(repo, "command", "first", 0, 0.0)
+    audit.record(repo, "command", "second", 0, 0.0)
+    journal = Path(audit.journal_path(repo))
+    # A reader died after taking the journal and storing its events, before removing it.
+    leftover = journal.with_name(f"{journal.name}.999.dead.ingest")
+    journal.rename(leftover)
+    copy = leftover.read_bytes()
+    assert [e.name for e in audit.events(repo)] == ["first", "second"]
+    leftover.write_bytes(copy + b'{"cut short\n')
+    assert [e.name for e in audit.events(repo)] == ["first", "second"]
+    assert not leftover.exists()

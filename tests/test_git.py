@@ -67,3 +67,34 @@ def test_environment_is_not_mutated() -> None:
     before = dict(os.environ)
     ogit.no_git_env()
     assert dict(os.environ) == before
+
+
+def test_start_and_finish_overlap_commands(committed_repo: Path) -> None:
+    first = ogit.start(["rev-parse", "HEAD"], committed_repo)
+    second = ogit.start(["rev-parse", "HEAD^{tree}"], committed_repo)
+    assert len(ogit.finish(second).stdout.strip()) == 40
+    assert len(ogit.finish(first).stdout.strip()) == 40
+    bad = ogit.start(["rev-parse", "--verify", "nope"], committed_repo)
+    assert ogit.finish(bad, check=False).returncode != 0
+    with pytest.raises(ogit.GitError, match=r"^git rev-parse --verify nope: fatal"):
+        ogit.call(["rev-parse", "--verify", "nope"], committed_repo)
+
+
+def test_call_is_run_without_subprocess(committed_repo: Path) -> None:
+    big = b"".join(b"line %d\n" % i for i in range(100_000))  # more than a pipe holds
+    done = ogit.call(["hash-object", "--stdin", "-w"], committed_repo, input=big)
+    blob = done.stdout.decode().strip()
+    assert ogit.call(["cat-file", "blob", blob], committed_repo).stdout == big
+    assert ogit.call(["rev-parse", "--show-toplevel"], committed_repo).stdout.decode().strip() \
+        == str(committed_repo)
+    env = {**ogit.no_git_env(), "GIT_INDEX_FILE": str(committed_repo / "other-index")}
+    assert ogit.call(["ls-files"], committed_repo, env=env).stdout == b""
+    assert ogit.call(["status"], committed_repo / "nope", check=False).returncode != 0
+
+
+def test_cancel_stops_and_reaps(committed_repo: Path) -> None:
+    running = ogit.start(["hash-object", "--stdin"], committed_repo, input=b"x")
+    ogit.cancel(running)
+    with pytest.raises(ChildProcessError):
+        os.waitpid(running.pid, os.WNOHANG)
+    ogit.cancel(running)  # twice is harmless

@@ -1,0 +1,196 @@
+"""Benchmark: the post-checkout hook's snapshot against the raw git steps it is made of.
+
+A repository of 2,000 tracked files with 300 modified and 100 untracked. Timed in one run,
+alternating, median of N:
+
+* raw git: ``cp index``, ``GIT_INDEX_FILE=… git add -A``, ``write-tree``, ``commit-tree``,
+  ``update-ref`` (each a process started from this script, as a shell script would); and the
+  same with ``git -c core.bigFileThreshold=1 add -A`` as the hook runs it (every new blob
+  streamed into one pack instead of one loose file each), which shows the hook's own cost;
+* hook: the installed post-checkout shim, exactly as git runs it after a branch checkout
+  (Python start, config, snapshot, audit event);
+* hook on a clean tree (nothing to save).
+
+Before each timed run the 300 modified files get new content, so every run really hashes and
+stores them. Bytecode of ossa_hooks is compiled first, as pip does at install time. Wall time
+is the target; CPU time (user + sys of the process tree) is printed too because it moves less
+when the machine is busy. Targets (issue 3): hook <= 1.3x raw git, clean tree <= 35 ms.
+
+    python bench/bench_backup.py [--runs N] [--files 2000] [--modified 300] [--untracked 100]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import ossa_hooks
+
+RATIO_TARGET = 1.3
+CLEAN_TARGET_MS = 35.0
+ENV: dict[str, str] = {}
+
+
+def _cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def git(cwd: Path, *args: str, env: dict[str, str] | None = None, inp: bytes | None = None) -> str:
+    proc = subprocess.run(["git", *args], cwd=cwd, env=env or ENV, input=inp,
+                          capture_output=True, check=True)
+    return proc.stdout.decode().strip()
+
+
+def make_repo(root: Path, files: int) -> Path:
+    repo = root / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    for i in range(files):
+        folder = repo / f"pkg{i % 40}" / f"mod{i % 7}"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"file{i}.py").write_text("".join(f"line {j} of file {i}\n" for j in range(40)))
+    (repo / ".gitignore").write_text(".env\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "base")
+    return repo
+
+
+def tracked(repo: Path) -> list[Path]:
+    names = git(repo, "ls-files", "-z").split("\0")
+    return [repo / n for n in names if n.endswith(".py")]
+
+
+def dirty(repo: Path, files: list[Path], untracked: int, round_: int) -> None:
+    for f in files:
+        f.write_text(f.read_text().split("# round")[0] + f"# round {round_}\n")
+    extra = repo / "new"
+    extra.mkdir(exist_ok=True)
+    for i in range(untracked):
+        (extra / f"untracked{i}.txt").write_text(f"untracked {i} round {round_}\n")
+
+
+def raw_steps(repo: Path, n: int, head: str, packed: bool = False) -> tuple[float, float]:
+    """The five git steps alone (HEAD resolved beforehand, untimed).
+
+    ``packed``: ``add`` with the option the hook uses (new blobs streamed into one pack), to
+    show what the hook costs beyond its git work.
+    """
+    env = dict(ENV)
+    git_dir = repo / ".git"
+    cpu = _cpu()
+    start = time.perf_counter()
+    tmp = git_dir / "bench-raw.index"
+    subprocess.run(["cp", str(git_dir / "index"), str(tmp)], check=True)
+    env["GIT_INDEX_FILE"] = str(tmp)
+    git(repo, *(["-c", "core.bigFileThreshold=1"] if packed else []), "add", "-A", env=env)
+    tree = git(repo, "write-tree", env=env)
+    commit = git(repo, "commit-tree", tree, "-p", head, "-m", "raw snapshot")
+    git(repo, "update-ref", f"refs/heads/bench-raw/{n}", commit, "")
+    elapsed = time.perf_counter() - start
+    cpu = _cpu() - cpu
+    tmp.unlink()
+    return elapsed, cpu
+
+
+def hook(repo: Path, head: str) -> tuple[float, float, str]:
+    """The installed shim, run the way git runs post-checkout after `git checkout BRANCH`."""
+    cpu = _cpu()
+    start = time.perf_counter()
+    proc = subprocess.run([str(repo / ".git" / "hooks" / "post-checkout"), head, head, "1"],
+                          cwd=repo, env=ENV, capture_output=True, check=False)
+    elapsed = time.perf_counter() - start
+    cpu = _cpu() - cpu
+    if proc.returncode != 0:
+        sys.exit(f"hook failed: {proc.stderr.decode()}")
+    return elapsed, cpu, proc.stderr.decode().strip()
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=15)
+    ap.add_argument("--files", type=int, default=2000)
+    ap.add_argument("--modified", type=int, default=300)
+    ap.add_argument("--untracked", type=int, default=100)
+    ap.add_argument("--keep", action="store_true", help="keep the temporary repository")
+    args = ap.parse_args()
+
+    root = Path(tempfile.mkdtemp(prefix="ossa-bench-backup-"))
+    gitconfig = root / "gitconfig"
+    gitconfig.write_text("[user]\n\tname = Bench\n\temail = bench@example.com\n")
+    # As on a user's machine: bytecode compiled (pip does it at install time).
+    ENV.update({k: v for k, v in os.environ.items()
+                if not k.startswith("GIT_") and k != "PYTHONDONTWRITEBYTECODE"})
+    ENV.update(GIT_CONFIG_GLOBAL=str(gitconfig), GIT_CONFIG_NOSYSTEM="1")
+    subprocess.run([sys.executable, "-m", "compileall", "-q",
+                    str(Path(ossa_hooks.__file__).parent)], check=False, env=ENV)
+    try:
+        repo = make_repo(root, args.files)
+        exe = Path(sys.executable).with_name("ossa-hooks")
+        subprocess.run([str(exe), "install"], cwd=repo, check=True, capture_output=True, env=ENV)
+        git(repo, "add", "-A")
+        git(repo, "commit", "-q", "-m", "install ossa-hooks")
+        head = git(repo, "rev-parse", "HEAD")
+        files = tracked(repo)[: args.modified]
+
+        # Clean tree first: the hook finds nothing to save (2 warm-up runs).
+        clean = [hook(repo, head) for _ in range(args.runs + 2)][2:]
+        for _, _, said in clean:
+            if said:
+                sys.exit(f"the hook said something on a clean tree: {said!r}")
+
+        raw: list[tuple[float, float]] = []
+        packed: list[tuple[float, float]] = []
+        ours: list[tuple[float, float]] = []
+        for n in range(args.runs):
+            dirty(repo, files, args.untracked, 3 * n)
+            raw.append(raw_steps(repo, n, head))
+            dirty(repo, files, args.untracked, 3 * n + 1)
+            packed.append(raw_steps(repo, args.runs + n, head, packed=True))
+            dirty(repo, files, args.untracked, 3 * n + 2)
+            seconds, cpu, said = hook(repo, head)
+            if "saved to backup/" not in said:
+                sys.exit(f"the hook made no snapshot: {said!r}")
+            ours.append((seconds, cpu))
+
+        def med(rows: list[tuple[float, float]], i: int) -> float:
+            return statistics.median(r[i] for r in rows) * 1000
+
+        raw_ms, ours_ms, clean_ms = med(raw, 0), med(ours, 0), med([c[:2] for c in clean], 0)
+        raw_cpu, ours_cpu, clean_cpu = med(raw, 1), med(ours, 1), med([c[:2] for c in clean], 1)
+        ratio = ours_ms / raw_ms
+        print(f"repository: {args.files} files, {args.modified} modified, "
+              f"{args.untracked} untracked; median of {args.runs} runs; load average "
+              f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+        print("                                                        wall ms   cpu ms")
+        print(f"raw git (cp, add -A, write-tree, commit-tree, update-ref) {raw_ms:7.1f}  "
+              f"{raw_cpu:7.1f}")
+        print(f"  the same, add streaming new blobs into one pack         "
+              f"{med(packed, 0):7.1f}  {med(packed, 1):7.1f}")
+        print(f"ossa-hooks post-checkout hook, snapshot                  {ours_ms:7.1f}  "
+              f"{ours_cpu:7.1f}")
+        print(f"ossa-hooks post-checkout hook, clean tree                {clean_ms:7.1f}  "
+              f"{clean_cpu:7.1f}")
+        print(f"ratio hook / raw git (wall): {ratio:.2f}x  (target <= {RATIO_TARGET}x)  "
+              f"{'OK' if ratio <= RATIO_TARGET else 'MISSED'};  cpu ratio "
+              f"{ours_cpu / raw_cpu:.2f}x")
+        print(f"clean tree (wall): {clean_ms:.1f} ms  (target <= {CLEAN_TARGET_MS:.0f} ms)  "
+              f"{'OK' if clean_ms <= CLEAN_TARGET_MS else 'MISSED'}")
+        if args.keep:
+            print(f"repository kept: {repo}")
+    finally:
+        if not args.keep:
+            shutil.rmtree(root, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
