@@ -578,11 +578,18 @@ def render(tasks: Sequence[TaskUsage], fmt: str, *, single: bool) -> str:
     return format_text(tasks)
 
 
+# Tasks whose report this process already gave: post-merge runs ``ossa-cleanup`` (which
+# reports the tasks it removes, through ``report_for_branches``) and ``ossa-budget`` in one
+# process, and a merged task's report is printed once.
+_REPORTED: set[str] = set()
+
+
 def report_for_branches(repo: RepoPaths, config: Config, branches: Sequence[str]) -> str:
     """Text budget report of the tasks whose agent branches were just merged ('' if none)."""
     tasks = usage(repo, branches)
     if not tasks:
         return ""
+    _REPORTED.update(t.branch for t in tasks)
     return format_text(tasks, config.get("budget.encoding"))
 
 
@@ -617,7 +624,8 @@ def merged_task_branches(repo: RepoPaths, cwd: Path) -> list[str]:
 def hook(ctx: HookContext) -> int:
     """post-merge ``ossa-budget``: print the budget report of the tasks the merge brought in."""
     cwd = ctx.repo.toplevel or ctx.repo.git_dir
-    text = report_for_branches(ctx.repo, ctx.config, merged_task_branches(ctx.repo, cwd))
+    branches = [b for b in merged_task_branches(ctx.repo, cwd) if b not in _REPORTED]
+    text = report_for_branches(ctx.repo, ctx.config, branches) if branches else ""
     if text:
         print("ossa-hooks: token budgets of the merged tasks:")
         print(text)

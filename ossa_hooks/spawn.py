@@ -19,6 +19,10 @@ from ossa_hooks.resources import template
 
 WORKFLOW_FILE = "360-loop.yaml"
 SCRIPT = "execute-task.sh"
+# What spawn writes belongs to one task worktree: never committed, and not "uncommitted
+# changes" that would keep the worktree from being cleaned up once its branch is merged.
+EXCLUDED = (f"/{agents.WORKSPACE}/agents/", f"/{agents.WORKSPACE}/workflows/",
+            f"/{agents.WORKSPACE}/{SCRIPT}")
 
 
 def provider_value(provider: str, command: str | None, module: str | None) -> Any:
@@ -89,4 +93,25 @@ def auto_spawn(
     written.append(targets[4])
     specs = agents.load_workspace_specs(worktree)
     budget.register_task(repo, task, task_budget, agents.budgets_of(specs, config))
+    ensure_excluded(repo)
     return written
+
+
+def ensure_excluded(repo: RepoPaths) -> None:
+    """Add ``EXCLUDED`` to the repository's ``info/exclude`` (shared by its worktrees), once."""
+    path = repo.common_dir / "info" / "exclude"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        text = ""
+    except OSError as e:
+        raise OssaError(f"{path}: cannot read: {e.strerror}") from None
+    present = {line.strip() for line in text.splitlines()}
+    missing = [e for e in EXCLUDED if e not in present]
+    if not missing:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lead = "" if not text or text.endswith("\n") else "\n"
+    with path.open("a", encoding="utf-8") as f:
+        f.write(lead + "# ossa-hooks spawn: per-task agent specs and workflow\n"
+                + "".join(f"{e}\n" for e in missing))

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import git
 from conftest import ossa
 
 from ossa_hooks import agents
@@ -230,6 +231,9 @@ def test_spawn_writes_specs_workflow_and_script(committed_repo: Path) -> None:
     doc = json.loads(ossa(r, "budget", "report", "--format", "json").stdout)
     assert doc["task"]["budget"] == 9000
     assert doc["agents"]["researcher"]["budget"] == 4000
+    # What spawn wrote is neither committed nor counted as uncommitted work.
+    status = git(r, "status", "--porcelain", "--untracked-files=all").stdout
+    assert ".agents-workspace" not in status and status == "?? .ossa-hooks.yaml\n"
     again = ossa(r, "spawn", "x", "--command", fake())
     assert again.returncode == 2 and "--force" in again.stderr
     bad = ossa(r, "spawn", "x", "--provider", "command", "--force")

@@ -30,7 +30,7 @@ judge:
       timeout: 60
 budget:
   escalate_command: >-
-    echo "$OSSA_ESCALATION_REASON" > "$OSSA_WORKTREE/../escalated-$OSSA_TASK_NAME.txt"
+    echo "$OSSA_TASK_NAME: $OSSA_ESCALATION_REASON" > "$OSSA_WORKTREE/escalated.txt"
 """
 
 
@@ -47,14 +47,22 @@ def base(committed_repo: Path) -> Path:
 
 def task_worktree(base: Path, task: str, *fake_args: str, config: str | None = None,
                   spawn: bool = True) -> Path:
-    """A task worktree as `worktree create` makes it (branch agents/coder/TASK, a .env), with the
-    agents spawned on the fake agent program."""
-    wt = base.parent / f"wt-{task}"
-    git(base, "worktree", "add", "-q", "-b", f"agents/coder/{task}", str(wt), "main")
-    (wt / ".env").write_text(
-        f"OSSA_REPO_NAME=repo\nOSSA_AGENT_TYPE=coder\nOSSA_TASK_NAME={task}\n"
-        f"OSSA_TOKEN_BUDGET_TASK=12000\nOSSA_BASE_BRANCH=main\nOSSA_BRANCH=agents/coder/{task}\n"
-        f"OSSA_WORKTREE={wt}\nOSSA_INTEGRATION_BRANCH=main-agents-merge\n")
+    """A task worktree made by `ossa-hooks worktree create coder TASK` (or, where that command
+    is not installed, by git with the same branch and .env), with the agents spawned on the fake
+    agent program."""
+    made = ossa(base, "worktree", "create", "coder", task)
+    if made.returncode == 0:
+        line = next(x for x in made.stdout.splitlines() if x.startswith("worktree: "))
+        wt = Path(line.removeprefix("worktree: "))
+    else:
+        assert "invalid choice: 'worktree'" in made.stderr, made.stderr
+        wt = base.parent / f"wt-{task}"
+        git(base, "worktree", "add", "-q", "-b", f"agents/coder/{task}", str(wt), "main")
+        (wt / ".env").write_text(
+            f"OSSA_REPO_NAME=repo\nOSSA_AGENT_TYPE=coder\nOSSA_TASK_NAME={task}\n"
+            f"OSSA_TOKEN_BUDGET_TASK=12000\nOSSA_BASE_BRANCH=main\n"
+            f"OSSA_BRANCH=agents/coder/{task}\nOSSA_WORKTREE={wt}\n"
+            f"OSSA_INTEGRATION_BRANCH=main-agents-merge\n")
     if config is not None:
         (wt / ".ossa-hooks.yaml").write_text(config)
     if spawn:
@@ -161,8 +169,8 @@ def test_budget_escalation_after_an_overrun(base: Path) -> None:
     assert doc["status"] == "escalated"
     assert phase_list(doc) == [("1_plan", 1, "escalated")]
     assert doc["phases"][0]["tokens"] == doc["budget"]["agents"]["researcher"]["used"] > 5000
-    reason = (base.parent / "escalated-spendy.txt").read_text()
-    assert "researcher used" in reason
+    reason = (wt / "escalated.txt").read_text()
+    assert reason.startswith("spendy: researcher used")
     assert (wt / ".agents-workspace" / "metrics" / "compliance-1.md").exists()
     events = json.loads(ossa(base, "audit", "--format", "json", "--name", "escalation").stdout)
     assert events and events[-1]["outcome"] == "escalated"
