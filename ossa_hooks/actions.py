@@ -50,7 +50,7 @@ ACTIONS: tuple[Action, ...] = (
     Action(
         "ossa-cleanup",
         ("post-merge",),
-        None,
+        "ossa_hooks.worktree_hook:hook",
         "remove agent worktrees whose branches are merged and clean",
     ),
     Action(

@@ -26,6 +26,7 @@ COMMANDS: tuple[str, ...] = (
     "agents",
     "spawn",
     "workflow",
+    "worktree",
 )
 
 
