@@ -627,7 +627,11 @@ def call(
         detail = failure or _last_line(stdout) or _last_line(_tail(log_path))
         raise OssaError(f"agent {spec.name} exited {code}" + (f": {detail}" if detail else "")
                         + f" (log: {log_path})", code=1)
-    budget.check_after(repo, task, spec.name)
+    try:
+        budget.check_after(repo, task, spec.name)
+    except budget.BudgetExceeded as e:
+        e.output = text
+        raise
     return CallResult(agent_id, text, usage, code, seconds, log_path)
 
 

@@ -379,6 +379,7 @@ class BudgetExceeded(OssaError):
     def __init__(self, reason: str) -> None:
         super().__init__(f"budget exceeded: {reason}", code=1)
         self.reason = reason
+        self.output: str | None = None  # what the agent answered, when the call did happen
 
 
 def check_before(repo: RepoPaths, task: TaskRef, agent: str, prompt_tokens: int) -> None:

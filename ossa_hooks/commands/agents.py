@@ -63,7 +63,8 @@ def main_list(args: argparse.Namespace) -> int:
         print(json.dumps([r.as_json() for r in records], indent=2))
         return 0
     if not records:
-        print("no agents spawned yet (`ossa agents spawn TYPE`)")
+        print("no agent is running" if args.running
+              else "no agents spawned yet (`ossa agents spawn TYPE`)")
         return 0
     print(f"{'ID':<16} {'TYPE':<11} {'STATUS':<11} {'PID':>7} {'CALLS':>5}  {'UPDATED':<19}  "
           "WORKTREE")
@@ -83,8 +84,15 @@ def main_run(args: argparse.Namespace) -> int:
     rec = agents.get(repo, args.id)
     from pathlib import Path
 
+    from ossa_hooks.budget import BudgetExceeded
+
     cfg = config_mod.load(Path(rec.worktree))
-    result = agents.run_message(repo, cfg, args.id, args.message)
+    try:
+        result = agents.run_message(repo, cfg, args.id, args.message)
+    except BudgetExceeded as e:
+        if e.output:  # the call happened and overran: show its answer, then the escalation
+            print(e.output.rstrip("\n"))
+        raise
     print(result.text.rstrip("\n"))
     print(f"ossa: {args.id}: {result.usage.prompt:,} prompt + {result.usage.output:,} output "
           f"tokens ({result.usage.source}), {result.seconds:.1f} s")
