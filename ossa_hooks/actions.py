@@ -56,7 +56,7 @@ ACTIONS: tuple[Action, ...] = (
     Action(
         "ossa-budget",
         ("post-merge",),
-        None,
+        "ossa_hooks.budget:hook",
         "token budget report of the merged tasks",
     ),
 )

@@ -23,6 +23,10 @@ COMMANDS: tuple[str, ...] = (
     "backup",
     "gitignore",
     "judge",
+    "budget",
+    "agents",
+    "spawn",
+    "workflow",
     "worktree",
 )
 

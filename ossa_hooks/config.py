@@ -42,22 +42,27 @@ class Scalar:
 
 
 class ListOf:
-    """A list whose items all follow ``item``."""
+    """A list whose items all follow ``item`` (a scalar, or any spec such as an ``Obj``)."""
 
     __slots__ = ("default", "item")
 
-    def __init__(self, item: Scalar, default: tuple[Any, ...] = ()) -> None:
+    def __init__(self, item: Spec, default: tuple[Any, ...] = ()) -> None:
         self.item = item
         self.default = default
 
 
 class Obj:
-    """A mapping with known keys (unknown keys are an error with a suggestion)."""
+    """A mapping with known keys (unknown keys are an error with a suggestion).
 
-    __slots__ = ("keys",)
+    With ``shorthand`` set, a plain scalar stands for ``{shorthand: scalar}`` (so
+    ``provider: aider`` reads as ``provider: {type: aider}``).
+    """
 
-    def __init__(self, keys: Mapping[str, Spec]) -> None:
+    __slots__ = ("keys", "shorthand")
+
+    def __init__(self, keys: Mapping[str, Spec], shorthand: str | None = None) -> None:
         self.keys = keys
+        self.shorthand = shorthand
 
 
 class MapOf:
@@ -194,7 +199,14 @@ SCHEMA = Obj(
                 "encoding": Scalar("str", default="cl100k_base"),
             }
         ),
-        "workflow": Obj({"max_review_rounds": Scalar("int", default=2)}),
+        "workflow": Obj(
+            {
+                "max_review_rounds": Scalar("int", default=2),
+                "agent_timeout": Scalar("number", default=1800.0),
+                "memories": Scalar("int", default=5),
+                "repo_map_files": Scalar("int", default=200),
+            }
+        ),
     }
 )
 
@@ -224,7 +236,7 @@ def defaults(spec: Spec = SCHEMA) -> Any:
     if isinstance(spec, Scalar):
         return spec.default
     if isinstance(spec, ListOf):
-        return list(spec.default)
+        return [_copy(v) for v in spec.default]
     if isinstance(spec, MapOf):
         return {k: _copy(v) for k, v in spec.default.items()}
     return {k: defaults(s) for k, s in spec.keys.items()}
@@ -299,8 +311,16 @@ def _write_cache(cache: str, key: tuple[int, ...], data: dict[str, Any]) -> None
             os.unlink(tmp)
 
 
-def parse(text: bytes | str, name: str) -> dict[str, Any]:
-    """Validate YAML ``text`` against the schema; errors read ``NAME:LINE: key.path: problem``."""
+def parse(text: bytes | str, name: str, schema: Obj = SCHEMA) -> dict[str, Any]:
+    """Validate YAML ``text`` against ``schema``; errors read ``NAME:LINE: key.path: problem``."""
+    return parse_with_lines(text, name, schema)[0]
+
+
+def parse_with_lines(
+    text: bytes | str, name: str, schema: Obj = SCHEMA
+) -> tuple[dict[str, Any], dict[str, int]]:
+    """Like ``parse``, plus the line of every key path found (``a.b[0]`` -> line), so checks
+    that span several keys can still point at a line: ``fail_at(name, lines, path, problem)``."""
     import yaml
 
     loader_cls = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -316,14 +336,25 @@ def parse(text: bytes | str, name: str) -> dict[str, Any]:
     except (yaml.YAMLError, UnicodeDecodeError) as e:
         raise OssaError(f"{name}:1: invalid YAML: {e}") from None
     if node is None:
-        return dict(defaults())
-    return dict(_Validator(name, loader).value(node, SCHEMA, ""))
+        return dict(defaults(schema)), {}
+    validator = _Validator(name, loader)
+    return dict(validator.value(node, schema, "")), validator.lines
+
+
+def fail_at(name: str, lines: Mapping[str, int], key: str, problem: str) -> OssaError:
+    """An error at the line of ``key`` (or of its nearest parent that has one)."""
+    probe = key
+    while probe and probe not in lines:
+        probe = probe.rpartition(".")[0]
+    where = f"{key}: " if key else ""
+    return OssaError(f"{name}:{lines.get(probe, 1)}: {where}{problem}")
 
 
 class _Validator:
     def __init__(self, name: str, loader: Any) -> None:
         self.name = name
         self.loader = loader
+        self.lines: dict[str, int] = {}
 
     def fail(self, node: Any, key: str, problem: str) -> OssaError:
         where = f"{key}: " if key else ""
@@ -332,12 +363,20 @@ class _Validator:
     def value(self, node: Any, spec: Spec, key: str, base: Any = None) -> Any:
         import yaml
 
+        if key not in self.lines:
+            self.lines[key] = node.start_mark.line + 1
+        if isinstance(spec, Obj) and spec.shorthand and isinstance(node, yaml.ScalarNode):
+            result = defaults(spec)
+            result[spec.shorthand] = self.value(node, spec.keys[spec.shorthand],
+                                                _join(key, spec.shorthand))
+            self.required(node, spec, key, result)
+            return result
         if isinstance(spec, Scalar):
             return self.scalar(node, spec, key)
         if isinstance(spec, ListOf):
             if not isinstance(node, yaml.SequenceNode):
                 raise self.fail(node, key, "expected a list")
-            return [self.scalar(n, spec.item, f"{key}[{i}]") for i, n in enumerate(node.value)]
+            return [self.value(n, spec.item, f"{key}[{i}]") for i, n in enumerate(node.value)]
         if not isinstance(node, yaml.MappingNode):
             raise self.fail(node, key, "expected a mapping")
         if isinstance(spec, MapOf):
@@ -357,11 +396,15 @@ class _Validator:
                 known = ", ".join(spec.keys)
                 tip = f" (did you mean '{hint[0]}'?)" if hint else f" (known: {known})"
                 raise self.fail(k_node, sub, f"unknown key{tip}")
+            self.lines[sub] = k_node.start_mark.line + 1
             result[k] = self.value(v_node, spec.keys[k], sub)
+        self.required(node, spec, key, result)
+        return result
+
+    def required(self, node: Any, spec: Obj, key: str, result: Mapping[str, Any]) -> None:
         for k, s in spec.keys.items():
             if isinstance(s, Scalar) and not s.nullable and result.get(k) is None:
                 raise self.fail(node, key, f"missing required key '{k}'")
-        return result
 
     def key(self, node: Any, parent: str) -> str:
         import yaml

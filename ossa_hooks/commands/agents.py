@@ -1,0 +1,107 @@
+"""``ossa agents spawn|list|run|terminate``: the OSSA command reference's agent commands."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+from ossa_hooks.commands import SubParsers
+
+
+def register(sub: SubParsers) -> None:
+    p = sub.add_parser("agents", help="spawn, list, run and terminate agents")
+    asub = p.add_subparsers(dest="agents_command", metavar="ACTION", required=True)
+    s = asub.add_parser("spawn", help="register an agent from its spec; prints its id")
+    s.add_argument("type", metavar="TYPE", help="researcher, coder or reviewer")
+    s.add_argument("--config", metavar="FILE",
+                   help="agent spec (default: .agents-workspace/agents/TYPE.yaml)")
+    s.set_defaults(func=main_spawn)
+    ls = asub.add_parser("list", help="spawned agents, their status and calls")
+    ls.add_argument("--format", choices=("text", "json"), default="text")
+    ls.add_argument("--running", action="store_true", help="only running agents")
+    ls.set_defaults(func=main_list)
+    r = asub.add_parser("run", help="send one message to an agent and print its answer")
+    r.add_argument("id", metavar="ID")
+    r.add_argument("--message", "-m", required=True, metavar="TEXT")
+    r.set_defaults(func=main_run)
+    t = asub.add_parser("terminate", help="end a running agent's whole process group")
+    t.add_argument("id", metavar="ID")
+    t.add_argument("--grace", type=float, default=5.0, metavar="SECONDS",
+                   help="time between SIGTERM and SIGKILL (default 5)")
+    t.set_defaults(func=main_terminate)
+
+
+def main_spawn(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from ossa_hooks import agents
+    from ossa_hooks import git
+    from ossa_hooks.errors import OssaError
+
+    repo = git.repo_paths()
+    worktree = repo.worktree
+    path = Path(args.config) if args.config else agents.spec_path(worktree, args.type)
+    if not path.exists():
+        raise OssaError(f"{path}: no agent spec (run `ossa-hooks spawn \"TASK\"` to write them, "
+                        "or pass --config FILE)")
+    spec = agents.load_spec(path.resolve())
+    if spec.type != args.type:
+        raise OssaError(f"{path}: is a {spec.type} spec, not {args.type}")
+    agent_id = agents.spawn(repo, spec, worktree)
+    print(agent_id)
+    return 0
+
+
+def main_list(args: argparse.Namespace) -> int:
+    from ossa_hooks import agents
+    from ossa_hooks import git
+
+    repo = git.repo_paths()
+    records = agents.listing(repo, everything=not args.running)
+    if args.format == "json":
+        print(json.dumps([r.as_json() for r in records], indent=2))
+        return 0
+    if not records:
+        print("no agent is running" if args.running
+              else "no agents spawned yet (`ossa agents spawn TYPE`)")
+        return 0
+    print(f"{'ID':<16} {'TYPE':<11} {'STATUS':<11} {'PID':>7} {'CALLS':>5}  {'UPDATED':<19}  "
+          "WORKTREE")
+    for r in records:
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r.updated))
+        print(f"{r.id:<16} {r.type:<11} {r.status:<11} {r.pid or '-':>7} {r.calls:>5}  {when}  "
+              f"{r.worktree}")
+    return 0
+
+
+def main_run(args: argparse.Namespace) -> int:
+    from ossa_hooks import agents
+    from ossa_hooks import config as config_mod
+    from ossa_hooks import git
+
+    repo = git.repo_paths()
+    rec = agents.get(repo, args.id)
+    from pathlib import Path
+
+    from ossa_hooks.budget import BudgetExceeded
+
+    cfg = config_mod.load(Path(rec.worktree))
+    try:
+        result = agents.run_message(repo, cfg, args.id, args.message)
+    except BudgetExceeded as e:
+        if e.output:  # the call happened and overran: show its answer, then the escalation
+            print(e.output.rstrip("\n"))
+        raise
+    print(result.text.rstrip("\n"))
+    print(f"ossa: {args.id}: {result.usage.prompt:,} prompt + {result.usage.output:,} output "
+          f"tokens ({result.usage.source}), {result.seconds:.1f} s")
+    return 0
+
+
+def main_terminate(args: argparse.Namespace) -> int:
+    from ossa_hooks import agents
+    from ossa_hooks import git
+
+    print(agents.terminate(git.repo_paths(), args.id, args.grace))
+    return 0

@@ -1,0 +1,40 @@
+"""``ossa-hooks spawn "TASK"``."""
+
+from __future__ import annotations
+
+import argparse
+
+from ossa_hooks.commands import SubParsers
+
+
+def register(sub: SubParsers) -> None:
+    p = sub.add_parser("spawn", help="write the task's agent specs, workflow and execute-task.sh")
+    p.add_argument("task", metavar="TASK", help="what the agents should do")
+    p.add_argument("--provider", default="claude-code",
+                   choices=("claude-code", "codex", "aider", "command", "python"),
+                   help="the agent program of all three agents (default claude-code)")
+    p.add_argument("--command", metavar="'PROGRAM ARGS'",
+                   help="with --provider command: the program (prompt on stdin)")
+    p.add_argument("--module", metavar="PKG.MOD:FUNC",
+                   help="with --provider python: the callable that runs the agent")
+    p.add_argument("--force", "-f", action="store_true", help="overwrite existing specs")
+    p.set_defaults(func=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    import os
+
+    from ossa_hooks import config as config_mod
+    from ossa_hooks import git
+    from ossa_hooks import spawn
+
+    repo = git.repo_paths()
+    worktree = repo.worktree
+    provider_name = "command" if args.command is not None else args.provider
+    provider = spawn.provider_value(provider_name, args.command, args.module)
+    cfg = config_mod.load(worktree)
+    written = spawn.auto_spawn(repo, cfg, worktree, args.task, provider, force=args.force)
+    for path in written:
+        print(f"wrote {os.path.relpath(path, worktree)}")
+    print("next: .agents-workspace/execute-task.sh   (or: ossa-hooks workflow run)")
+    return 0
