@@ -69,7 +69,7 @@ def main() -> int:
             "        pass_filenames: false\n"
         )
         sh(pc, str(bindir / "pre-commit"), "install", env=env)
-        times: dict[str, list[float]] = {"none": [], "ossa": [], "pre-commit": []}
+        times: dict[str, list[float]] = {"none": [], "ossa": [], "pre-commit": [], "floor": []}
         repos = {"none": bare, "ossa": ossa, "pre-commit": pc}
         for i in range(args.runs + 3):
             for name, path in repos.items():
@@ -77,6 +77,11 @@ def main() -> int:
                 sh(path, "git", "commit", "-q", "--allow-empty", "-m", "x", env=env)
                 if i >= 3:  # warm-up rounds
                     times[name].append((time.perf_counter() - start) * 1000)
+            # The floor no hook written in Python can go under: starting the interpreter.
+            start = time.perf_counter()
+            sh(bare, sys.executable, "-S", "-c", "pass", env=env)
+            if i >= 3:
+                times["floor"].append((time.perf_counter() - start) * 1000)
     base = statistics.median(times["none"])
     ossa_added = statistics.median(times["ossa"]) - base
     pc_added = statistics.median(times["pre-commit"]) - base
@@ -86,6 +91,8 @@ def main() -> int:
           f"  added {ossa_added:6.1f} ms  (target <= {TARGET_MS:.0f} ms)")
     print(f"  pre-commit (1 no-op)     {statistics.median(times['pre-commit']):7.1f} ms"
           f"  added {pc_added:6.1f} ms")
+    print(f"  python -S -c pass        {statistics.median(times['floor']):7.1f} ms"
+          "  (interpreter start alone, part of the added time)")
     print(f"  ratio pre-commit / ossa-hooks added time: {pc_added / max(ossa_added, 0.01):.1f}x")
     print(f"  target met: {'yes' if ossa_added <= TARGET_MS else 'NO'}")
     return 0

@@ -3,6 +3,7 @@
 # ossa-hooks-shim-version: 1
 OSSA_HOOK_TYPE=@HOOK_TYPE@
 OSSA_PYTHON=@PYTHON@
+OSSA_SYSPATH=@SYSPATH@
 
 # A hook that was here before ossa-hooks runs first, with the same arguments and stdin;
 # its failure is ours (pre-commit's "migration mode").
@@ -25,6 +26,23 @@ if [ ! -x "$OSSA_PYTHON" ]; then
     echo "ossa-hooks: $OSSA_PYTHON is gone; run \`ossa-hooks install\` again from the environment that has ossa-hooks" >&2
     exit 1
 fi
-exec "$OSSA_PYTHON" -c 'import sys
-from ossa_hooks.run import shim_main
-sys.exit(shim_main())' "$OSSA_HOOK_TYPE" "$@"
+# -S skips site's processing of every .pth file (a third of the interpreter's start-up): the
+# module path recorded at install time is put in place instead. If that path no longer finds
+# ossa-hooks (the environment changed), the interpreter starts again the ordinary way.
+exec "$OSSA_PYTHON" -S -c 'import sys
+recorded = sys.argv.pop(1)
+if recorded:
+    sys.path[:1] = recorded.split(":")  # replaces "": nothing is imported from the repository
+else:
+    del sys.path[0]  # never import from the repository being committed
+    import site
+    site.main()
+try:
+    from ossa_hooks.run import shim_main
+except ImportError:
+    if not recorded:
+        raise
+    import os
+    code = sys.orig_argv[sys.orig_argv.index("-c") + 1]
+    os.execv(sys.executable, [sys.executable, "-S", "-c", code, "", *sys.argv[1:]])
+sys.exit(shim_main())' "$OSSA_SYSPATH" "$OSSA_HOOK_TYPE" "$@"

@@ -76,9 +76,24 @@ def render_shim(hook_type: str, python: str) -> str:
     from ossa_hooks.resources import data_dir
 
     text = (data_dir("hooks") / "shim.sh").read_text(encoding="utf-8")
-    return text.replace("@HOOK_TYPE@", shlex.quote(hook_type)).replace(
-        "@PYTHON@", shlex.quote(python)
+    return (
+        text.replace("@HOOK_TYPE@", shlex.quote(hook_type))
+        .replace("@PYTHON@", shlex.quote(python))
+        .replace("@SYSPATH@", shlex.quote(recorded_path(python)))
     )
+
+
+def recorded_path(python: str) -> str:
+    """The module path a shim gives ``python`` started with ``-S`` (empty: start it normally).
+
+    Only known for the running interpreter; a path containing ``:`` cannot be passed on.
+    """
+    if python != sys.executable:
+        return ""
+    entries = [p for p in sys.path if p and os.path.isdir(p)]
+    if any(":" in p for p in entries):
+        return ""
+    return ":".join(dict.fromkeys(entries))
 
 
 def _write_executable(path: Path, text: str) -> None:
@@ -125,9 +140,11 @@ def install(
             else:
                 os.replace(st.path, folder / (st.hook_type + LEGACY))
                 note = f"installed (existing hook kept as {st.hook_type}{LEGACY}, runs first)"
-        elif st.ours:
-            note = "updated" if st.python != interpreter else "already installed"
-        _write_executable(st.path, render_shim(st.hook_type, interpreter))
+        text = render_shim(st.hook_type, interpreter)
+        if st.ours:
+            same = st.path.read_text(encoding="utf-8", errors="replace") == text
+            note = "already installed" if same else "updated"
+        _write_executable(st.path, text)
         print(f"{st.hook_type}: {note}")
     print(f"hooks folder: {folder}")
     print(f"interpreter: {interpreter}")

@@ -237,3 +237,34 @@ def test_unknown_hook_type_is_a_usage_error(committed_repo: Path) -> None:
     proc = ossa(committed_repo, "install", "-t", "commit-msg")
     assert proc.returncode == 2
     assert "invalid choice" in proc.stderr
+
+
+def _set_shim_var(shim: Path, name: str, value: str) -> None:
+    lines = shim.read_text().splitlines()
+    shim.write_text("\n".join(f"{name}={value}" if line.startswith(f"{name}=") else line
+                              for line in lines) + "\n")
+
+
+def test_a_stale_recorded_module_path_falls_back_to_a_normal_start(committed_repo: Path,
+                                                                  tmp_path: Path) -> None:
+    quiet_config(committed_repo)
+    assert ossa(committed_repo, "install").returncode == 0
+    shim = committed_repo / ".git" / "hooks" / "pre-commit"
+    assert "OSSA_SYSPATH=" in shim.read_text()
+    _set_shim_var(shim, "OSSA_SYSPATH", str(tmp_path / "gone"))
+    git(committed_repo, "commit", "-q", "--allow-empty", "-m", "x")
+    _set_shim_var(shim, "OSSA_SYSPATH", "''")
+    git(committed_repo, "commit", "-q", "--allow-empty", "-m", "y")
+    assert [e["name"] for e in hook_events(committed_repo)] == ["pre-commit", "pre-commit"]
+
+
+def test_modules_in_the_repository_do_not_shadow_ours(committed_repo: Path) -> None:
+    quiet_config(committed_repo)
+    assert ossa(committed_repo, "install").returncode == 0
+    for name in ("ossa_hooks/__init__.py", "sqlite3.py", "fcntl.py"):
+        (committed_repo / name).parent.mkdir(exist_ok=True)
+        (committed_repo / name).write_text("raise SystemExit('imported from the repository')\n")
+    git(committed_repo, "commit", "-q", "--allow-empty", "-m", "x")
+    _set_shim_var(committed_repo / ".git" / "hooks" / "pre-commit", "OSSA_SYSPATH", "''")
+    git(committed_repo, "commit", "-q", "--allow-empty", "-m", "y")
+    assert [e["name"] for e in hook_events(committed_repo)] == ["pre-commit", "pre-commit"]
