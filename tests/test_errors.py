@@ -1,0 +1,51 @@
+"""One line for what the user must fix; a log file for what nobody expected."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ossa_hooks.errors import OssaError
+from ossa_hooks.errors import handle_errors
+
+
+def test_an_ossa_error_is_one_line_with_its_code(capsys: pytest.CaptureFixture[str]) -> None:
+    def fail() -> int:
+        raise OssaError("config.yaml:3: bad key", code=1)
+
+    assert handle_errors(fail, prog="tool") == 1
+    assert capsys.readouterr().err == "tool: config.yaml:3: bad key\n"
+
+
+def test_usage_is_the_default_code() -> None:
+    assert OssaError("x").code == 2
+    assert str(OssaError("plain message")) == "plain message"
+
+
+def test_ctrl_c_exits_130(capsys: pytest.CaptureFixture[str]) -> None:
+    def interrupted() -> int:
+        raise KeyboardInterrupt
+
+    assert handle_errors(interrupted) == 130
+    assert "interrupted" in capsys.readouterr().err
+
+
+def test_a_crash_goes_to_the_log(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+
+    def crash() -> int:
+        return {}["missing"]  # type: ignore[no-any-return]
+
+    assert handle_errors(crash) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    log = tmp_path / "ossa-hooks" / "ossa-hooks.log"
+    assert f"(details in {log})" in err
+    assert "KeyError: 'missing'" in log.read_text()
+
+
+def test_returns_the_function_code() -> None:
+    assert handle_errors(lambda: 0) == 0
+    assert handle_errors(lambda: 1) == 1
