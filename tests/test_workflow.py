@@ -317,8 +317,11 @@ def test_ctrl_c_follow_logs_and_resume(base: Path) -> None:
     wt = task_worktree(base, "hangs", "--hang-phase", "2_execute", "--once",
                        "--pidfile", str(pidfile))
     exe = str(Path(sys.executable).with_name("ossa-hooks"))
+    # A shell without job control starts background commands with SIGINT ignored, and that is
+    # inherited: give the runner the default disposition a terminal's foreground job has.
     runner = subprocess.Popen([exe, "workflow", "run"], cwd=wt, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True)
+                              stderr=subprocess.PIPE, text=True,
+                              preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     follower = None
     try:
         agent_pid, child_pid = _wait_for(pidfile)
