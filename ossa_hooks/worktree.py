@@ -9,7 +9,6 @@ the hook variables cleared, so it works from any worktree of the repository and 
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import re
@@ -578,24 +577,23 @@ def merge_target(repo: RepoPaths, config: Config, wt: AgentWorktree) -> tuple[st
 def describe(repo: RepoPaths, config: Config) -> list[dict[str, Any]]:
     """One record per agent worktree: what ``worktree list`` shows."""
     cwd = _cwd(repo)
-    judge = _optional("ossa_hooks.judge")
-    budget = _optional("ossa_hooks.budget")
+    from ossa_hooks import budget
+    from ossa_hooks import judge
+
+    worktrees = agent_worktrees(repo, config)
+    usage = {u.branch: u for u in budget.usage(repo, [wt.branch for wt in worktrees])}
     rows = []
-    for wt in agent_worktrees(repo, config):
+    for wt in worktrees:
         target, compare = merge_target(repo, config, wt)
         ahead: int | None = None
         behind: int | None = None
         if _rev(cwd, compare) is not None:
             ahead, behind = ahead_behind(cwd, compare, wt.branch)
         dirty = None if wt.missing else changes(wt.path)
-        verdict = None
-        if judge is not None and hasattr(judge, "last_verdict"):
-            v = judge.last_verdict(repo, wt.branch)
-            verdict = None if v is None else ("passed" if v.passed else "failed")
-        used = None
-        used_fn = getattr(budget, "tokens_used", None) if budget is not None else None
-        if used_fn is not None:
-            used = used_fn(repo, config, wt.branch)
+        v = judge.last_verdict(repo, wt.branch)
+        verdict = None if v is None else ("passed" if v.passed else "failed")
+        task_usage = usage.get(wt.branch)
+        used = task_usage.used if task_usage is not None else 0
         task_budget = wt.env.get("OSSA_TOKEN_BUDGET_TASK") or str(config.get("budget.task"))
         rows.append({
             "path": str(wt.path),
@@ -996,20 +994,10 @@ def _default_base(repo: RepoPaths, config: Config) -> str:
     return branch
 
 
-def _optional(module: str) -> Any:
-    """A sibling module that another issue delivers, or None while it is not there."""
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        return None
-
-
 def _print_budget(repo: RepoPaths, config: Config, branches: Sequence[str], echo: Echo) -> None:
-    budget = _optional("ossa_hooks.budget")
-    report = getattr(budget, "report_for_branches", None) if budget is not None else None
-    if report is None:
-        return
-    text = report(repo, config, list(branches))
+    from ossa_hooks import budget
+
+    text = budget.report_for_branches(repo, config, list(branches))
     if text:
         echo(str(text).rstrip("\n"))
 
