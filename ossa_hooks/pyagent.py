@@ -39,8 +39,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         target: Any = importlib.import_module(module_name)
         for part in func_name.split("."):
             target = getattr(target, part)
-    except (ImportError, AttributeError) as e:
-        print(f"ossa-hooks: python agent {args[0]}: cannot load it: {e}", file=sys.stderr)
+    except Exception as e:  # noqa: BLE001 - importing runs the agent module's own code
+        print(f"ossa-hooks: python agent {args[0]}: cannot load it: {type(e).__name__}: {e}",
+              file=sys.stderr)
+        return 127
+    if not callable(target):
+        print(f"ossa-hooks: python agent {args[0]}: not a function", file=sys.stderr)
         return 127
     prompt = sys.stdin.read()
     text, usage = _split(target(prompt))

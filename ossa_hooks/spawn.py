@@ -28,7 +28,7 @@ EXCLUDED = (f"/{agents.WORKSPACE}/agents/", f"/{agents.WORKSPACE}/workflows/",
 def provider_value(provider: str, command: str | None, module: str | None) -> Any:
     """The ``provider:`` value of the specs for the CLI's --provider/--command/--module."""
     if command is not None:
-        if provider not in ("command", "claude-code"):  # claude-code: the default, not a choice
+        if provider != "command":
             raise OssaError(f"--command goes with --provider command, not {provider}")
         try:
             shlex.split(command)
@@ -38,7 +38,7 @@ def provider_value(provider: str, command: str | None, module: str | None) -> An
     if provider == "command":
         raise OssaError('--provider command needs --command "PROGRAM ARGS"')
     if provider == "python":
-        if not module:
+        if not module or ":" not in module:
             raise OssaError('--provider python needs --module "package.module:function"')
         return {"type": "python", "module": module}
     if provider not in agents.PRESETS:

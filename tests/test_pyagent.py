@@ -158,9 +158,6 @@ def test_a_missing_dependency_of_the_agent_is_named(agent_dir: Path) -> None:
     assert "Traceback" not in proc.stderr
 
 
-# Resolution errors that are not ImportError/AttributeError escape as tracebacks (exit 1):
-# see the report of the tests1 branch. They document the one-line contract.
-@pytest.mark.xfail(strict=True, reason="bug: only ImportError/AttributeError are caught")
 @pytest.mark.parametrize("target", [":run", "..myagent:echo", "broken:run"])
 def test_other_resolution_errors_are_one_line_too(agent_dir: Path, target: str) -> None:
     (agent_dir / "broken.py").write_text("def run(:\n")
@@ -169,7 +166,6 @@ def test_other_resolution_errors_are_one_line_too(agent_dir: Path, target: str) 
     assert "Traceback" not in proc.stderr and proc.stderr.count("\n") == 1
 
 
-@pytest.mark.xfail(strict=True, reason="bug: a non-callable target is a TypeError traceback")
 def test_a_non_callable_target_is_a_one_line_error(agent_dir: Path) -> None:
     proc = run(agent_dir, "myagent:CONSTANT")
     assert proc.returncode == 127

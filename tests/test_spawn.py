@@ -191,7 +191,7 @@ def test_bad_provider_options_write_nothing(committed_repo: Path, here: Here,
 
 def test_provider_value() -> None:
     assert spawn.provider_value("codex", None, None) == "codex"
-    assert spawn.provider_value("claude-code", "x --y", None) == {
+    assert spawn.provider_value("command", "x --y", None) == {
         "type": "command", "command": "x --y"}
     assert spawn.provider_value("python", None, "a.b:c") == {"type": "python", "module": "a.b:c"}
     with pytest.raises(OssaError, match="--command goes with --provider command, not codex"):
@@ -200,15 +200,11 @@ def test_provider_value() -> None:
         spawn.provider_value("gpt", None, None)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: the CLI turns any --command into --provider "
-                   "command, so --provider codex is silently dropped")
 def test_command_with_another_provider_is_refused(committed_repo: Path, here: Here) -> None:
     code, _, err = here(committed_repo, "t", "--provider", "codex", "--command", "x")
     assert code == 2 and "--command goes with --provider command" in err
 
 
-@pytest.mark.xfail(strict=True, reason="bug: a bad --module is caught only after "
-                   "researcher.yaml is written, which then blocks the next spawn")
 def test_a_module_without_colon_writes_nothing(committed_repo: Path, here: Here) -> None:
     code, _, _ = here(committed_repo, "t", "--provider", "python", "--module", "nocolon")
     assert code == 2

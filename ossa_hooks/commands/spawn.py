@@ -10,7 +10,7 @@ from ossa_hooks.commands import SubParsers
 def register(sub: SubParsers) -> None:
     p = sub.add_parser("spawn", help="write the task's agent specs, workflow and execute-task.sh")
     p.add_argument("task", metavar="TASK", help="what the agents should do")
-    p.add_argument("--provider", default="claude-code",
+    p.add_argument("--provider", default=None,
                    choices=("claude-code", "codex", "aider", "command", "python"),
                    help="the agent program of all three agents (default claude-code)")
     p.add_argument("--command", metavar="'PROGRAM ARGS'",
@@ -30,7 +30,8 @@ def main(args: argparse.Namespace) -> int:
 
     repo = git.repo_paths()
     worktree = repo.worktree
-    provider_name = "command" if args.command is not None else args.provider
+    # --command alone implies --provider command; with another --provider it is an error.
+    provider_name = args.provider or ("command" if args.command is not None else "claude-code")
     provider = spawn.provider_value(provider_name, args.command, args.module)
     cfg = config_mod.load(worktree)
     written = spawn.auto_spawn(repo, cfg, worktree, args.task, provider, force=args.force)
