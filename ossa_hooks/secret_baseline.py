@@ -38,6 +38,12 @@ class Baseline:
         return (finding.path, finding.hashed) in self.known
 
 
+def _shown(path: Path) -> str:
+    """The baseline's path as the user would type it: relative when under the current folder."""
+    rel = os.path.relpath(path)
+    return str(path) if rel.startswith("..") else rel
+
+
 def load(where: str | os.PathLike[str]) -> Baseline | None:
     """The baseline at ``where``; None when there is none; exit 2 naming the file when corrupt."""
     path = Path(where)
@@ -46,8 +52,8 @@ def load(where: str | os.PathLike[str]) -> Baseline | None:
     except FileNotFoundError:
         return None
     except OSError as e:
-        raise OssaError(f"{path.name}: cannot read the secrets baseline: {e.strerror}") from None
-    name = path.name
+        raise OssaError(f"{_shown(path)}: cannot read the secrets baseline: {e.strerror}") from None
+    name = _shown(path)
     try:
         data = json.loads(text)
     except (ValueError, UnicodeDecodeError) as e:
