@@ -24,6 +24,7 @@ from typing import Any
 
 from ossa_hooks import budget
 from ossa_hooks import git
+from ossa_hooks import pids
 from ossa_hooks import store
 from ossa_hooks.config import Config
 from ossa_hooks.config import ListOf
@@ -391,7 +392,7 @@ def listing(repo: RepoPaths, everything: bool = True) -> list[AgentRecord]:
 
 def _refresh(repo: RepoPaths, rec: AgentRecord) -> AgentRecord:
     """A 'running' agent whose process is gone (its runner was killed) is shown as 'lost'."""
-    if rec.status == "running" and rec.pid and not _alive(rec.pid):
+    if rec.status == "running" and rec.pid and not pids.alive(rec.pid):
         _update(repo, rec.id, status="lost", pid=None)
         return get(repo, rec.id)
     return rec
@@ -405,24 +406,6 @@ def _update(repo: RepoPaths, agent_id: str, **fields: Any) -> None:
                     (*fields.values(), agent_id))
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def terminate(repo: RepoPaths, agent_id: str, grace: float = 5.0) -> str:
@@ -437,9 +420,9 @@ def terminate(repo: RepoPaths, agent_id: str, grace: float = 5.0) -> str:
     except ProcessLookupError:
         return f"agent {agent_id} had already ended"
     deadline = time.monotonic() + grace
-    while time.monotonic() < deadline and _group_alive(pgid):
+    while time.monotonic() < deadline and pids.group_alive(pgid):
         time.sleep(0.05)
-    if _group_alive(pgid):
+    if pids.group_alive(pgid):
         try:
             os.killpg(pgid, signal.SIGKILL)
         except ProcessLookupError:
@@ -534,9 +517,9 @@ def _kill_group(pgid: int) -> None:
         except ProcessLookupError:
             return
         deadline = time.monotonic() + 2.0
-        while time.monotonic() < deadline and _group_alive(pgid):
+        while time.monotonic() < deadline and pids.group_alive(pgid):
             time.sleep(0.05)
-        if not _group_alive(pgid):
+        if not pids.group_alive(pgid):
             return
 
 

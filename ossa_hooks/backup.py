@@ -16,6 +16,7 @@ import sys
 import time
 
 from ossa_hooks import git
+from ossa_hooks import pids
 from ossa_hooks.errors import OssaError
 
 # The hook path imports nothing else at the top: pathlib, typing, contextlib and friends
@@ -280,21 +281,12 @@ def _clean_stale(git_dir: str) -> None:
             old = now - entry.stat(follow_symlinks=False).st_mtime > STALE_SECONDS
         except (ValueError, OSError):
             continue
-        if old or not _alive(pid):
+        if old or not pids.alive(pid):
             try:
                 os.unlink(entry.path)
             except OSError:
                 pass
 
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _raise_on_signals() -> Callable[[], None]:

@@ -21,6 +21,7 @@ from ossa_hooks import agents
 from ossa_hooks import budget
 from ossa_hooks import git
 from ossa_hooks import memory
+from ossa_hooks import pids
 from ossa_hooks import store
 from ossa_hooks.config import Config
 from ossa_hooks.config import ListOf
@@ -162,7 +163,7 @@ class Workflow:
     @property
     def shown_status(self) -> str:
         """``running`` whose runner process is gone reads ``crashed`` (resume it)."""
-        if self.status == "running" and (self.pid is None or not _alive(self.pid)):
+        if self.status == "running" and (self.pid is None or not pids.alive(self.pid)):
             return "crashed"
         return self.status
 
@@ -245,15 +246,6 @@ def _set_workflow(repo: RepoPaths, workflow_id: int, **fields: Any) -> None:
         con.execute(f"UPDATE workflows SET {cols} WHERE id = ?",  # noqa: S608 - fixed names
                     (*fields.values(), workflow_id))
 
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 # --- running -----------------------------------------------------------------------------------
@@ -675,7 +667,7 @@ def prepare(repo: RepoPaths, config: Config, worktree: Path, definition_path: Pa
         wf = mine[-1]
     for other in all_workflows(repo, worktree):
         if other.status == "running" and other.pid and other.pid != os.getpid() \
-                and _alive(other.pid):
+                and pids.alive(other.pid):
             raise OssaError(f"workflow {other.id} is running in this worktree (pid {other.pid}); "
                             "wait for it, or stop it first")
     path = Path(wf.definition) if wf is not None else (definition_path or
