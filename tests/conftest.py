@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import string
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+ALNUM = string.ascii_letters + string.digits
 
 # Paths with a space and non-ASCII, as users have them.
 ODD_NAME = "repo ø space"
@@ -31,6 +35,16 @@ def ossa(cwd: Path | str, *args: str, env: dict[str, str] | None = None,
         [str(exe), *args], cwd=cwd, capture_output=True, text=True, env=env, input=input,
         check=False,
     )
+
+
+def rnd(n: int, seed: str) -> str:
+    """``n`` letters and digits, the same for the same seed: fake secrets that look random."""
+    out: list[str] = []
+    i = 0
+    while len(out) < n:
+        out.extend(ALNUM[b % 62] for b in hashlib.sha256(f"{seed}:{i}".encode()).digest())
+        i += 1
+    return "".join(out[:n])
 
 
 @pytest.fixture(autouse=True)

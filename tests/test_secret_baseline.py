@@ -8,7 +8,6 @@ import hashlib
 import json
 import os
 import shutil
-import string
 import subprocess
 import sys
 from pathlib import Path
@@ -16,17 +15,7 @@ from pathlib import Path
 import pytest
 from conftest import git
 from conftest import ossa
-
-ALNUM = string.ascii_letters + string.digits
-
-
-def rnd(n: int, seed: str) -> str:
-    out: list[str] = []
-    i = 0
-    while len(out) < n:
-        out.extend(ALNUM[b % 62] for b in hashlib.sha256(f"{seed}:{i}".encode()).digest())
-        i += 1
-    return "".join(out[:n])
+from conftest import rnd
 
 
 def password(seed: str) -> str:

@@ -14,20 +14,11 @@ from urllib.parse import unquote
 
 from conftest import git
 from conftest import ossa
+from conftest import rnd
 
 from ossa_hooks import __version__
 
-ALNUM = string.ascii_letters + string.digits
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-
-
-def rnd(n: int, seed: str) -> str:
-    out: list[str] = []
-    i = 0
-    while len(out) < n:
-        out.extend(ALNUM[b % 62] for b in hashlib.sha256(f"{seed}:{i}".encode()).digest())
-        i += 1
-    return "".join(out[:n])
 
 
 def commit_files(repo: Path, files: dict[str, str]) -> None:

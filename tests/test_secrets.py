@@ -6,7 +6,6 @@ import hashlib
 import json
 import os
 import shutil
-import string
 import subprocess
 import sys
 from pathlib import Path
@@ -14,21 +13,11 @@ from pathlib import Path
 import pytest
 from conftest import git
 from conftest import ossa
+from conftest import rnd
 from hypothesis import HealthCheck
 from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
-
-ALNUM = string.ascii_letters + string.digits
-
-
-def rnd(n: int, seed: str) -> str:
-    out: list[str] = []
-    i = 0
-    while len(out) < n:
-        out.extend(ALNUM[b % 62] for b in hashlib.sha256(f"{seed}:{i}".encode()).digest())
-        i += 1
-    return "".join(out[:n])
 
 
 def gh_token(seed: str = "t") -> str:
