@@ -19,6 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _repo import make_repo
+
 import ossa_hooks
 
 TARGET_MS = 30.0
@@ -26,16 +28,6 @@ TARGET_MS = 30.0
 
 def sh(cwd: Path, *args: str, env: dict[str, str]) -> None:
     subprocess.run(args, cwd=cwd, env=env, check=True, capture_output=True)
-
-
-def make_repo(root: Path, name: str, env: dict[str, str]) -> Path:
-    path = root / name
-    path.mkdir()
-    sh(path, "git", "init", "-q", env=env)
-    (path / "README.md").write_text("bench\n")
-    sh(path, "git", "add", "README.md", env=env)
-    sh(path, "git", "commit", "-q", "-m", "initial", "--no-verify", env=env)
-    return path
 
 
 def main() -> int:

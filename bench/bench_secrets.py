@@ -29,6 +29,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _repo import make_repo
+
 import ossa_hooks
 
 COMMIT_TARGET_MS = 60.0
@@ -48,16 +50,6 @@ def gitleaks_binary() -> str | None:
 
 def sh(cwd: Path, *args: str, env: dict[str, str], check: bool = True) -> int:
     return subprocess.run(args, cwd=cwd, env=env, check=check, capture_output=True).returncode
-
-
-def make_repo(root: Path, name: str, env: dict[str, str]) -> Path:
-    path = root / name
-    path.mkdir()
-    sh(path, "git", "init", "-q", env=env)
-    (path / "README.md").write_text("bench\n")
-    sh(path, "git", "add", "README.md", env=env)
-    sh(path, "git", "commit", "-q", "-m", "initial", "--no-verify", env=env)
-    return path
 
 
 def measure(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float, str, int]:

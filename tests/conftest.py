@@ -27,6 +27,16 @@ def git(cwd: Path | str, *args: str, check: bool = True, input: bytes | None = N
     )
 
 
+def commit_files(repo: Path, files: dict[str, str]) -> None:
+    """Write ``files`` (path: text) into ``repo`` and commit them all."""
+    for name, text in files.items():
+        path = repo / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "files")
+
+
 def ossa(cwd: Path | str, *args: str, env: dict[str, str] | None = None,
          input: str | None = None) -> subprocess.CompletedProcess[str]:
     """Run the installed ``ossa-hooks`` console script as a user would."""

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import commit_files
 from conftest import git
 from conftest import ossa
 from conftest import rnd
@@ -24,15 +25,6 @@ def password(seed: str) -> str:
 
 def sha1(value: str) -> str:
     return hashlib.sha1(value.encode()).hexdigest()
-
-
-def commit_files(repo: Path, files: dict[str, str]) -> None:
-    for name, text in files.items():
-        path = repo / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", "files")
 
 
 def update(repo: Path, *args: str) -> dict[str, object]:

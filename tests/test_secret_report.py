@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
+from conftest import commit_files
 from conftest import git
 from conftest import ossa
 from conftest import rnd
@@ -19,15 +20,6 @@ from conftest import rnd
 from ossa_hooks import __version__
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-
-
-def commit_files(repo: Path, files: dict[str, str]) -> None:
-    for name, text in files.items():
-        path = repo / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", "files")
 
 
 def sarif(repo: Path, *args: str, code: int = 1) -> tuple[dict[str, Any], str]:
