@@ -87,10 +87,18 @@ def recorded_path(python: str) -> str:
     """The module path a shim gives ``python`` started with ``-S`` (empty: start it normally).
 
     Only known for the running interpreter; a path containing ``:`` cannot be passed on.
+    The first entry of ``sys.path`` is where this process was started from (the console
+    script's folder, or the current directory under ``python -m``, possibly the repository
+    itself): a hook must never import from there, so it is left out unless ossa_hooks is found
+    nowhere else (a source checkout run in place).
     """
     if python != sys.executable:
         return ""
-    entries = [p for p in sys.path if p and os.path.isdir(p)]
+    candidates = sys.path if sys.flags.safe_path else sys.path[1:]
+    entries = [p for p in candidates if p and os.path.isdir(p)]
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    if not any(os.path.isdir(os.path.join(p, "ossa_hooks")) for p in entries):
+        entries.append(here)
     if any(":" in p for p in entries):
         return ""
     return ":".join(dict.fromkeys(entries))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+import subprocess
 import sys
 from pathlib import Path
 
@@ -268,3 +269,17 @@ def test_modules_in_the_repository_do_not_shadow_ours(committed_repo: Path) -> N
     _set_shim_var(committed_repo / ".git" / "hooks" / "pre-commit", "OSSA_SYSPATH", "''")
     git(committed_repo, "commit", "-q", "--allow-empty", "-m", "y")
     assert [e["name"] for e in hook_events(committed_repo)] == ["pre-commit", "pre-commit"]
+
+
+def test_installed_with_python_m_from_inside_the_repository_imports_nothing_from_it(
+        committed_repo: Path) -> None:
+    quiet_config(committed_repo)
+    proc = subprocess.run([sys.executable, "-m", "ossa_hooks", "install"], cwd=committed_repo,
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    shim = (committed_repo / ".git" / "hooks" / "pre-commit").read_text()
+    assert str(committed_repo) not in shim
+    (committed_repo / "fcntl.py").write_text("raise SystemExit('imported from the repository')\n")
+    proc = git(committed_repo, "commit", "-q", "--allow-empty", "-m", "x", check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert [e["name"] for e in hook_events(committed_repo)] == ["pre-commit"]
