@@ -94,7 +94,7 @@ def recorded_path(python: str) -> str:
     """
     if python != sys.executable:
         return ""
-    candidates = sys.path if sys.flags.safe_path else sys.path[1:]
+    candidates = sys.path if getattr(sys.flags, "safe_path", False) else sys.path[1:]
     entries = [p for p in candidates if p and os.path.isdir(p)]
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     if not any(os.path.isdir(os.path.join(p, "ossa_hooks")) for p in entries):
