@@ -9,7 +9,11 @@ alternating, median of N:
   streamed into one pack instead of one loose file each), which shows the hook's own cost;
 * hook: the installed post-checkout shim, exactly as git runs it after a branch checkout
   (Python start, config, snapshot, audit event);
-* hook on a clean tree (nothing to save).
+* hook on a clean tree (nothing to save), right after a real ``git checkout`` between two
+  branches that differ in 20 files, as git runs it (the checkout itself untimed). The files
+  of the tree are older than the checkout, as in a repository in use: a tree written in the
+  same second as the index would make every git command compare every file's content
+  ("racily clean" entries), which is an artefact of a repository made by a script.
 
 Before each timed run the 300 modified files get new content, so every run really hashes and
 stores them. Bytecode of ossa_hooks is compiled first, as pip does at install time. Wall time
@@ -101,17 +105,38 @@ def raw_steps(repo: Path, n: int, head: str, packed: bool = False) -> tuple[floa
     return elapsed, cpu
 
 
-def hook(repo: Path, head: str) -> tuple[float, float, str]:
+def hook(repo: Path, old: str, new: str) -> tuple[float, float, str]:
     """The installed shim, run the way git runs post-checkout after `git checkout BRANCH`."""
     cpu = _cpu()
     start = time.perf_counter()
-    proc = subprocess.run([str(repo / ".git" / "hooks" / "post-checkout"), head, head, "1"],
+    proc = subprocess.run([str(repo / ".git" / "hooks" / "post-checkout"), old, new, "1"],
                           cwd=repo, env=ENV, capture_output=True, check=False)
     elapsed = time.perf_counter() - start
     cpu = _cpu() - cpu
     if proc.returncode != 0:
         sys.exit(f"hook failed: {proc.stderr.decode()}")
     return elapsed, cpu, proc.stderr.decode().strip()
+
+
+def clean_checkouts(repo: Path, runs: int, differ: int = 20) -> list[tuple[float, float, str]]:
+    """The hook after each of ``runs`` checkouts between two branches, the tree left clean."""
+    main_head = git(repo, "rev-parse", "HEAD")
+    git(repo, "checkout", "-q", "-b", "other")
+    for path in tracked(repo)[-differ:]:
+        path.write_text(path.read_text() + "# on the other branch\n")
+    git(repo, "commit", "-q", "-a", "--no-verify", "-m", "other")
+    heads = {"main": main_head, "other": git(repo, "rev-parse", "HEAD")}
+    time.sleep(1.1)  # the tree is older than every checkout below (see the module doc)
+    results = []
+    current = "other"
+    for _ in range(runs):
+        target = "main" if current == "other" else "other"
+        git(repo, "-c", "core.hooksPath=/dev/null", "checkout", "-q", target)
+        results.append(hook(repo, heads[current], heads[target]))
+        current = target
+    if current != "main":
+        git(repo, "-c", "core.hooksPath=/dev/null", "checkout", "-q", "main")
+    return results
 
 
 def main() -> int:
@@ -142,7 +167,7 @@ def main() -> int:
         files = tracked(repo)[: args.modified]
 
         # Clean tree first: the hook finds nothing to save (2 warm-up runs).
-        clean = [hook(repo, head) for _ in range(args.runs + 2)][2:]
+        clean = clean_checkouts(repo, args.runs + 2)[2:]
         for _, _, said in clean:
             if said:
                 sys.exit(f"the hook said something on a clean tree: {said!r}")
@@ -156,7 +181,7 @@ def main() -> int:
             dirty(repo, files, args.untracked, 3 * n + 1)
             packed.append(raw_steps(repo, args.runs + n, head, packed=True))
             dirty(repo, files, args.untracked, 3 * n + 2)
-            seconds, cpu, said = hook(repo, head)
+            seconds, cpu, said = hook(repo, head, head)
             if "saved to backup/" not in said:
                 sys.exit(f"the hook made no snapshot: {said!r}")
             ours.append((seconds, cpu))

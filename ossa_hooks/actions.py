@@ -26,7 +26,7 @@ ACTIONS: tuple[Action, ...] = (
     Action(
         "ossa-backup",
         ("post-checkout", "pre-rebase"),
-        "ossa_hooks.backup:hook",
+        "ossa_hooks.backup_hook:hook",
         "snapshot uncommitted work to backup/auto-save-TIMESTAMP",
     ),
     Action(

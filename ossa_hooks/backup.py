@@ -5,8 +5,9 @@ A snapshot is one commit holding the whole working tree as it is (staged and uns
 deletions, untracked files that are not ignored) with HEAD as parent. It is built in a
 temporary index (``GIT_INDEX_FILE``), so the user's index, working tree and HEAD are never
 touched, and stored with ``update-ref`` in create-only mode, so concurrent writers never
-overwrite each other. This module is on the post-checkout hook's hot path: it imports only the
-standard library and ``ossa_hooks.git`` at the top.
+overwrite each other. The hook action is in :mod:`ossa_hooks.backup_hook`, which comes here
+only when the tree holds something to save; this module then imports only the standard
+library and ``ossa_hooks.git`` at the top.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import time
 
 from ossa_hooks import git
 from ossa_hooks import pids
+from ossa_hooks.backup_hook import certainly_clean
 from ossa_hooks.errors import OssaError
 
 # The hook path imports nothing else at the top: pathlib, typing, contextlib and friends
@@ -29,7 +31,6 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from ossa_hooks.config import Config
-    from ossa_hooks.hook_context import HookContext
 
 REF_PREFIX = "refs/heads/"
 NAMESPACE = "backup/"
@@ -125,13 +126,16 @@ def snapshot(
     hook: str,
     message: str | None = None,
     config: Config | None = None,
+    check_clean: bool = True,
 ) -> str | None:
     """Save the working tree of ``repo.worktree`` on a new ``backup/auto-save-*`` branch.
 
     Returns the branch name, or None when there was nothing to save: a clean tree, or the same
-    tree as the newest snapshot of this worktree. Never prompts.
+    tree as the newest snapshot of this worktree. Never prompts. ``check_clean=False``: the
+    caller has just asked ``backup_hook.certainly_clean`` (and the tree was not).
     """
-    saved = _save(repo, kind=AUTO, hook=hook, subject=message, dedupe=True)
+    saved = _save(repo, kind=AUTO, hook=hook, subject=message, dedupe=True,
+                  check_clean=check_clean)
     if saved is not None:
         _maybe_push(repo, saved, config)
     return saved
@@ -180,8 +184,12 @@ def _save(
     dedupe: bool,
     extra_parents: tuple[str, ...] = (),
     reason: str = "",
+    check_clean: bool = False,
 ) -> str | None:
     worktree = _worktree(repo)
+    _clean_stale(repo.git_dir_str)  # also when there is nothing to save
+    if check_clean and certainly_clean(worktree):
+        return None
     env = git.no_git_env()
     # Read-only questions run while `add` hashes the worktree: HEAD, and (once `add` shows
     # the tree is dirty) the snapshots to compare with.
@@ -240,7 +248,6 @@ def _stat_key(path: str) -> tuple[int, int, int] | None:
 
 def _new_temp_index(git_dir: str, copy: bool) -> str:
     """A private copy of the worktree's index (or no index at all) in its git dir."""
-    _clean_stale(git_dir)
     path = os.path.join(git_dir, f"{TMP_PREFIX}{os.getpid()}-{os.urandom(4).hex()}.index")
     if copy:
         try:
@@ -546,6 +553,7 @@ def restore(repo: git.RepoPaths, name: str, into: Path | None = None) -> tuple[P
     deletes = [c[3] for c in snap_changes if c[0] == "D"]
     if writes:
         env = git.no_git_env()
+        _clean_stale(repo.git_dir_str)
         index = _new_temp_index(repo.git_dir_str, copy=False)
         undo = _raise_on_signals()
         try:
@@ -904,36 +912,6 @@ def _detect_secrets(lines: list[tuple[str, int, str]]) -> list[str]:
                 masked = value[:min(4, len(value) // 3)] + "…"
                 found.append(f"{path}:{secret.line_number}: {secret.type}: {masked}")
     return found
-
-
-# --- the hook action ------------------------------------------------------------------------
-
-
-def hook(ctx: HookContext) -> int:
-    """post-checkout (branch checkouts only) and pre-rebase: snapshot uncommitted work."""
-    if ctx.hook_type == "post-checkout" and ctx.args[2:3] != ("1",):
-        return 0  # a file checkout (`git checkout -- file`): flag 0, never a snapshot
-    if ctx.repo.toplevel_str is None:
-        return 0
-    if ctx.hook_type == "post-checkout" and _rebase_in_progress(ctx.repo):
-        return 0  # the rebase's own checkouts: its pre-rebase snapshot already holds the work
-    try:
-        name = snapshot(ctx.repo, hook=ctx.hook_type, config=ctx.config)
-    except OssaError as e:
-        print(f"ossa-hooks: backup: {e.message}", file=sys.stderr)
-        if ctx.hook_type == "pre-rebase":
-            print("ossa-hooks: the rebase is stopped so no work is lost;"
-                  " SKIP=ossa-backup git rebase … rebases without a snapshot", file=sys.stderr)
-            return 1
-        return 0
-    if name is not None:
-        print(f"ossa-hooks: uncommitted work saved to {name}", file=sys.stderr)
-    return 0
-
-
-def _rebase_in_progress(repo: git.RepoPaths) -> bool:
-    return any(os.path.isdir(os.path.join(repo.git_dir_str, d))
-               for d in ("rebase-merge", "rebase-apply"))
 
 
 def _merge_title(repo: git.RepoPaths) -> str:

@@ -140,16 +140,21 @@ def start(
     *,
     env: Mapping[str, str] | None = None,
     input: bytes | None = None,
+    stderr: bool = True,
 ) -> Running:
     """Start ``git ARGS`` without waiting, so independent commands overlap; ``finish`` it.
 
     Spawned with ``os.posix_spawnp`` and read with ``select.poll``: importing ``subprocess``
     (with the locale, re, enum, signal and threading modules it pulls in) costs a hook more
-    than a small git command does.
+    than a small git command does. ``stderr=False`` sends git's messages to /dev/null: with
+    stdout the only pipe, ``finish`` reads it without loading ``select`` at all.
     """
     argv = ["git", *(["-C", os.fspath(cwd)] if cwd is not None else []), *args]
     out_r, out_w = os.pipe()
-    err_r, err_w = os.pipe()
+    if stderr:
+        err_r, err_w = os.pipe()
+    else:
+        err_r, err_w = -1, os.open(os.devnull, os.O_WRONLY)
     if input is not None:
         in_r, in_w = os.pipe()
     else:
@@ -178,6 +183,8 @@ def start(
 
 def finish(running: Running, check: bool = True) -> Completed:
     """Wait for a command from ``start``: its output, and a GitError when it failed (``check``)."""
+    if running.err < 0 and running.stdin is None:
+        return _finish_stdout_only(running, check)
     import select
 
     out_fd, err_fd = running.out, running.err
@@ -187,14 +194,15 @@ def finish(running: Running, check: bool = True) -> Completed:
     try:
         poller = select.poll()
         poller.register(out_fd, select.POLLIN)
-        poller.register(err_fd, select.POLLIN)
+        if err_fd >= 0:
+            poller.register(err_fd, select.POLLIN)
         if running.stdin is not None:
             if data:
                 poller.register(running.stdin, select.POLLOUT)
             else:
                 os.close(running.stdin)
                 running.stdin = None
-        reading = 2
+        reading = 2 if err_fd >= 0 else 1
         while reading or running.stdin is not None:
             for fd, _event in poller.poll():
                 if fd == running.stdin:
@@ -230,21 +238,46 @@ def finish(running: Running, check: bool = True) -> Completed:
     return done
 
 
+def _finish_stdout_only(running: Running, check: bool) -> Completed:
+    """``finish`` for a command with one pipe (stdout): read it to the end, then reap."""
+    chunks: list[bytes] = []
+    try:
+        while block := os.read(running.out, 65536):
+            chunks.append(block)
+        os.close(running.out)
+        running.out = -1
+        _, status = os.waitpid(running.pid, 0)
+    except BaseException:  # interrupted: leave no git process or descriptor behind
+        cancel(running)
+        raise
+    running.done = True
+    done = Completed(running.args, os.waitstatus_to_exitcode(status), b"".join(chunks), b"")
+    if check and done.returncode != 0:
+        raise GitError(done.args, done.returncode, "")
+    return done
+
+
 def cancel(running: Running) -> None:
     """Stop a command from ``start`` that will not be finished (kill, reap, close its pipes)."""
     if running.done:
         return
     running.done = True
-    import contextlib
-
-    with contextlib.suppress(OSError):
+    # Plain try/except: `contextlib` (and the collections and functools it loads) would cost
+    # a hook more than the kill.
+    try:
         os.kill(running.pid, 9)
-    with contextlib.suppress(OSError):
+    except OSError:
+        pass
+    try:
         os.waitpid(running.pid, 0)
+    except OSError:
+        pass
     for fd in (running.out, running.err, running.stdin):
         if fd is not None and fd >= 0:
-            with contextlib.suppress(OSError):
+            try:
                 os.close(fd)
+            except OSError:
+                pass
 
 
 def call(

@@ -102,6 +102,66 @@ def test_a_clean_tree_makes_no_snapshot(committed_repo: Path) -> None:
     assert backup_refs(committed_repo) == {}
 
 
+def _differ(repo: Path, how: str) -> None:
+    a = repo / "a.txt"
+    if how == "modified":
+        a.write_text("changed\n")
+    elif how == "deleted":
+        a.unlink()
+    elif how == "staged only":
+        a.write_text("staged\n")
+        git(repo, "add", "a.txt")
+    elif how == "untracked":
+        (repo / "new.txt").write_text("new\n")
+    elif how == "untracked deep":
+        (repo / "d" / "e").mkdir(parents=True)
+        (repo / "d" / "e" / "f.txt").write_text("deep\n")
+    elif how == "tracked but ignored":
+        (repo / "kept.log").write_text("changed\n")
+    elif how == "mode":
+        a.chmod(0o755)
+    elif how == "ignored only":
+        (repo / "x.log").write_text("ignored\n")
+    elif how == "empty folders only":
+        (repo / "empty" / "inner").mkdir(parents=True)
+    elif how == "rewritten, same bytes":
+        time.sleep(0.01)
+        a.write_text("a\n")
+        os.utime(a, (time.time() + 5, time.time() + 5))
+    elif how == "staged then reverted":
+        a.write_text("staged\n")
+        git(repo, "add", "a.txt")
+        a.write_text("a\n")
+    else:  # pragma: no cover - a typo in the table below
+        raise AssertionError(how)
+
+
+@pytest.mark.parametrize(("how", "saved"), [
+    ("modified", True), ("deleted", True), ("staged only", True), ("untracked", True),
+    ("untracked deep", True), ("tracked but ignored", True), ("mode", True),
+    ("ignored only", False), ("empty folders only", False), ("rewritten, same bytes", False),
+    ("staged then reverted", False),
+])
+def test_a_snapshot_exactly_when_the_tree_differs_from_head(committed_repo: Path, how: str,
+                                                            saved: bool) -> None:
+    repo = committed_repo
+    (repo / ".gitignore").write_text("*.log\n")
+    (repo / "a.txt").write_text("a\n")
+    (repo / "kept.log").write_text("kept\n")
+    git(repo, "add", "-f", ".gitignore", "a.txt", "kept.log")
+    git(repo, "commit", "-q", "-m", "base")
+    _differ(repo, how)
+    index_before = digest(repo / ".git" / "index")
+
+    name = snap(repo)
+
+    assert (name is not None) == saved
+    if name is not None:
+        assert out(repo, "rev-parse", f"{name}^{{tree}}") != out(repo, "rev-parse", "HEAD^{tree}")
+    assert digest(repo / ".git" / "index") == index_before
+    assert temp_leftovers(repo / ".git") == []
+
+
 def test_a_snapshot_holds_the_whole_worktree_and_touches_nothing(committed_repo: Path) -> None:
     repo = committed_repo
     (repo / ".gitignore").write_text(".env\n")
@@ -257,88 +317,6 @@ def test_a_stale_ref_lock_is_removed(committed_repo: Path,
     (committed_repo / "x").write_text("x\n")
     assert snap(committed_repo) == f"backup/auto-save-{stamp}"
     assert not lock.exists()
-
-
-# --- the hook -------------------------------------------------------------------------------
-
-
-def test_branch_checkout_snapshots_file_checkout_does_not(committed_repo: Path) -> None:
-    repo = committed_repo
-    install_hooks(repo)
-    (repo / "README.md").write_text("work in progress\n")
-    (repo / "notes.txt").write_text("untracked notes\n")
-    proc = git(repo, "checkout", "-b", "topic")
-    assert "uncommitted work saved to backup/auto-save-" in proc.stderr
-    refs = backup_refs(repo)
-    assert len(refs) == 1
-    (commit,) = refs.values()
-    assert show_file(repo, commit, "README.md") == b"work in progress\n"
-    assert show_file(repo, commit, "notes.txt") == b"untracked notes\n"
-    assert backup.resolve(repo_paths(repo), next(iter(refs))).hook == "post-checkout"
-    # A checkout of a file: post-checkout with flag 0, never a snapshot.
-    (repo / "notes.txt").write_text("more notes\n")
-    proc = git(repo, "checkout", "--", "README.md")
-    assert proc.returncode == 0 and "saved" not in proc.stderr
-    assert len(backup_refs(repo)) == 1
-    events = json.loads(ossa(repo, "audit", "--format", "json", "-n", "1").stdout)
-    assert events[0]["detail"]["args"][2] == "0"
-    # The same checkout twice with nothing new: no second snapshot.
-    git(repo, "checkout", "-q", "main")
-    (repo / "notes.txt").write_text("untracked notes\n")
-    git(repo, "checkout", "-q", "topic")
-    git(repo, "checkout", "-q", "main")
-    trees = {out(repo, "rev-parse", f"{c}^{{tree}}") for c in backup_refs(repo).values()}
-    assert len(trees) == len(backup_refs(repo))
-
-
-def test_worktree_add_runs_the_hook_and_saves_nothing(committed_repo: Path,
-                                                      tmp_path: Path) -> None:
-    install_hooks(committed_repo)
-    proc = git(committed_repo, "worktree", "add", "-q", "-b", "agent", str(tmp_path / "wt"))
-    assert proc.returncode == 0, proc.stderr
-    assert backup_refs(committed_repo) == {}
-    events = json.loads(ossa(committed_repo, "audit", "--format", "json", "-n", "1").stdout)
-    assert events[0]["name"] == "post-checkout"
-    assert events[0]["detail"]["actions"] == {"ossa-backup": "ok"}
-
-
-def test_pre_rebase_snapshots(committed_repo: Path) -> None:
-    repo = committed_repo
-    install_hooks(repo)
-    git(repo, "checkout", "-q", "-b", "topic")
-    (repo / "t.txt").write_text("t\n")
-    git(repo, "add", "t.txt")
-    git(repo, "commit", "-q", "-m", "t")
-    git(repo, "checkout", "-q", "main")
-    (repo / "m.txt").write_text("m\n")
-    git(repo, "add", "m.txt")
-    git(repo, "commit", "-q", "-m", "m")
-    git(repo, "checkout", "-q", "topic")
-    (repo / "scratch.txt").write_text("untracked scratch\n")  # rebase allows untracked files
-    proc = git(repo, "rebase", "main")
-    assert proc.returncode == 0, proc.stderr
-    snaps = backup.snapshots(repo_paths(repo))
-    assert [s.hook for s in snaps] == ["pre-rebase"]
-    assert show_file(repo, snaps[0].commit, "scratch.txt") == b"untracked scratch\n"
-
-
-def test_which_hooks_snapshot_is_config(committed_repo: Path) -> None:
-    (committed_repo / ".ossa-hooks.yaml").write_text("hooks:\n  post-checkout: []\n")
-    (committed_repo / "x").write_text("x\n")
-    assert ossa(committed_repo, "run", "post-checkout", "a", "b", "1").returncode == 0
-    assert backup_refs(committed_repo) == {}
-    proc = ossa(committed_repo, "run", "ossa-backup", "a", "b", "1")
-    assert proc.returncode == 0 and "saved to backup/" in proc.stderr
-
-
-def test_a_failed_backup_stops_a_rebase_but_not_a_checkout(committed_repo: Path) -> None:
-    git(committed_repo, "branch", "backup")  # makes every snapshot fail
-    (committed_repo / "x").write_text("x\n")
-    proc = ossa(committed_repo, "run", "ossa-backup", "a", "b", "1")
-    assert proc.returncode == 0 and "backup:" in proc.stderr
-    proc = ossa(committed_repo, "run", "pre-rebase", "main")
-    assert proc.returncode == 1
-    assert "SKIP=ossa-backup" in proc.stderr
 
 
 # --- restore --------------------------------------------------------------------------------

@@ -98,3 +98,20 @@ def test_cancel_stops_and_reaps(committed_repo: Path) -> None:
     with pytest.raises(ChildProcessError):
         os.waitpid(running.pid, os.WNOHANG)
     ogit.cancel(running)  # twice is harmless
+
+
+def test_without_stderr_output_is_read_whole_and_messages_dropped(committed_repo: Path) -> None:
+    big = b"".join(b"line %d\n" % i for i in range(100_000))  # more than a pipe holds
+    blob = ogit.call(["hash-object", "--stdin", "-w"], committed_repo, input=big).stdout
+    name = blob.decode().strip()
+    done = ogit.finish(ogit.start(["cat-file", "blob", name], committed_repo, stderr=False))
+    assert done.stdout == big and done.stderr == b""
+    failed = ogit.finish(ogit.start(["rev-parse", "--verify", "nope"], committed_repo,
+                                    stderr=False), check=False)
+    assert failed.returncode != 0 and failed.stderr == b""
+    with pytest.raises(ogit.GitError, match=r"^git rev-parse --verify nope"):
+        ogit.finish(ogit.start(["rev-parse", "--verify", "nope"], committed_repo, stderr=False))
+    # With input too (the poll path): stdout still whole.
+    done = ogit.finish(ogit.start(["hash-object", "--stdin"], committed_repo, input=big,
+                                  stderr=False))
+    assert done.stdout == blob
