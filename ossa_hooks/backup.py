@@ -25,6 +25,7 @@ from ossa_hooks.errors import OssaError
 # cost as much as the git work of a small snapshot.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import subprocess
     import types
     from collections.abc import Callable
     from collections.abc import Sequence
@@ -160,10 +161,9 @@ def park(repo: git.RepoPaths, *, reason: str, config: Config | None = None) -> s
         raise OssaError("nothing to park: the worktree equals HEAD")
     proc = git.run(["merge", "--abort"], _worktree(repo), check=False)
     if proc.returncode != 0:
-        err = proc.stderr.decode("utf-8", "replace").strip().splitlines()
         raise OssaError(
             f"the conflict is saved on {name}, but `git merge --abort` failed"
-            f" ({err[-1] if err else 'exit ' + str(proc.returncode)}): resolve it by hand"
+            f" ({_git_complaint(proc)}): resolve it by hand"
         )
     _maybe_push(repo, name, config)
     return name
@@ -657,12 +657,15 @@ def prune(
     keep: int | None = None,
     merged: bool = False,
     ask: bool = False,
+    config: Config | None = None,
 ) -> list[str]:
     """Delete snapshots; returns the deleted branch names.
 
     ``keep``: keep the newest N auto-saves (conflict parkings are never counted away).
     ``merged``: delete snapshots whose content is already in the current branch.
     ``ask``: ask on a terminal first; with no terminal only report what could go.
+    Copies pushed to ``backup.remote`` (known by their remote-tracking branches) are deleted
+    there too, in the background like the push.
     """
     snaps = snapshots(repo)
     doomed: dict[str, Snapshot] = {}
@@ -685,7 +688,9 @@ def prune(
             return []
         if not answer:
             return []
-    return _delete(repo, [doomed[n] for n in names])
+    deleted = _delete(repo, [doomed[n] for n in names])
+    _forget_remote_copies(repo, deleted, config)
+    return deleted
 
 
 def _short_list(names: Sequence[str], limit: int = 3) -> str:
@@ -759,15 +764,43 @@ _PUSH_CODE = ("import sys; del sys.path[0]; from ossa_hooks.backup import _main;
               " sys.exit(_main(sys.argv[1:]))")
 
 
-def _maybe_push(repo: git.RepoPaths, branch: str, config: Config | None) -> None:
-    if config is None:
-        from ossa_hooks import config as config_mod
+def _config_of(repo: git.RepoPaths, config: Config | None) -> Config:
+    if config is not None:
+        return config
+    from ossa_hooks import config as config_mod
 
-        config = config_mod.load(repo.toplevel_str, cache_dir=repo.git_dir_str)
+    return config_mod.load(repo.toplevel_str, cache_dir=repo.git_dir_str)
+
+
+def _maybe_push(repo: git.RepoPaths, branch: str, config: Config | None) -> None:
+    config = _config_of(repo, config)
     if not config.get("backup.push"):
         return
     remote = str(config.get("backup.remote"))
-    argv = [sys.executable, "-c", _PUSH_CODE, "push", _worktree(repo), branch, remote]
+    _in_background(repo, ["push", _worktree(repo), branch, remote], branch)
+
+
+def _forget_remote_copies(repo: git.RepoPaths, deleted: Sequence[str],
+                          config: Config | None) -> None:
+    """Delete, in the background, the pushed copies of the snapshots just deleted here."""
+    if not deleted or repo.toplevel_str is None:
+        return
+    remote = str(_config_of(repo, config).get("backup.remote"))
+    prefix = f"refs/remotes/{remote}/"
+    listed = git.run(["for-each-ref", "--format=%(refname)", f"{prefix}{NAMESPACE}"],
+                     repo.common_dir_str, check=False).stdout
+    pushed = {r[len(prefix):] for r in listed.decode("utf-8", "surrogateescape").splitlines()}
+    copies = [b for b in deleted if b in pushed]
+    if not copies:
+        return
+    print(f"ossa-hooks: deleting {len(copies)} pushed cop{'y' if len(copies) == 1 else 'ies'}"
+          f" from {remote} in the background (log: {_log_path(repo)})", file=sys.stderr)
+    _in_background(repo, ["delete", repo.toplevel_str, remote, *copies], ", ".join(copies))
+
+
+def _in_background(repo: git.RepoPaths, args: list[str], what: str) -> None:
+    """Run ``_main(args)`` in a detached process that logs to the push log."""
+    argv = [sys.executable, "-c", _PUSH_CODE, *args]
     fds: list[int] = []
     try:
         os.makedirs(repo.state_dir_str, exist_ok=True)
@@ -781,7 +814,7 @@ def _maybe_push(repo: git.RepoPaths, branch: str, config: Config | None) -> None
             (os.POSIX_SPAWN_DUP2, fds[1], 2),
         ])
     except OSError as e:
-        _log(repo, f"{branch}: not pushed: cannot start the background push: {e}")
+        _log(repo, f"{what}: cannot start the background {args[0]}: {e}")
     finally:
         for fd in fds:
             os.close(fd)
@@ -819,8 +852,7 @@ def push(repo: git.RepoPaths, branch: str, remote: str) -> str:
             if proc.returncode == 0:
                 outcome = f"pushed to {remote}"
             else:
-                err = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-                outcome = f"push to {remote} failed: {err[-1] if err else proc.returncode}"
+                outcome = f"push to {remote} failed: {_git_complaint(proc)}"
     except Exception as e:  # noqa: BLE001 - a background push must never raise
         outcome = f"not pushed: {type(e).__name__}: {e}"
     _log(repo, f"{branch}: {outcome}")
@@ -828,6 +860,37 @@ def push(repo: git.RepoPaths, branch: str, remote: str) -> str:
 
     audit.record(repo, "backup", "backup-push", 0 if outcome.startswith("pushed") else 1,
                  time.perf_counter() - start, {"branch": branch, "outcome": outcome})
+    return outcome
+
+
+def _git_complaint(proc: subprocess.CompletedProcess[bytes]) -> str:
+    """The line of a failed git command's stderr that says what went wrong."""
+    lines = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+    for line in lines:
+        if line.startswith(("fatal:", "error:")):
+            return line
+    return lines[-1] if lines else f"exit {proc.returncode}"
+
+
+def delete_remote(repo: git.RepoPaths, remote: str, branches: Sequence[str]) -> str:
+    """Delete ``branches`` on ``remote``; returns the outcome, logged, never raised."""
+    start = time.perf_counter()
+    names = ", ".join(branches)
+    try:
+        proc = git.run(["push", "-q", "--no-verify", remote,
+                        *(f":{REF_PREFIX}{b}" for b in branches)], _worktree(repo), check=False)
+        if proc.returncode == 0:
+            outcome = f"deleted from {remote}"
+        else:
+            outcome = f"removal from {remote} failed: {_git_complaint(proc)}"
+    except Exception as e:  # noqa: BLE001 - a background job must never raise
+        outcome = f"not deleted from {remote}: {type(e).__name__}: {e}"
+    _log(repo, f"{names}: {outcome}")
+    from ossa_hooks import audit
+
+    audit.record(repo, "backup", "backup-remote-delete",
+                 0 if outcome.startswith("deleted") else 1, time.perf_counter() - start,
+                 {"branches": list(branches), "outcome": outcome})
     return outcome
 
 
@@ -925,13 +988,16 @@ def _merge_title(repo: git.RepoPaths) -> str:
 
 
 def _main(argv: Sequence[str]) -> int:
-    """``python -m ossa_hooks.backup push WORKTREE BRANCH REMOTE``: the background push."""
-    if len(argv) != 4 or argv[0] != "push":
-        print("usage: python -m ossa_hooks.backup push WORKTREE BRANCH REMOTE", file=sys.stderr)
-        return 2
-    repo = git.repo_paths(argv[1])
-    push(repo, argv[2], argv[3])
-    return 0
+    """The background jobs: ``push WORKTREE BRANCH REMOTE``, ``delete WORKTREE REMOTE BRANCH…``."""
+    if len(argv) == 4 and argv[0] == "push":
+        push(git.repo_paths(argv[1]), argv[2], argv[3])
+        return 0
+    if len(argv) >= 4 and argv[0] == "delete":
+        delete_remote(git.repo_paths(argv[1]), argv[2], argv[3:])
+        return 0
+    print("usage: python -m ossa_hooks.backup push WORKTREE BRANCH REMOTE\n"
+          "       python -m ossa_hooks.backup delete WORKTREE REMOTE BRANCH...", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":

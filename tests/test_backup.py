@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -739,6 +740,42 @@ def test_push_in_the_background(committed_repo: Path, tmp_path: Path) -> None:
     while time.monotonic() < deadline and "pushed" not in log.read_text():
         time.sleep(0.1)
     assert f"{name}: pushed to origin" in log.read_text()
+
+
+def _wait_for(predicate: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + 60
+    while not predicate():
+        if time.monotonic() > deadline:
+            pytest.fail(what)
+        time.sleep(0.1)
+
+
+def test_prune_deletes_the_pushed_copies_too(committed_repo: Path, tmp_path: Path) -> None:
+    origin = _with_origin(committed_repo, tmp_path)
+    (committed_repo / ".ossa-hooks.yaml").write_text("backup:\n  push: true\n")
+    names = []
+    for text in ("one\n", "two\n"):
+        (committed_repo / "work.txt").write_text(text)
+        names.append(ossa(committed_repo, "backup", "create").stdout.split()[-1])
+
+    def on_origin() -> set[str]:
+        refs = git(origin, "for-each-ref", "--format=%(refname:lstrip=2)").stdout
+        return set(refs.split())
+
+    _wait_for(lambda: on_origin() == set(names), "the snapshots never reached origin")
+    log = committed_repo / ".git" / "ossa-hooks" / "backup-push.log"
+    _wait_for(lambda: log.read_text().count("pushed to origin") == 2, "no push logged")
+    proc = ossa(committed_repo, "backup", "prune", "--keep", "1")
+    assert proc.returncode == 0, proc.stderr
+    assert "deleting 1 pushed copy from origin in the background" in proc.stderr
+    _wait_for(lambda: on_origin() == {names[1]}, "the pruned snapshot stayed on origin")
+    _wait_for(lambda: "deleted from origin" in log.read_text(), "no deletion logged")
+    assert f"{names[0]}: deleted from origin" in log.read_text()
+    # A snapshot never pushed is pruned here only; an unreachable remote is logged.
+    git(committed_repo, "remote", "set-url", "origin", str(tmp_path / "gone.git"))
+    proc = ossa(committed_repo, "backup", "prune", "--keep", "0")
+    assert proc.returncode == 0 and "1 snapshot deleted" in proc.stdout
+    _wait_for(lambda: "removal from origin failed" in log.read_text(), "no failure logged")
 
 
 def test_a_snapshot_with_a_secret_is_not_pushed(committed_repo: Path, tmp_path: Path) -> None:

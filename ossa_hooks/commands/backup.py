@@ -165,7 +165,7 @@ def prune(args: argparse.Namespace) -> int:
     keep = args.keep
     if keep is None and not args.merged:
         keep = int(_config(repo).get("backup.keep"))
-    deleted = backup.prune(repo, keep=keep, merged=args.merged)
+    deleted = backup.prune(repo, keep=keep, merged=args.merged, config=_config(repo))
     for name in deleted:
         print(f"deleted {name}")
     print(f"{len(deleted)} snapshot{'' if len(deleted) == 1 else 's'} deleted")
