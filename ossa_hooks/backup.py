@@ -846,21 +846,30 @@ def push(repo: git.RepoPaths, branch: str, remote: str) -> str:
         if found:
             outcome = f"not pushed: {len(found)} possible secret(s): " + "; ".join(found[:5])
         else:
-            proc = git.run(["push", "-q", "--no-verify", remote,
-                            f"{REF_PREFIX}{branch}:{REF_PREFIX}{branch}"], _worktree(repo),
-                           check=False)
-            if proc.returncode == 0:
-                outcome = f"pushed to {remote}"
-            else:
-                outcome = f"push to {remote} failed: {_git_complaint(proc)}"
+            outcome = _git_push(repo, remote, [f"{REF_PREFIX}{branch}:{REF_PREFIX}{branch}"],
+                                f"pushed to {remote}", f"push to {remote} failed")
     except Exception as e:  # noqa: BLE001 - a background push must never raise
         outcome = f"not pushed: {type(e).__name__}: {e}"
-    _log(repo, f"{branch}: {outcome}")
+    _report(repo, branch, "backup-push", outcome.startswith("pushed"), start,
+            {"branch": branch, "outcome": outcome})
+    return outcome
+
+
+def _report(repo: git.RepoPaths, what: str, event: str, ok: bool, start: float,
+            detail: dict[str, object]) -> None:
+    """A background job's outcome: one line in the push log, one event in the audit trail."""
+    _log(repo, f"{what}: {detail['outcome']}")
     from ossa_hooks import audit
 
-    audit.record(repo, "backup", "backup-push", 0 if outcome.startswith("pushed") else 1,
-                 time.perf_counter() - start, {"branch": branch, "outcome": outcome})
-    return outcome
+    audit.record(repo, "backup", event, 0 if ok else 1, time.perf_counter() - start, detail)
+
+
+def _git_push(repo: git.RepoPaths, remote: str, refspecs: Sequence[str], done: str,
+              failed: str) -> str:
+    """``git push`` of ``refspecs``: ``done``, or ``failed`` with what git complained of."""
+    proc = git.run(["push", "-q", "--no-verify", remote, *refspecs], _worktree(repo),
+                   check=False)
+    return done if proc.returncode == 0 else f"{failed}: {_git_complaint(proc)}"
 
 
 def _git_complaint(proc: subprocess.CompletedProcess[bytes]) -> str:
@@ -877,20 +886,12 @@ def delete_remote(repo: git.RepoPaths, remote: str, branches: Sequence[str]) -> 
     start = time.perf_counter()
     names = ", ".join(branches)
     try:
-        proc = git.run(["push", "-q", "--no-verify", remote,
-                        *(f":{REF_PREFIX}{b}" for b in branches)], _worktree(repo), check=False)
-        if proc.returncode == 0:
-            outcome = f"deleted from {remote}"
-        else:
-            outcome = f"removal from {remote} failed: {_git_complaint(proc)}"
+        outcome = _git_push(repo, remote, [f":{REF_PREFIX}{b}" for b in branches],
+                            f"deleted from {remote}", f"removal from {remote} failed")
     except Exception as e:  # noqa: BLE001 - a background job must never raise
         outcome = f"not deleted from {remote}: {type(e).__name__}: {e}"
-    _log(repo, f"{names}: {outcome}")
-    from ossa_hooks import audit
-
-    audit.record(repo, "backup", "backup-remote-delete",
-                 0 if outcome.startswith("deleted") else 1, time.perf_counter() - start,
-                 {"branches": list(branches), "outcome": outcome})
+    _report(repo, names, "backup-remote-delete", outcome.startswith("deleted"), start,
+            {"branches": list(branches), "outcome": outcome})
     return outcome
 
 

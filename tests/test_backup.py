@@ -103,7 +103,18 @@ def test_a_clean_tree_makes_no_snapshot(committed_repo: Path) -> None:
     assert backup_refs(committed_repo) == {}
 
 
-def _differ(repo: Path, how: str) -> None:
+def base_repo(repo: Path) -> Path:
+    """``repo`` with a committed .gitignore (``*.log``), a.txt and a force-added kept.log."""
+    (repo / ".gitignore").write_text("*.log\n")
+    (repo / "a.txt").write_text("a\n")
+    (repo / "kept.log").write_text("kept\n")
+    git(repo, "add", "-f", ".gitignore", "a.txt", "kept.log")
+    git(repo, "commit", "-q", "-m", "base")
+    return repo
+
+
+def differ(repo: Path, how: str) -> None:
+    """Make ``base_repo``'s tree differ from HEAD (or seem to) in the way named ``how``."""
     a = repo / "a.txt"
     if how == "modified":
         a.write_text("changed\n")
@@ -145,13 +156,8 @@ def _differ(repo: Path, how: str) -> None:
 ])
 def test_a_snapshot_exactly_when_the_tree_differs_from_head(committed_repo: Path, how: str,
                                                             saved: bool) -> None:
-    repo = committed_repo
-    (repo / ".gitignore").write_text("*.log\n")
-    (repo / "a.txt").write_text("a\n")
-    (repo / "kept.log").write_text("kept\n")
-    git(repo, "add", "-f", ".gitignore", "a.txt", "kept.log")
-    git(repo, "commit", "-q", "-m", "base")
-    _differ(repo, how)
+    repo = base_repo(committed_repo)
+    differ(repo, how)
     index_before = digest(repo / ".git" / "index")
 
     name = snap(repo)

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 from conftest import git
 from conftest import ossa
-from test_backup import _differ
 from test_backup import backup_refs
+from test_backup import base_repo
+from test_backup import differ
 from test_backup import install_hooks
 from test_backup import out
 from test_backup import show_file
@@ -109,14 +110,9 @@ def test_a_failed_backup_stops_a_rebase_but_not_a_checkout(committed_repo: Path)
 ])
 def test_certainly_clean_says_yes_only_for_a_tree_that_is_heads(committed_repo: Path, how: str,
                                                                  clean: bool) -> None:
-    repo = committed_repo
-    (repo / ".gitignore").write_text("*.log\n")
-    (repo / "a.txt").write_text("a\n")
-    (repo / "kept.log").write_text("kept\n")
-    git(repo, "add", "-f", ".gitignore", "a.txt", "kept.log")
-    git(repo, "commit", "-q", "-m", "base")
+    repo = base_repo(committed_repo)
     assert certainly_clean(str(repo))
-    _differ(repo, how)
+    differ(repo, how)
     assert certainly_clean(str(repo)) == clean
 
 
