@@ -1,6 +1,6 @@
 #!/bin/sh
 # ossa-hooks shim: installed by `ossa-hooks install`, removed by `ossa-hooks uninstall`.
-# ossa-hooks-shim-version: 1
+# ossa-hooks-shim-version: 2
 OSSA_HOOK_TYPE=@HOOK_TYPE@
 OSSA_PYTHON=@PYTHON@
 OSSA_SYSPATH=@SYSPATH@
@@ -29,6 +29,7 @@ fi
 # -S skips site's processing of every .pth file (a third of the interpreter's start-up): the
 # module path recorded at install time is put in place instead. If that path no longer finds
 # ossa-hooks (the environment changed), the interpreter starts again the ordinary way.
+ossa_start() {
 exec "$OSSA_PYTHON" -S -c 'import sys
 recorded = sys.argv.pop(1)
 if recorded:
@@ -46,3 +47,8 @@ except ImportError:
     code = sys.orig_argv[sys.orig_argv.index("-c") + 1]
     os.execv(sys.executable, [sys.executable, "-S", "-c", code, "", *sys.argv[1:]])
 sys.exit(shim_main())' "$OSSA_SYSPATH" "$OSSA_HOOK_TYPE" "$@"
+}
+
+OSSA_PREFETCH=
+export OSSA_PREFETCH
+@START@

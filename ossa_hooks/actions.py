@@ -11,15 +11,23 @@ from __future__ import annotations
 class Action:
     """One hook action (a plain class: this table is read on every hook run)."""
 
-    __slots__ = ("description", "hook_types", "id", "target")
+    __slots__ = ("description", "hook_types", "id", "prefetch", "target")
 
     def __init__(
-        self, id: str, hook_types: tuple[str, ...], target: str | None, description: str
+        self,
+        id: str,
+        hook_types: tuple[str, ...],
+        target: str | None,
+        description: str,
+        prefetch: str | None = None,
     ) -> None:
         self.id = id
         self.hook_types = hook_types
         self.target = target
         self.description = description
+        # ``module:function`` giving, for a hook type, shell lines the installed shim runs
+        # while the interpreter starts (``install.prefetch_block``); read at install time.
+        self.prefetch = prefetch
 
 
 ACTIONS: tuple[Action, ...] = (
@@ -28,6 +36,7 @@ ACTIONS: tuple[Action, ...] = (
         ("post-checkout", "pre-rebase"),
         "ossa_hooks.backup_hook:hook",
         "snapshot uncommitted work to backup/auto-save-TIMESTAMP",
+        prefetch="ossa_hooks.backup_hook:prefetch",
     ),
     Action(
         "ossa-secrets",

@@ -17,6 +17,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from ossa_hooks.git import RepoPaths
     from ossa_hooks.hook_context import HookContext
+    from ossa_hooks.hook_context import Prefetched
 
 # Two questions, asked in parallel, that together say a snapshot would be HEAD's tree.
 # Tracked: does any path of HEAD or the index differ in the working tree? A stat change
@@ -29,12 +30,46 @@ _UNTRACKED = ["ls-files", "-z", "--others", "--exclude-standard", "--directory",
               "--no-empty-directory"]
 
 
-def certainly_clean(worktree: str) -> bool:
+# The names of the two questions when the installed shim asks them (``prefetch``).
+TRACKED = "backup-tracked"
+UNTRACKED = "backup-untracked"
+
+
+def prefetch(hook_type: str) -> str:
+    """Shell lines for the installed shim: ask both questions while the interpreter starts.
+
+    Each prints ``NAME EXIT-STATUS``. The untracked answer is grep's status (0: something to
+    take, 1: nothing); a failing ``ls-files`` prints a line, so a failure never reads as
+    "nothing". post-checkout asks only for a branch checkout (flag 1).
+    """
+    import shlex
+
+    def sh(args: list[str]) -> str:
+        return " ".join(shlex.quote(a) for a in ["git", *args])
+
+    listing = sh([a for a in _UNTRACKED if a != "-z"])  # grep reads lines
+    jobs = (f'        {{ {sh(_TRACKED_DIFFER)} >/dev/null 2>&1; echo "{TRACKED} $?"; }} &\n'
+            f"        {{ {{ {listing} 2>/dev/null || echo failed; }} | grep -q .;"
+            f' echo "{UNTRACKED} $?"; }} &')
+    when = '[ "$3" = 1 ]' if hook_type == "post-checkout" else ":"
+    return f"    if {when}; then\n{jobs}\n    fi"
+
+
+def certainly_clean(worktree: str, prefetched: Prefetched | None = None) -> bool:
     """True when the working tree is HEAD's: a snapshot would hold nothing new.
 
     About half the cost of the snapshot's ``add -A`` + ``write-tree`` on a temporary index.
     False on any doubt: a difference, an unborn HEAD, any failure (the snapshot decides then).
+    ``prefetched``: the answers of the shim, which asked the same questions while the
+    interpreter started (``prefetch``); used when it has both.
     """
+    if prefetched is not None:
+        tracked_status = prefetched.status(TRACKED)
+        if tracked_status is not None and tracked_status != 0:
+            return False
+        untracked_status = prefetched.status(UNTRACKED)
+        if tracked_status == 0 and untracked_status is not None:
+            return untracked_status == 1
     tracked = git.start(_TRACKED_DIFFER, worktree, stderr=False)
     untracked = git.start(_UNTRACKED, worktree, stderr=False)
     try:
@@ -55,7 +90,7 @@ def hook(ctx: HookContext) -> int:
         return 0
     if ctx.hook_type == "post-checkout" and _rebase_in_progress(ctx.repo):
         return 0  # the rebase's own checkouts: its pre-rebase snapshot already holds the work
-    if certainly_clean(worktree):
+    if certainly_clean(worktree, ctx.prefetched):
         return 0
     from ossa_hooks import backup
     from ossa_hooks.errors import OssaError

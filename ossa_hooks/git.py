@@ -54,6 +54,25 @@ class GitError(OssaError):
         self.stderr = stderr
 
 
+def hook_env_is_plain(repo: RepoPaths, environ: Mapping[str, str] | None = None) -> bool:
+    """True when git run in the hook's worktree with the hook's own environment answers as
+    git run with ``no_git_env()``: no GIT_* variable but the kept ones, those that only name
+    things (``GIT_PREFIX``, trace2's parent), and a ``GIT_DIR`` naming the worktree's own
+    git dir (git sets it in linked worktrees)."""
+    env = os.environ if environ is None else environ
+    for key, value in env.items():
+        if not key.startswith("GIT_") or key in _HOOK_ENV_KEEP or key in _HOOK_ENV_NAMING:
+            continue
+        if key == "GIT_DIR" and repo.toplevel_str is not None and os.path.realpath(
+                os.path.join(repo.toplevel_str, value)) == os.path.realpath(repo.git_dir_str):
+            continue
+        return False
+    return True
+
+
+_HOOK_ENV_NAMING = frozenset({"GIT_PREFIX", "GIT_TRACE2_PARENT_NAME", "GIT_TRACE2_PARENT_SID"})
+
+
 def no_git_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
     """A copy of ``base`` (default ``os.environ``) without the GIT_* variables set for hooks."""
     env = dict(os.environ if base is None else base)

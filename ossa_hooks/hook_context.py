@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -32,6 +34,44 @@ class PushedRef:
         return set(self.local_sha) == {"0"}
 
 
+class Prefetched:
+    """Answers to git questions the installed shim started with the interpreter.
+
+    They arrive on a pipe (the interpreter's standard input, moved aside by ``run``) as
+    ``NAME EXIT-STATUS`` lines, in the order the questions finish; ``status`` waits for one.
+    """
+
+    __slots__ = ("_fd", "_pending", "answers")
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+        self._pending = b""
+        self.answers: dict[str, int] = {}
+
+    def status(self, name: str) -> int | None:
+        """The exit status of question ``name``; None when the shim did not ask it."""
+        while name not in self.answers and self._fd >= 0:
+            try:
+                block = os.read(self._fd, 4096)
+            except OSError:
+                block = b""
+            if not block:
+                self.close()
+                break
+            lines = (self._pending + block).split(b"\n")
+            self._pending = lines.pop()
+            for line in lines:
+                key, _, value = line.decode("ascii", "replace").partition(" ")
+                if value.strip().isdigit():
+                    self.answers[key] = int(value)
+        return self.answers.get(name)
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+
 class HookContext:
     """Everything an action needs: the hook type, its arguments, the repository, the config.
 
@@ -47,6 +87,7 @@ class HookContext:
         "environ",
         "filenames",
         "hook_type",
+        "prefetched",
         "repo",
         "stdin",
         "via_pre_commit",
@@ -62,6 +103,7 @@ class HookContext:
         filenames: tuple[str, ...] = (),
         via_pre_commit: bool = False,
         environ: Mapping[str, str] | None = None,
+        prefetched: Prefetched | None = None,
     ) -> None:
         self.hook_type = hook_type
         self.args = args
@@ -71,6 +113,7 @@ class HookContext:
         self.filenames = filenames
         self.via_pre_commit = via_pre_commit
         self.environ: Mapping[str, str] = environ if environ is not None else {}
+        self.prefetched = prefetched
 
     @property
     def pushed_refs(self) -> list[PushedRef]:

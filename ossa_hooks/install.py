@@ -80,6 +80,36 @@ def render_shim(hook_type: str, python: str) -> str:
         text.replace("@HOOK_TYPE@", shlex.quote(hook_type))
         .replace("@PYTHON@", shlex.quote(python))
         .replace("@SYSPATH@", shlex.quote(recorded_path(python)))
+        .replace("@START@", start_lines(hook_type))
+    )
+
+
+def start_lines(hook_type: str) -> str:
+    """The shim's last lines: start the interpreter, and with it the actions' git questions.
+
+    Each action serving ``hook_type`` may name a ``prefetch`` function giving shell lines
+    that print ``NAME EXIT-STATUS`` (background jobs allowed); their output becomes the
+    interpreter's standard input, read by ``hook_context.Prefetched``. When no action
+    prefetches, the shim simply starts the interpreter.
+    """
+    from ossa_hooks.actions import ACTIONS
+
+    jobs = []
+    for action in ACTIONS:
+        if action.prefetch is None or hook_type not in action.hook_types:
+            continue
+        module_name, _, func_name = action.prefetch.partition(":")
+        jobs.append(str(getattr(__import__(module_name, fromlist=[func_name]),
+                                func_name)(hook_type)).rstrip("\n"))
+    if not jobs:
+        return 'ossa_start "$@"'
+    return (
+        "# Read-only git questions the actions will ask, started while the interpreter starts\n"
+        "# (its start-up is half of a hook's time); each answer reaches the hook on its\n"
+        '# standard input as a line "NAME EXIT-STATUS". Written from the actions table.\n'
+        "{\n" + "\n".join(jobs) + "\n    wait\n"
+        '} 2>/dev/null | { OSSA_PREFETCH=stdin; ossa_start "$@"; }\n'
+        "exit $?"
     )
 
 

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from ossa_hooks.actions import Action
     from ossa_hooks.git import RepoPaths
     from ossa_hooks.hook_context import HookContext
+    from ossa_hooks.hook_context import Prefetched
 
 
 def run(
@@ -31,8 +32,12 @@ def run(
     stdin: bytes | None = None,
     environ: Mapping[str, str] | None = None,
     repo: RepoPaths | None = None,
+    prefetched: Prefetched | None = None,
 ) -> int:
-    """Run hook type or action id ``what``; return the exit code for git."""
+    """Run hook type or action id ``what``; return the exit code for git.
+
+    ``prefetched``: answers the shim's git questions gave (see ``shim_main``).
+    """
     from ossa_hooks import audit
     from ossa_hooks import config as config_mod
     from ossa_hooks import git
@@ -77,6 +82,7 @@ def run(
         filenames=tuple(args) if via_pre_commit and chosen is not None else (),
         via_pre_commit=via_pre_commit,
         environ=env,
+        prefetched=prefetched,
     )
     results: dict[str, str] = {}
     code = 0
@@ -122,19 +128,42 @@ def shim_main(argv: Sequence[str] | None = None) -> int:
         print("ossa-hooks: the hook shim needs a hook type", file=sys.stderr)
         return EXIT_USAGE
     hook_type, args = argv[0], argv[1:]
+    answers = _take_prefetched()
     stdin = b""
     if hook_type == "pre-push" and not sys.stdin.isatty():
         stdin = sys.stdin.buffer.read()
 
     def go() -> int:
-        from ossa_hooks.git import hook_repo_paths
+        from ossa_hooks import git
 
-        return run(hook_type, args, stdin, repo=hook_repo_paths())
+        repo = git.hook_repo_paths()
+        prefetched = answers
+        if prefetched is not None and not git.hook_env_is_plain(repo):
+            prefetched.close()  # git ran with variables that can change its answers: ask again
+            prefetched = None
+        return run(hook_type, args, stdin, repo=repo, prefetched=prefetched)
 
     code = handle_errors(go)
     if argv is None:
         _end_process(code)
     return code
+
+
+def _take_prefetched() -> Prefetched | None:
+    """The shim's prefetched answers, when it sent them on standard input.
+
+    The pipe is moved off descriptor 0 (which gets /dev/null), and the variable leaves the
+    environment: no git command or nested hook started from here sees either.
+    """
+    if os.environ.pop("OSSA_PREFETCH", "") != "stdin":
+        return None
+    from ossa_hooks.hook_context import Prefetched
+
+    fd = os.dup(0)  # not inherited by children (PEP 446)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    return Prefetched(fd)
 
 
 def _end_process(code: int) -> NoReturn:

@@ -139,3 +139,82 @@ def test_a_clean_checkout_loads_no_snapshot_machinery(committed_repo: Path) -> N
                           env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
     assert proc.stdout.strip() == "0 []", proc.stderr
     assert backup_refs(committed_repo) == {}
+
+
+def _traced(tmp_path: Path) -> tuple[dict[str, str], Path]:
+    """An environment in which every git command logs its trace2 events."""
+    log = tmp_path / "trace2.json"
+    return {**os.environ, "GIT_TRACE2_EVENT": str(log)}, log
+
+
+def _questions(log: Path) -> list[list[str]]:
+    """The argv of each clean-tree question git logged. The shim's own run in its working
+    directory (no ``-C``); Python's name the worktree with ``-C``."""
+    if not log.exists():
+        return []
+    starts = (json.loads(line) for line in log.read_text().splitlines())
+    return [e["argv"] for e in starts if e["event"] == "start"
+            and ("diff-index" in e["argv"] or "--others" in e["argv"])]
+
+
+def test_a_branch_checkout_takes_the_answers_the_shim_asked_for(committed_repo: Path,
+                                                                tmp_path: Path) -> None:
+    install_hooks(committed_repo)
+    env, log = _traced(tmp_path)
+    proc = git(committed_repo, "checkout", "-q", "-b", "topic", env=env)
+    assert proc.returncode == 0 and proc.stderr == ""
+    asked = _questions(log)
+    # Both questions asked once, by the shell while Python started, not again by Python.
+    assert len(asked) == 2 and not any("-C" in argv for argv in asked), asked
+    assert backup_refs(committed_repo) == {}
+    (committed_repo / "notes.txt").write_text("work in progress\n")
+    proc = git(committed_repo, "checkout", "-q", "main", env=env)
+    assert "uncommitted work saved to backup/auto-save-" in proc.stderr
+    log.unlink()
+    proc = git(committed_repo, "checkout", "-q", "--", "README.md", env=env)  # flag 0
+    assert proc.returncode == 0 and proc.stderr == "" and _questions(log) == []
+
+
+def test_unused_answers_cost_nothing_visible(committed_repo: Path) -> None:
+    install_hooks(committed_repo)
+    (committed_repo / "notes.txt").write_text("work in progress\n")
+    env = {**os.environ, "SKIP": "ossa-backup"}
+    proc = git(committed_repo, "checkout", "-q", "-b", "topic", env=env)
+    assert proc.returncode == 0
+    assert proc.stderr.strip() == "ossa-hooks: ossa-backup: skipped (SKIP)"
+    assert backup_refs(committed_repo) == {}
+
+
+def test_a_hook_started_with_other_git_variables_asks_again(committed_repo: Path,
+                                                            tmp_path: Path) -> None:
+    install_hooks(committed_repo)
+    head = out(committed_repo, "rev-parse", "HEAD")
+    (committed_repo / "notes.txt").write_text("work in progress\n")
+    hide = tmp_path / "hide"
+    hide.write_text("notes.txt\n")
+    # As after `git -c core.excludesFile=hide checkout …`: the shim's questions do not see
+    # notes.txt; the snapshot ignores such variables, so the hook must ask again itself.
+    env = {**os.environ, "GIT_CONFIG_PARAMETERS": f"'core.excludesfile'='{hide}'"}
+    proc = subprocess.run([str(committed_repo / ".git" / "hooks" / "post-checkout"), head, head,
+                           "1"], cwd=committed_repo, env=env, capture_output=True, text=True,
+                          check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert "uncommitted work saved to backup/auto-save-" in proc.stderr
+
+
+def test_in_a_linked_worktree_the_answers_are_its_own(committed_repo: Path,
+                                                      tmp_path: Path) -> None:
+    install_hooks(committed_repo)
+    linked = tmp_path / "agent wt ø"
+    git(committed_repo, "worktree", "add", "-q", "-b", "agent", str(linked))
+    (committed_repo / "main-only.txt").write_text("uncommitted in the main worktree\n")
+    env, log = _traced(tmp_path)
+    proc = git(linked, "checkout", "-q", "-b", "agent-2", env=env)  # git sets GIT_DIR here
+    assert proc.returncode == 0 and proc.stderr == ""
+    assert len(_questions(log)) == 2 and not any("-C" in argv for argv in _questions(log))
+    (linked / "wip.txt").write_text("work in progress\n")
+    proc = git(linked, "checkout", "-q", "agent", env=env)
+    assert "uncommitted work saved to backup/auto-save-" in proc.stderr
+    (name,) = backup_refs(committed_repo)
+    assert backup.resolve(repo_paths(linked), name).worktree == str(linked)
+    assert "wip.txt" in git(linked, "ls-tree", "-r", "--name-only", name).stdout

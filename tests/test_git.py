@@ -115,3 +115,20 @@ def test_without_stderr_output_is_read_whole_and_messages_dropped(committed_repo
     done = ogit.finish(ogit.start(["hash-object", "--stdin"], committed_repo, input=big,
                                   stderr=False))
     assert done.stdout == blob
+
+
+def test_hook_env_is_plain_only_without_variables_that_change_answers(committed_repo: Path,
+                                                                       tmp_path: Path) -> None:
+    repo = ogit.repo_paths(committed_repo)
+    base = {"PATH": "/usr/bin", "GIT_PREFIX": "", "GIT_EXEC_PATH": "/usr/lib/git-core",
+            "GIT_TRACE2_PARENT_SID": "x", "GIT_CONFIG_GLOBAL": "/dev/null"}
+    assert ogit.hook_env_is_plain(repo, base)
+    assert ogit.hook_env_is_plain(repo, {**base, "GIT_DIR": ".git"})
+    assert not ogit.hook_env_is_plain(repo, {**base, "GIT_DIR": str(tmp_path)})
+    assert not ogit.hook_env_is_plain(repo, {**base, "GIT_INDEX_FILE": "other"})
+    assert not ogit.hook_env_is_plain(repo, {**base, "GIT_CONFIG_PARAMETERS": "'a.b'='c'"})
+    linked = tmp_path / "linked"
+    git(committed_repo, "worktree", "add", "-q", "--detach", str(linked))
+    linked_repo = ogit.repo_paths(linked)
+    assert ogit.hook_env_is_plain(linked_repo, {**base, "GIT_DIR": linked_repo.git_dir_str})
+

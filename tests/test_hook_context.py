@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import threading
+import time
+
+from ossa_hooks.hook_context import Prefetched
 from ossa_hooks.hook_context import from_pre_commit
 from ossa_hooks.hook_context import infer_hook_type
 
@@ -34,3 +39,24 @@ def test_pre_rebase_and_post_merge() -> None:
         "pre-rebase", ("main", "topic"), b"")
     assert from_pre_commit({"PRE_COMMIT_IS_SQUASH_MERGE": "1"}, ("post-merge",)) == (
         "post-merge", ("1",), b"")
+
+
+def test_prefetched_answers_are_read_as_they_arrive() -> None:
+    r, w = os.pipe()
+    answers = Prefetched(r)
+
+    def shim() -> None:  # answers come in the order the questions finish, in pieces
+        os.write(w, b"second 1\nfir")
+        time.sleep(0.05)
+        os.write(w, b"st 0\nbroken line\n")
+        os.close(w)
+
+    writer = threading.Thread(target=shim)
+    writer.start()
+    assert answers.status("first") == 0  # waits for the rest of its line
+    assert answers.status("second") == 1
+    assert answers.status("never asked") is None  # the end of the pipe: no such answer
+    assert answers.status("broken") is None
+    writer.join()
+    answers.close()  # twice is harmless
+

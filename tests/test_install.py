@@ -283,3 +283,17 @@ def test_installed_with_python_m_from_inside_the_repository_imports_nothing_from
     proc = git(committed_repo, "commit", "-q", "--allow-empty", "-m", "x", check=False)
     assert proc.returncode == 0, proc.stderr
     assert [e["name"] for e in hook_events(committed_repo)] == ["pre-commit"]
+
+
+def test_shims_start_the_prefetched_questions_only_where_an_action_asks_them(
+        committed_repo: Path) -> None:
+    assert ossa(committed_repo, "install").returncode == 0
+    hooks = committed_repo / ".git" / "hooks"
+    for hook_type in ("post-checkout", "pre-rebase"):
+        text = (hooks / hook_type).read_text()
+        assert '| { OSSA_PREFETCH=stdin; ossa_start "$@"; }' in text
+        assert "backup-tracked" in text and "backup-untracked" in text
+    for hook_type in ("pre-commit", "pre-push", "post-merge"):
+        text = (hooks / hook_type).read_text()
+        assert text.rstrip().endswith('ossa_start "$@"') and "OSSA_PREFETCH=stdin" not in text
+
