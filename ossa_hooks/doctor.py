@@ -9,7 +9,9 @@ from pathlib import Path
 from ossa_hooks import git
 from ossa_hooks.config import HOOK_TYPES
 from ossa_hooks.errors import OssaError
+from ossa_hooks.install import current_shim_version
 from ossa_hooks.install import hooks_dir
+from ossa_hooks.install import shim_version
 from ossa_hooks.install import state
 
 
@@ -77,7 +79,11 @@ def check_worktree(top: Path) -> tuple[list[str], int]:
             problems += 1
             continue
         chained = f", runs {hook_type}.legacy first" if st.legacy else ""
-        lines.append(f"ok      {label}: shim -> {st.python}{chained}")
+        older = ""
+        if shim_version(st.path.read_text(encoding="utf-8", errors="replace")) != \
+                current_shim_version():
+            older = " (written by an older ossa-hooks: `ossa-hooks install` again updates it)"
+        lines.append(f"ok      {label}: shim -> {st.python}{chained}{older}")
     return lines, problems
 
 

@@ -59,6 +59,22 @@ def shim_python(path: Path) -> str | None:
     return None
 
 
+def shim_version(text: str) -> int | None:
+    """The version a shim's marker line states (None when there is no readable one)."""
+    for line in text.splitlines()[:5]:
+        if line.startswith(MARKER):
+            value = line[len(MARKER):].strip()
+            return int(value) if value.isdigit() else None
+    return None
+
+
+def current_shim_version() -> int | None:
+    """The version of the shim ``install`` writes now."""
+    from ossa_hooks.resources import data_dir
+
+    return shim_version((data_dir("hooks") / "shim.sh").read_text(encoding="utf-8"))
+
+
 def state(folder: Path, hook_type: str) -> HookState:
     path = folder / hook_type
     ours = is_ours(path)

@@ -51,3 +51,19 @@ def test_outside_a_repository(tmp_path: Path) -> None:
     proc = ossa(tmp_path, "doctor")
     assert proc.returncode == 2
     assert "not a git repository" in proc.stderr
+
+
+def test_a_shim_from_an_older_version_is_pointed_out(committed_repo: Path) -> None:
+    assert ossa(committed_repo, "install").returncode == 0
+    proc = ossa(committed_repo, "doctor")
+    assert "older ossa-hooks" not in proc.stdout
+    shim = committed_repo / ".git" / "hooks" / "post-checkout"
+    shim.write_text(shim.read_text().replace("# ossa-hooks-shim-version: 2",
+                                             "# ossa-hooks-shim-version: 1"))
+    proc = ossa(committed_repo, "doctor")
+    assert proc.returncode == 0  # it still works: a note, not a problem
+    assert (f"ok      {committed_repo}: post-checkout: shim -> " in proc.stdout
+            and "(written by an older ossa-hooks: `ossa-hooks install` again updates it)"
+            in proc.stdout)
+    assert ossa(committed_repo, "install").returncode == 0
+    assert "older ossa-hooks" not in ossa(committed_repo, "doctor").stdout
