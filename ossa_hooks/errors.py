@@ -44,6 +44,13 @@ def handle_errors(func: Callable[[], int], prog: str = "ossa-hooks") -> int:
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # Whoever read the output went away (`ossa-hooks doctor | head -1`): stop quietly, as
+        # other tools do. Standard output now goes nowhere, so the flush at exit cannot fail.
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
+        return 141  # 128 + SIGPIPE, what a shell shows for a tool killed by the broken pipe
     except Exception as e:  # noqa: BLE001 - the last line of defence
         log = _write_crash_log()
         print(f"{prog}: unexpected error: {type(e).__name__}: {e} (details in {log})",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -49,3 +51,14 @@ def test_a_crash_goes_to_the_log(capsys: pytest.CaptureFixture[str], tmp_path: P
 def test_returns_the_function_code() -> None:
     assert handle_errors(lambda: 0) == 0
     assert handle_errors(lambda: 1) == 1
+
+
+def test_a_reader_that_goes_away_is_no_error(committed_repo: Path) -> None:
+    exe = Path(sys.executable).with_name("ossa-hooks")
+    proc = subprocess.Popen([str(exe), "doctor"], cwd=committed_repo, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # like `| head -0`: the first line written meets a closed pipe
+    err = proc.stderr.read().decode()
+    assert proc.wait() == 141
+    assert err == ""
