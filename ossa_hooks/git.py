@@ -54,6 +54,10 @@ class GitError(OssaError):
         self.stderr = stderr
 
 
+# Variables git sets for hooks that only name things: they change no git command's answer.
+_HOOK_ENV_NAMING = frozenset({"GIT_PREFIX", "GIT_TRACE2_PARENT_NAME", "GIT_TRACE2_PARENT_SID"})
+
+
 def hook_env_is_plain(repo: RepoPaths, environ: Mapping[str, str] | None = None) -> bool:
     """True when git run in the hook's worktree with the hook's own environment answers as
     git run with ``no_git_env()``: no GIT_* variable but the kept ones, those that only name
@@ -68,9 +72,6 @@ def hook_env_is_plain(repo: RepoPaths, environ: Mapping[str, str] | None = None)
             continue
         return False
     return True
-
-
-_HOOK_ENV_NAMING = frozenset({"GIT_PREFIX", "GIT_TRACE2_PARENT_NAME", "GIT_TRACE2_PARENT_SID"})
 
 
 def no_git_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
