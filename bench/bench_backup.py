@@ -36,7 +36,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import ossa_hooks
+from _repo import bench_env
 
 RATIO_TARGET = 1.3
 CLEAN_TARGET_MS = 35.0
@@ -161,14 +161,7 @@ def main() -> int:
     args = ap.parse_args()
 
     root = Path(tempfile.mkdtemp(prefix="ossa-bench-backup-"))
-    gitconfig = root / "gitconfig"
-    gitconfig.write_text("[user]\n\tname = Bench\n\temail = bench@example.com\n")
-    # As on a user's machine: bytecode compiled (pip does it at install time).
-    ENV.update({k: v for k, v in os.environ.items()
-                if not k.startswith("GIT_") and k != "PYTHONDONTWRITEBYTECODE"})
-    ENV.update(GIT_CONFIG_GLOBAL=str(gitconfig), GIT_CONFIG_NOSYSTEM="1")
-    subprocess.run([sys.executable, "-m", "compileall", "-q",
-                    str(Path(ossa_hooks.__file__).parent)], check=False, env=ENV)
+    ENV.update(bench_env(root))
     try:
         repo = make_repo(root, args.files)
         exe = Path(sys.executable).with_name("ossa-hooks")

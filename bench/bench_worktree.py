@@ -17,7 +17,6 @@ Runs are interleaved so machine noise hits all variants alike; medians are print
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import subprocess
 import sys
@@ -25,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import ossa_hooks
+from _repo import bench_env
 
 # ossa-cleanup's own cost over the shim when there is nothing to clean.
 TARGET_FRONT_DOOR_MS = 5.0
@@ -75,13 +74,7 @@ def main() -> int:
     ossa = str(Path(sys.executable).parent / "ossa-hooks")
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        gitconfig = root / "gitconfig"
-        gitconfig.write_text("[user]\n\tname = Bench\n\temail = bench@example.com\n")
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith("GIT_") and k != "PYTHONDONTWRITEBYTECODE"}
-        subprocess.run([sys.executable, "-m", "compileall", "-q",
-                        str(Path(ossa_hooks.__file__).parent)], check=False, env=env)
-        env.update(GIT_CONFIG_GLOBAL=str(gitconfig), GIT_CONFIG_NOSYSTEM="1")
+        env = bench_env(root)
 
         # --- post-merge ---
         plain = make_repo(root, "plain", env, None)
