@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import git
@@ -305,18 +306,25 @@ def test_a_hanging_check_is_killed_with_its_process_group(project: Path, tools: 
     assert worktrees(project) == [str(project)]
 
 
-def test_interrupting_the_judge_removes_its_worktree_and_kills_checks(
-        project: Path, tools: Path, tmp_path: Path) -> None:
+def _judge_with_a_hanging_check(project: Path, tools: Path, tmp_path: Path,
+                                **popen: Any) -> tuple[subprocess.Popen[Any], list[str]]:
+    """`ossa-hooks judge` started with one check that hangs, once that check is running:
+    the process, and the check's parent pid, child pid and worktree."""
     pids = tmp_path / "pids"
     configure(project, {"hang": {"run": tool(tools, "hang.py", pids)}})
     exe = Path(sys.executable).with_name("ossa-hooks")
-    proc = subprocess.Popen([str(exe), "judge"], cwd=project, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([str(exe), "judge"], cwd=project, **popen)
     for _ in range(400):
         if pids.exists() and len(pids.read_text().split()) == 3:
             break
         time.sleep(0.05)
-    parent, child, cwd = pids.read_text().split()
+    return proc, pids.read_text().split()
+
+
+def test_interrupting_the_judge_removes_its_worktree_and_kills_checks(
+        project: Path, tools: Path, tmp_path: Path) -> None:
+    proc, (parent, child, cwd) = _judge_with_a_hanging_check(
+        project, tools, tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert Path(cwd).exists()
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=30)
@@ -329,16 +337,8 @@ def test_interrupting_the_judge_removes_its_worktree_and_kills_checks(
 
 def test_a_judge_killed_outright_leaves_nothing_that_breaks_the_next(
         project: Path, tools: Path, tmp_path: Path) -> None:
-    pids = tmp_path / "pids"
-    configure(project, {"hang": {"run": tool(tools, "hang.py", pids)}})
-    exe = Path(sys.executable).with_name("ossa-hooks")
-    proc = subprocess.Popen([str(exe), "judge"], cwd=project, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    for _ in range(400):
-        if pids.exists() and len(pids.read_text().split()) == 3:
-            break
-        time.sleep(0.05)
-    parent, child, cwd = pids.read_text().split()
+    proc, (parent, child, cwd) = _judge_with_a_hanging_check(
+        project, tools, tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     proc.kill()  # SIGKILL: no cleanup at all
     proc.wait()
     os.killpg(int(parent), signal.SIGKILL)  # the check's group, as a reboot would
