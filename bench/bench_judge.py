@@ -179,14 +179,18 @@ def bench_real(root: Path, env: dict[str, str], runs: int, modules: int, jobs: i
     total = sum(got[n][0] for n in names)
     floor = max(slowest, sum(got[n][1] for n in names) / ncpu)
     print(f"   ossa-hooks judge, 3 checks in parallel: {wall:6.2f} s wall, {cpu:5.2f} s CPU")
-    print(f"   slowest single check (wall):            {slowest:6.2f} s   "
-          f"ratio {wall / slowest:.2f}x (target <= 1.20x)")
-    print(f"   sequential sum of the three (wall):     {total:6.2f} s   "
-          f"parallel is {wall / total:.2f}x of it")
+    _against_single_checks(wall, slowest, total)
     print(f"   pre-commit run --all-files (sequential): {pc_wall:5.2f} s wall, {pc_cpu:5.2f} s CPU"
           f"   ossa-hooks judge / pre-commit = {wall / pc_wall:.2f}x")
     print(f"   (lower bound on {ncpu} CPUs: max(slowest, CPU sum / CPUs) = {floor:.2f} s; "
           f"load average now {os.getloadavg()[0]:.2f})")
+
+
+def _against_single_checks(wall: float, slowest: float, total: float) -> None:
+    print(f"   slowest single check (wall):            {slowest:6.2f} s   "
+          f"ratio {wall / slowest:.2f}x (target <= 1.20x)")
+    print(f"   sequential sum of the three (wall):     {total:6.2f} s   "
+          f"parallel is {wall / total:.2f}x of it")
 
 
 def bench_sleep(root: Path, env: dict[str, str], runs: int) -> None:
@@ -207,10 +211,7 @@ def bench_sleep(root: Path, env: dict[str, str], runs: int) -> None:
     slowest = max(got[n][0] for n in durations)
     total = sum(got[n][0] for n in durations)
     print(f"   ossa-hooks judge, 3 checks in parallel: {wall:6.2f} s")
-    print(f"   slowest single check (wall):            {slowest:6.2f} s   "
-          f"ratio {wall / slowest:.2f}x (target <= 1.20x)")
-    print(f"   sequential sum of the three (wall):     {total:6.2f} s   "
-          f"parallel is {wall / total:.2f}x of it")
+    _against_single_checks(wall, slowest, total)
 
 
 def bench_cached(root: Path, env: dict[str, str], runs: int) -> None:
