@@ -22,12 +22,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from ossa_hooks import budget
+from ossa_hooks.agents import budget as budget
 
 TARGET_RATIO = 1.5
 URL = "https://openaipublic.blob.core.windows.net/encodings/cl100k_base.tiktoken"
 
-OURS = "from ossa_hooks import budget; budget.encoding('cl100k_base').encode('warm up')"
+OURS = "from ossa_hooks.agents import budget; budget.encoding('cl100k_base').encode('warm up')"
 THEIRS = "import tiktoken; tiktoken.get_encoding('cl100k_base').encode('warm up')"
 
 

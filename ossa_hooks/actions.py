@@ -34,14 +34,14 @@ ACTIONS: tuple[Action, ...] = (
     Action(
         "ossa-backup",
         ("post-checkout", "pre-rebase"),
-        "ossa_hooks.backup_hook:hook",
+        "ossa_hooks.backup.hook:hook",
         "snapshot uncommitted work to backup/auto-save-TIMESTAMP",
-        prefetch="ossa_hooks.backup_hook:prefetch",
+        prefetch="ossa_hooks.backup.hook:prefetch",
     ),
     Action(
         "ossa-secrets",
         ("pre-commit",),
-        "ossa_hooks.secrets:hook",
+        "ossa_hooks.secrets.engine:hook",
         "refuse commits whose staged content holds a secret",
     ),
     Action(
@@ -53,19 +53,19 @@ ACTIONS: tuple[Action, ...] = (
     Action(
         "ossa-judge",
         ("pre-push",),
-        "ossa_hooks.judge:hook",
+        "ossa_hooks.judge.gate:hook",
         "tests, lint and security scan of the pushed commits",
     ),
     Action(
         "ossa-cleanup",
         ("post-merge",),
-        "ossa_hooks.worktree_hook:hook",
+        "ossa_hooks.worktree.hook:hook",
         "remove agent worktrees whose branches are merged and clean",
     ),
     Action(
         "ossa-budget",
         ("post-merge",),
-        "ossa_hooks.budget:hook",
+        "ossa_hooks.agents.budget:hook",
         "token budget report of the merged tasks",
     ),
 )

@@ -12,15 +12,15 @@ from pathlib import Path
 import pytest
 from conftest import git
 from conftest import ossa
-from test_backup import backup_refs
-from test_backup import base_repo
-from test_backup import differ
-from test_backup import install_hooks
-from test_backup import out
-from test_backup import show_file
+from test_backup_snapshot import backup_refs
+from test_backup_snapshot import base_repo
+from test_backup_snapshot import differ
+from test_backup_snapshot import install_hooks
+from test_backup_snapshot import out
+from test_backup_snapshot import show_file
 
-from ossa_hooks import backup
-from ossa_hooks.backup_hook import certainly_clean
+from ossa_hooks.backup import snapshot as backup
+from ossa_hooks.backup.hook import certainly_clean
 from ossa_hooks.git import repo_paths
 
 
@@ -132,7 +132,8 @@ def test_certainly_clean_doubts_what_it_cannot_read(committed_repo: Path,
 def test_a_clean_checkout_loads_no_snapshot_machinery(committed_repo: Path) -> None:
     code = ("import sys; from ossa_hooks import run;"
             " code = run.shim_main(['post-checkout', 'a', 'b', '1']);"
-            " print(code, sorted(m for m in ('ossa_hooks.backup', 'ossa_hooks.pids', 'select',"
+            " print(code, sorted(m for m in ('ossa_hooks.backup.snapshot', 'ossa_hooks.pids',"
+            " 'select',"
             " 'subprocess', 'pathlib') if m in sys.modules))")
     proc = subprocess.run([sys.executable, "-S", "-c", code], cwd=committed_repo,
                           capture_output=True, text=True, check=False,

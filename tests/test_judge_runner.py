@@ -1,4 +1,4 @@
-"""The check runner's pieces; whole runs through the pre-push hook are in test_judge.py."""
+"""The check runner's pieces; whole runs through the pre-push hook are in test_judge_gate.py."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from ossa_hooks import judge_runner
 from ossa_hooks.git import repo_paths
+from ossa_hooks.judge import runner as judge_runner
 
 
 @pytest.mark.parametrize(("run", "shell"), [

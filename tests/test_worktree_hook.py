@@ -1,4 +1,4 @@
-"""The ``ossa-cleanup`` post-merge action's fast path (ossa_hooks.worktree_hook) on real
+"""The ``ossa-cleanup`` post-merge action's fast path (ossa_hooks.worktree.hook) on real
 repositories: merges with no agent worktree do nothing and import nothing heavy (seen from a
 separate interpreter's ``sys.modules``); the layouts it cannot read go to the full check; a
 merged, clean agent worktree is still removed."""
@@ -15,7 +15,7 @@ import pytest
 from conftest import git
 from conftest import ossa
 
-from ossa_hooks.worktree_hook import may_have_work
+from ossa_hooks.worktree.hook import may_have_work
 
 QUIET_CONFIG = (
     "hooks:\n  pre-commit: []\n  pre-push: []\n  post-checkout: []\n  pre-rebase: []\n"
@@ -29,7 +29,7 @@ PROBE = r"""
 import json, sys
 from ossa_hooks.git import hook_repo_paths
 from ossa_hooks.hook_context import HookContext
-from ossa_hooks import worktree_hook
+from ossa_hooks.worktree import hook as worktree_hook
 mode = sys.argv[1]
 repo = hook_repo_paths()
 before = set(sys.modules)
@@ -112,7 +112,7 @@ def test_nothing_to_do_imports_nothing(proj: Path, tmp_path: Path) -> None:
     assert new == []  # not worktree, not pathlib, not subprocess: nothing at all
     rc, new = probe(proj, "hook")
     assert rc == 0
-    assert "ossa_hooks.worktree" not in new and "ossa_hooks.spawn" not in new
+    assert "ossa_hooks.worktree.lifecycle" not in new and "ossa_hooks.agents.spawn" not in new
 
 
 def test_an_agent_worktree_takes_the_full_check(proj: Path) -> None:
@@ -120,7 +120,8 @@ def test_an_agent_worktree_takes_the_full_check(proj: Path) -> None:
     assert r.returncode == 0, r.stderr
     rc, new = probe(proj, "action")
     assert rc == 0
-    assert "ossa_hooks.worktree" in new  # the probe does see a heavy import when there is one
+    # the probe does see a heavy import when there is one
+    assert "ossa_hooks.worktree.lifecycle" in new
     # From inside the agent worktree itself: a merge into an agent branch finishes nothing.
     [wt] = [p for p in (proj / ".worktrees").iterdir()]
     rc, new = probe(wt, "action")
@@ -130,7 +131,7 @@ def test_an_agent_worktree_takes_the_full_check(proj: Path) -> None:
 def test_bare_repository_does_nothing(tmp_path: Path) -> None:
     from ossa_hooks.git import RepoPaths
     from ossa_hooks.hook_context import HookContext
-    from ossa_hooks.worktree_hook import hook
+    from ossa_hooks.worktree.hook import hook
 
     bare = tmp_path / "bare.git"
     git(tmp_path, "init", "-q", "--bare", str(bare))

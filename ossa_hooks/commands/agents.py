@@ -35,8 +35,8 @@ def register(sub: SubParsers) -> None:
 def main_spawn(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from ossa_hooks import agents
     from ossa_hooks import git
+    from ossa_hooks.agents import runner as agents
     from ossa_hooks.errors import OssaError
 
     repo = git.repo_paths()
@@ -54,8 +54,8 @@ def main_spawn(args: argparse.Namespace) -> int:
 
 
 def main_list(args: argparse.Namespace) -> int:
-    from ossa_hooks import agents
     from ossa_hooks import git
+    from ossa_hooks.agents import runner as agents
 
     repo = git.repo_paths()
     records = agents.listing(repo, everything=not args.running)
@@ -76,15 +76,15 @@ def main_list(args: argparse.Namespace) -> int:
 
 
 def main_run(args: argparse.Namespace) -> int:
-    from ossa_hooks import agents
     from ossa_hooks import config as config_mod
     from ossa_hooks import git
+    from ossa_hooks.agents import runner as agents
 
     repo = git.repo_paths()
     rec = agents.get(repo, args.id)
     from pathlib import Path
 
-    from ossa_hooks.budget import BudgetExceeded
+    from ossa_hooks.agents.budget import BudgetExceeded
 
     cfg = config_mod.load(Path(rec.worktree))
     try:
@@ -100,8 +100,8 @@ def main_run(args: argparse.Namespace) -> int:
 
 
 def main_terminate(args: argparse.Namespace) -> int:
-    from ossa_hooks import agents
     from ossa_hooks import git
+    from ossa_hooks.agents import runner as agents
 
     print(agents.terminate(git.repo_paths(), args.id, args.grace))
     return 0

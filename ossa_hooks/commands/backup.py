@@ -48,8 +48,8 @@ def register(sub: SubParsers) -> None:
 
 
 def create(args: argparse.Namespace) -> int:
-    from ossa_hooks import backup
     from ossa_hooks import git
+    from ossa_hooks.backup import snapshot as backup
 
     repo = git.repo_paths()
     name = backup.snapshot(repo, hook="manual", message=args.message, config=_config(repo))
@@ -64,8 +64,8 @@ def list_(args: argparse.Namespace) -> int:
     import json
     import time
 
-    from ossa_hooks import backup
     from ossa_hooks import git
+    from ossa_hooks.backup import snapshot as backup
 
     repo = git.repo_paths()
     snaps = backup.snapshots(repo)
@@ -109,8 +109,8 @@ def _age(seconds: float) -> str:
 def show(args: argparse.Namespace) -> int:
     import time
 
-    from ossa_hooks import backup
     from ossa_hooks import git
+    from ossa_hooks.backup import snapshot as backup
 
     repo = git.repo_paths()
     snap = backup.resolve(repo, args.name)
@@ -142,8 +142,8 @@ def show(args: argparse.Namespace) -> int:
 def restore(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from ossa_hooks import backup
     from ossa_hooks import git
+    from ossa_hooks.backup import snapshot as backup
 
     repo = git.repo_paths()
     into = Path(args.into) if args.into else None
@@ -158,8 +158,8 @@ def restore(args: argparse.Namespace) -> int:
 
 
 def prune(args: argparse.Namespace) -> int:
-    from ossa_hooks import backup
     from ossa_hooks import git
+    from ossa_hooks.backup import snapshot as backup
 
     repo = git.repo_paths()
     keep = args.keep
@@ -173,8 +173,8 @@ def prune(args: argparse.Namespace) -> int:
 
 
 def park(args: argparse.Namespace) -> int:
-    from ossa_hooks import backup
     from ossa_hooks import git
+    from ossa_hooks.backup import snapshot as backup
 
     repo = git.repo_paths()
     name = backup.park(repo, reason=args.reason, config=_config(repo))

@@ -26,8 +26,8 @@ def register(sub: SubParsers) -> None:
 
 
 def main_report(args: argparse.Namespace) -> int:
-    from ossa_hooks import budget
     from ossa_hooks import git
+    from ossa_hooks.agents import budget as budget
     from ossa_hooks.errors import OssaError
 
     repo = git.repo_paths()
@@ -56,9 +56,9 @@ def main_report(args: argparse.Namespace) -> int:
 
 
 def main_count(args: argparse.Namespace) -> int:
-    from ossa_hooks import budget
     from ossa_hooks import config as config_mod
     from ossa_hooks import git
+    from ossa_hooks.agents import budget as budget
     from ossa_hooks.errors import OssaError
 
     name = args.encoding

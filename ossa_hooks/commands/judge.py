@@ -28,7 +28,7 @@ def main(args: argparse.Namespace) -> int:
 
     from ossa_hooks import config as config_mod
     from ossa_hooks import git
-    from ossa_hooks.judge import judge
+    from ossa_hooks.judge.gate import judge
 
     repo = git.repo_paths()
     cfg = config_mod.load(repo.toplevel)

@@ -33,8 +33,8 @@ def main(args: argparse.Namespace) -> int:
 
     from ossa_hooks import config as config_mod
     from ossa_hooks import git
-    from ossa_hooks import secrets
     from ossa_hooks.errors import OssaError
+    from ossa_hooks.secrets import engine as secrets
 
     if args.paths and (args.staged or args.all_files or args.rev):
         raise OssaError("give PATHs or one of --staged, --all-files, --rev, not both")
@@ -79,7 +79,7 @@ def main(args: argparse.Namespace) -> int:
     elif args.format == "sarif":
         import json
 
-        from ossa_hooks.secret_report import sarif
+        from ossa_hooks.secrets.report import sarif
 
         print(json.dumps(sarif(result.findings), indent=2, ensure_ascii=False))
     else:
@@ -96,11 +96,11 @@ def _order(f: object) -> tuple[str, int, str]:
 
 
 def _update_baseline(repo: object, cfg: object, result: object, *, everything: bool) -> int:
-    from ossa_hooks import secret_baseline
-    from ossa_hooks import secrets
     from ossa_hooks.config import Config
     from ossa_hooks.errors import OssaError
     from ossa_hooks.git import RepoPaths
+    from ossa_hooks.secrets import baseline as secret_baseline
+    from ossa_hooks.secrets import engine as secrets
 
     assert isinstance(cfg, Config) and isinstance(result, secrets.ScanResult)
     if not isinstance(repo, RepoPaths):

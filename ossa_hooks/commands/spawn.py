@@ -26,8 +26,7 @@ def main(args: argparse.Namespace) -> int:
 
     from ossa_hooks import config as config_mod
     from ossa_hooks import git
-    from ossa_hooks import spawn
-
+    from ossa_hooks.agents import spawn as spawn
     repo = git.repo_paths()
     worktree = repo.worktree
     # --command alone implies --provider command; with another --provider it is an error.

@@ -48,22 +48,19 @@ def register(sub: SubParsers) -> None:
 
 
 def main_run(args: argparse.Namespace) -> int:
-    from ossa_hooks import workflow
-
+    from ossa_hooks.agents import workflow as workflow
     definition = Path(args.definition).resolve() if args.definition else None
     return workflow.run_workflow(resume=args.resume, definition=definition)
 
 
 def main_orchestrate(args: argparse.Namespace) -> int:
-    from ossa_hooks import workflow
-
+    from ossa_hooks.agents import workflow as workflow
     return workflow.run_workflow(resume=args.resume, definition=Path(args.config).resolve())
 
 
 def main_execute(args: argparse.Namespace) -> int:
     from ossa_hooks import git
-    from ossa_hooks import workflow
-
+    from ossa_hooks.agents import workflow as workflow
     wf_id = args.workflow
     if wf_id is None:
         repo = git.repo_paths()
@@ -75,7 +72,7 @@ def main_execute(args: argparse.Namespace) -> int:
 
 def _pick(args: argparse.Namespace) -> list[object]:
     from ossa_hooks import git
-    from ossa_hooks import workflow
+    from ossa_hooks.agents import workflow as workflow
     from ossa_hooks.errors import OssaError
 
     repo = git.repo_paths()
@@ -95,8 +92,7 @@ def _pick(args: argparse.Namespace) -> list[object]:
 
 def main_status(args: argparse.Namespace) -> int:
     from ossa_hooks import git
-    from ossa_hooks import workflow
-
+    from ossa_hooks.agents import workflow as workflow
     repo = git.repo_paths()
     chosen = [w for w in _pick(args) if isinstance(w, workflow.Workflow)]
     if args.format == "json":
@@ -109,8 +105,7 @@ def main_status(args: argparse.Namespace) -> int:
 
 def main_logs(args: argparse.Namespace) -> int:
     from ossa_hooks import git
-    from ossa_hooks import workflow
-
+    from ossa_hooks.agents import workflow as workflow
     repo = git.repo_paths()
     chosen = [w for w in _pick(args) if isinstance(w, workflow.Workflow)]
     workflow.follow_logs(repo, chosen[-1], args.follow)
@@ -119,8 +114,7 @@ def main_logs(args: argparse.Namespace) -> int:
 
 def main_memory(args: argparse.Namespace) -> int:
     from ossa_hooks import git
-    from ossa_hooks import memory
-
+    from ossa_hooks.agents import memory as memory
     repo = git.repo_paths()
     found = (memory.search(repo, args.query, args.limit) if args.query
              else memory.recent(repo, args.limit))

@@ -65,8 +65,7 @@ def _names(parser_names: list[str]) -> tuple[str | None, str, str]:
 def _context() -> tuple[RepoPaths, Config]:
     from ossa_hooks import config as config_mod
     from ossa_hooks import git
-    from ossa_hooks import worktree
-
+    from ossa_hooks.worktree import lifecycle as worktree
     repo = git.repo_paths()
     # The main worktree's config rules the agent worktrees, wherever the command runs.
     main = worktree.main_worktree(repo)
@@ -78,8 +77,7 @@ def _context() -> tuple[RepoPaths, Config]:
 
 
 def main_create(args: argparse.Namespace) -> int:
-    from ossa_hooks import worktree
-
+    from ossa_hooks.worktree import lifecycle as worktree
     repo_name, agent, task = _names(args.names)
     repo, cfg = _context()
     worktree.create(repo, cfg, repo_name, agent, task, base=args.base,
@@ -90,8 +88,7 @@ def main_create(args: argparse.Namespace) -> int:
 def main_list(args: argparse.Namespace) -> int:
     import json
 
-    from ossa_hooks import worktree
-
+    from ossa_hooks.worktree import lifecycle as worktree
     repo, cfg = _context()
     rows = worktree.describe(repo, cfg)
     if args.format == "json":
@@ -102,8 +99,7 @@ def main_list(args: argparse.Namespace) -> int:
 
 
 def main_cleanup(args: argparse.Namespace) -> int:
-    from ossa_hooks import worktree
-
+    from ossa_hooks.worktree import lifecycle as worktree
     repo_name, agent, task = _names(args.names)
     repo, cfg = _context()
     return worktree.cleanup(repo, cfg, repo_name, agent, task,

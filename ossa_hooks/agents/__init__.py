@@ -1,0 +1,1 @@
+"""Agents: specs, providers, runner, the 360-degree workflow, budgets and memory."""

@@ -1,0 +1,117 @@
+"""``ossa-hooks spawn "TASK"`` (the OSSA docs' ``ossa-auto-spawn.sh``): write a task worktree's
+three agent specs, its workflow definition and ``.agents-workspace/execute-task.sh``."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import string
+import sys
+from pathlib import Path
+from typing import Any
+
+from ossa_hooks.agents import budget as budget
+from ossa_hooks.agents import runner as agents
+from ossa_hooks.config import Config
+from ossa_hooks.errors import OssaError
+from ossa_hooks.git import RepoPaths
+from ossa_hooks.resources import template
+
+WORKFLOW_FILE = "360-loop.yaml"
+SCRIPT = "execute-task.sh"
+# What spawn writes belongs to one task worktree: never committed, and not "uncommitted
+# changes" that would keep the worktree from being cleaned up once its branch is merged.
+EXCLUDED = (f"/{agents.WORKSPACE}/agents/", f"/{agents.WORKSPACE}/workflows/",
+            f"/{agents.WORKSPACE}/{SCRIPT}")
+
+
+def provider_value(provider: str, command: str | None, module: str | None) -> Any:
+    """The ``provider:`` value of the specs for the CLI's --provider/--command/--module."""
+    if command is not None:
+        if provider != "command":
+            raise OssaError(f"--command goes with --provider command, not {provider}")
+        try:
+            shlex.split(command)
+        except ValueError as e:
+            raise OssaError(f"--command: cannot be split like a shell: {e}") from None
+        return {"type": "command", "command": command}
+    if provider == "command":
+        raise OssaError('--provider command needs --command "PROGRAM ARGS"')
+    if provider == "python":
+        if not module or ":" not in module:
+            raise OssaError('--provider python needs --module "package.module:function"')
+        return {"type": "python", "module": module}
+    if provider not in agents.PRESETS:
+        raise OssaError(f"unknown provider '{provider}' (one of {', '.join(agents.PROVIDERS)})")
+    return provider
+
+
+def _flow(value: Any) -> str:
+    """A YAML flow value (JSON is YAML) for the ``${...}`` slots of the templates."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+def auto_spawn(
+    repo: RepoPaths,
+    config: Config,
+    worktree: Path,
+    task_description: str,
+    provider: Any,
+    force: bool = False,
+) -> list[Path]:
+    """Write the specs, the workflow definition and the script; register the task's budgets."""
+    if not task_description.strip():
+        raise OssaError('spawn needs a task description: ossa-hooks spawn "what to do"')
+    ws = agents.workspace(worktree)
+    targets = [agents.spec_path(worktree, t) for t in agents.AGENT_TYPES]
+    targets += [ws / "workflows" / WORKFLOW_FILE, ws / SCRIPT]
+    existing = [p for p in targets if p.exists()]
+    if existing and not force:
+        raise OssaError(f"{existing[0]} exists: agents were already spawned here "
+                        "(--force writes them again)")
+    task = budget.task_of(worktree)
+    task_budget = task.budget if task.budget is not None else int(config.get("budget.task"))
+    agent_budgets: dict[str, int] = dict(config.get("budget.agents"))
+    for sub in ("agents", "workflows", "data", "logs", "metrics", "config"):
+        (ws / sub).mkdir(parents=True, exist_ok=True)
+    written = []
+    for kind, path in zip(agents.AGENT_TYPES, targets, strict=False):
+        text = string.Template(template(f"agents/{kind}.yaml").read_text(encoding="utf-8"))
+        path.write_text(text.safe_substitute(budget=agent_budgets.get(kind, 0),
+                                        provider=_flow(provider)), encoding="utf-8")
+        agents.load_spec(path)  # what we write must pass our own validation
+        written.append(path)
+    wf = string.Template(template(f"workflows/{WORKFLOW_FILE}").read_text(encoding="utf-8"))
+    targets[3].write_text(wf.safe_substitute(task=_flow(task_description.strip()),
+                                        max_review_rounds=config.get("workflow.max_review_rounds"),
+                                        budget=task_budget), encoding="utf-8")
+    written.append(targets[3])
+    script = template(f"agents/{SCRIPT}").read_text(encoding="utf-8")
+    targets[4].write_text(script.replace("@PYTHON@", shlex.quote(sys.executable)),
+                          encoding="utf-8")
+    targets[4].chmod(0o755)
+    written.append(targets[4])
+    specs = agents.load_workspace_specs(worktree)
+    budget.register_task(repo, task, task_budget, agents.budgets_of(specs, config))
+    ensure_excluded(repo)
+    return written
+
+
+def ensure_excluded(repo: RepoPaths) -> None:
+    """Add ``EXCLUDED`` to the repository's ``info/exclude`` (shared by its worktrees), once."""
+    path = repo.common_dir / "info" / "exclude"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        text = ""
+    except OSError as e:
+        raise OssaError(f"{path}: cannot read: {e.strerror}") from None
+    present = {line.strip() for line in text.splitlines()}
+    missing = [e for e in EXCLUDED if e not in present]
+    if not missing:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lead = "" if not text or text.endswith("\n") else "\n"
+    with path.open("a", encoding="utf-8") as f:
+        f.write(lead + "# ossa-hooks spawn: per-task agent specs and workflow\n"
+                + "".join(f"{e}\n" for e in missing))

@@ -1,0 +1,1 @@
+"""Safe backup: snapshots of uncommitted work, the checkout hook, restore, prune, push."""

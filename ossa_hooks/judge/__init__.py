@@ -1,0 +1,1 @@
+"""The push gate: checks (tests, lint, security) on the pushed commit."""

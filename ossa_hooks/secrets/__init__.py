@@ -1,0 +1,1 @@
+"""The secret scanner: engine, provider plugins, baseline and reports."""

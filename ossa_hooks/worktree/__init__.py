@@ -1,0 +1,1 @@
+"""Agent worktrees: create, list, merge-back, cleanup and the post-merge sweep."""

@@ -1,0 +1,249 @@
+"""Agent specs (file:line errors), providers' output, spawn/list/run/terminate of a real
+scripted agent program."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import git
+from conftest import ossa
+
+from ossa_hooks.agents import runner as agents
+
+FAKE = Path(__file__).resolve().with_name("fake_agent.py")
+
+
+def fake(*args: str) -> str:
+    return shlex.join([str(FAKE), *args])
+
+
+def write_spec(folder: Path, text: str, name: str = "spec.yaml") -> Path:
+    path = folder / name
+    path.write_text(text)
+    return path
+
+
+GOOD = """\
+name: coder
+type: coder
+budget: 4000
+provider:
+  type: command
+  command: {command}
+prompt: "do {{task}}"
+"""
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("name: coder\ntype: coder\nbudget: 10\nprovider: claud\n",
+         "spec.yaml:4: provider.type: unknown value 'claud' (did you mean 'claude-code'?)"),
+        ("name: coder\ntype: coder\nprovider:\n  type: command\n  args: [x]\n",
+         "spec.yaml:3: provider.command: missing: provider 'command' needs the program"),
+        ("name: coder\ntype: coder\nbudget: lots\nprovider: aider\n",
+         "spec.yaml:3: budget: expected an integer"),
+        ("name: coder\ntype: writer\nprovider: aider\n",
+         "spec.yaml:2: type: unknown value 'writer'"),
+        ("name: coder\ntype: coder\nprovider: {type: python, module: nocolon}\n",
+         "spec.yaml:3: provider.module: provider 'python' needs module"),
+        ("name: coder\ntype: coder\nprovider: aider\nmodel: x\n",
+         "spec.yaml:4: model: unknown key"),
+        ("type: coder\nprovider: aider\n", "spec.yaml:1: missing required key 'name'"),
+    ],
+)
+def test_bad_specs_fail_with_file_and_line(committed_repo: Path, text: str, message: str) -> None:
+    write_spec(committed_repo, text)
+    proc = ossa(committed_repo, "agents", "spawn", "coder", "--config", "spec.yaml")
+    assert proc.returncode == 2
+    assert message in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_presets_build_the_real_command_lines() -> None:
+    def spec(provider: str) -> agents.AgentSpec:
+        return agents.parse_spec(f"name: a\ntype: coder\nprovider: {provider}\n", "a.yaml")
+
+    assert agents.argv_for(spec("claude-code"), "P") == (
+        ["claude", "-p", "--output-format", "json"], b"P")
+    assert agents.argv_for(spec("{type: claude-code, model: opus}"), "P")[0] == [
+        "claude", "--model", "opus", "-p", "--output-format", "json"]
+    assert agents.argv_for(spec("codex"), "P") == (["codex", "exec", "--json", "-"], b"P")
+    assert agents.argv_for(spec("{type: codex, model: o3, args: [--full-auto]}"), "P")[0] == [
+        "codex", "exec", "--model", "o3", "--full-auto", "--json", "-"]
+    assert agents.argv_for(spec("aider"), "do it") == (
+        ["aider", "--yes", "--message", "do it"], None)
+    assert agents.argv_for(spec("{type: command, command: 'tool --in {prompt}'}"), "x y") == (
+        ["tool", "--in", "x y"], None)
+    assert agents.argv_for(spec("{type: command, command: tool, input: arg}"), "x") == (
+        ["tool", "x"], None)
+    assert agents.argv_for(spec("{type: python, module: 'pkg.mod:run'}"), "x")[0][1:] == [
+        "-m", "ossa_hooks.agents.pyagent", "pkg.mod:run"]
+
+
+def test_provider_usage_parsers() -> None:
+    claude = json.dumps({"type": "result", "result": "done", "usage": {
+        "input_tokens": 10, "cache_creation_input_tokens": 100, "cache_read_input_tokens": 1000,
+        "output_tokens": 7}})
+    assert agents.parse_claude(claude) == ("done", {"prompt": 1110, "output": 7})
+    codex = "\n".join(json.dumps(e) for e in [
+        {"type": "thread.started", "thread_id": "t"},
+        {"type": "item.completed", "item": {"type": "agent_message", "text": "all good"}},
+        {"type": "turn.completed", "usage": {"input_tokens": 50, "cached_input_tokens": 20,
+                                             "output_tokens": 5}},
+    ])
+    assert agents.parse_codex(codex) == ("all good", {"prompt": 50, "output": 5})
+    assert agents.parse_any('text\n{"usage": {"prompt_tokens": 3, "completion_tokens": 4}}\n') == (
+        "text", {"prompt": 3, "output": 4})
+    assert agents.parse_any("just text\n") == ("just text\n", None)
+    # What Claude Code 2.1 prints when it is not logged in (exit 1).
+    assert agents.error_claude('{"type":"result","is_error":true,"result":"Not logged in"}') == (
+        "Not logged in")
+    assert agents.error_claude(claude) is None
+    assert agents.error_codex('{"type":"error","message":"Reconnecting... 1/5"}\n'
+                              '{"type":"turn.failed","error":{"message":"no network"}}') == (
+        "no network")
+
+
+def test_spawn_list_run_with_provider_and_tiktoken_usage(committed_repo: Path) -> None:
+    r = committed_repo
+    write_spec(r, GOOD.format(command=json.dumps(fake())), "coder.yaml")
+    write_spec(r, GOOD.format(command=json.dumps(fake("--usage", "none"))).replace(
+        "name: coder", "name: coder2"), "coder2.yaml")
+    a = ossa(r, "agents", "spawn", "coder", "--config", "coder.yaml")
+    b = ossa(r, "agents", "spawn", "coder", "--config", "coder2.yaml")
+    assert (a.returncode, b.returncode) == (0, 0), a.stderr + b.stderr
+    id_a, id_b = a.stdout.strip(), b.stdout.strip()
+    assert (id_a, id_b) == ("coder-1", "coder2-2")
+
+    run = ossa(r, "agents", "run", id_a, "--message", "please add greet")
+    assert run.returncode == 0, run.stderr
+    assert "Changed hello.py" in run.stdout
+    assert "3 prompt + 40 output tokens (provider:command)" in run.stdout
+    assert (r / "hello.py").exists()
+    run = ossa(r, "agents", "run", id_b, "--message", "please add greet")
+    assert run.returncode == 0, run.stderr
+    assert "(tiktoken:cl100k_base)" in run.stdout
+
+    listing = json.loads(ossa(r, "agents", "list", "--format", "json").stdout)
+    assert [(x["id"], x["status"], x["calls"]) for x in listing] == [
+        ("coder-1", "done", 1), ("coder2-2", "done", 1)]
+    doc = json.loads(ossa(r, "budget", "report", "--format", "json").stdout)
+    assert doc["agents"]["coder"]["used"] == 43
+    assert doc["agents"]["coder"]["budget"] == 4000
+    log = (r / ".agents-workspace" / "logs" / "agent-coder.log").read_text()
+    assert "coder-1 adhoc" in log and "Changed hello.py" in log
+
+
+def test_python_provider(committed_repo: Path) -> None:
+    r = committed_repo
+    (r / "myagent.py").write_text(
+        "def run(prompt):\n"
+        "    return {'text': 'python says ' + prompt.upper(), "
+        "'usage': {'input_tokens': 11, 'output_tokens': 22}}\n")
+    write_spec(r, "name: coder\ntype: coder\nprovider: {type: python, module: 'myagent:run'}\n")
+    agent_id = ossa(r, "agents", "spawn", "coder", "--config", "spec.yaml").stdout.strip()
+    run = ossa(r, "agents", "run", agent_id, "-m", "hi")
+    assert run.returncode == 0, run.stderr
+    assert "python says HI" in run.stdout
+    assert "11 prompt + 22 output tokens (provider:python)" in run.stdout
+
+
+def test_missing_program_names_it(committed_repo: Path) -> None:
+    r = committed_repo
+    write_spec(r, GOOD.format(command="no-such-agent-program --flag"))
+    agent_id = ossa(r, "agents", "spawn", "coder", "--config", "spec.yaml").stdout.strip()
+    run = ossa(r, "agents", "run", agent_id, "-m", "hi")
+    assert run.returncode == 1
+    assert "'no-such-agent-program' is not installed" in run.stderr
+    assert "spec.yaml" in run.stderr
+    run = ossa(r, "agents", "terminate", agent_id)
+    assert run.returncode == 1 and "is not running" in run.stderr
+
+
+def test_terminate_ends_the_whole_process_group(committed_repo: Path, tmp_path: Path) -> None:
+    r = committed_repo
+    pidfile = tmp_path / "pids"
+    write_spec(r, GOOD.format(command=json.dumps(
+        fake("--hang-phase", "any", "--pidfile", str(pidfile)))))
+    agent_id = ossa(r, "agents", "spawn", "coder", "--config", "spec.yaml").stdout.strip()
+    exe = Path(sys.executable).with_name("ossa")
+    runner = subprocess.Popen([str(exe), "agents", "run", agent_id, "-m", "hang"], cwd=r,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for _ in range(400):
+            if pidfile.exists() and pidfile.read_text().endswith("\n"):
+                break
+            time.sleep(0.05)
+        agent_pid, child_pid = map(int, pidfile.read_text().split())
+        listing = ossa(r, "agents", "list", "--running").stdout
+        assert agent_id in listing and "running" in listing
+        term = ossa(r, "agents", "terminate", agent_id, "--grace", "2")
+        assert term.returncode == 0, term.stderr
+        assert f"terminated agent {agent_id}" in term.stdout
+        _, err = runner.communicate(timeout=60)
+    finally:
+        if runner.poll() is None:
+            runner.kill()
+    assert runner.returncode == 1
+    assert f"agent {agent_id} was terminated" in err
+    for pid in (agent_pid, child_pid):
+        assert not _alive(pid), pid
+    status = json.loads(ossa(r, "agents", "list", "--format", "json").stdout)[0]["status"]
+    assert status == "terminated"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie (exited, not yet reaped by its parent) counts as gone.
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_spawn_writes_specs_workflow_and_script(committed_repo: Path) -> None:
+    r = committed_repo
+    (r / ".ossa-hooks.yaml").write_text("budget:\n  task: 9000\n  agents: {coder: 5000}\n")
+    proc = ossa(r, "spawn", "Add a greet() function", "--provider", "command",
+                "--command", fake())
+    assert proc.returncode == 0, proc.stderr
+    ws = r / ".agents-workspace"
+    for name in ("researcher", "coder", "reviewer"):
+        spec = agents.load_spec(ws / "agents" / f"{name}.yaml")
+        assert spec.provider.type == "command" and spec.provider.command == fake()
+    assert agents.load_spec(ws / "agents" / "coder.yaml").budget == 5000
+    assert agents.load_spec(ws / "agents" / "reviewer.yaml").budget == 2000
+    assert 'task: "Add a greet() function"' in (ws / "workflows" / "360-loop.yaml").read_text()
+    assert os.access(ws / "execute-task.sh", os.X_OK)
+    doc = json.loads(ossa(r, "budget", "report", "--format", "json").stdout)
+    assert doc["task"]["budget"] == 9000
+    assert doc["agents"]["researcher"]["budget"] == 4000
+    # What spawn wrote is neither committed nor counted as uncommitted work.
+    status = git(r, "status", "--porcelain", "--untracked-files=all").stdout
+    assert ".agents-workspace" not in status and status == "?? .ossa-hooks.yaml\n"
+    again = ossa(r, "spawn", "x", "--command", fake())
+    assert again.returncode == 2 and "--force" in again.stderr
+    bad = ossa(r, "spawn", "x", "--provider", "command", "--force")
+    assert bad.returncode == 2 and "needs --command" in bad.stderr
+    preset = ossa(r, "spawn", "x", "--provider", "codex", "--force")
+    assert preset.returncode == 0
+    assert agents.load_spec(ws / "agents" / "coder.yaml").provider.type == "codex"
+
+
+def test_terminate_unknown_agent(committed_repo: Path) -> None:
+    proc = ossa(committed_repo, "agents", "terminate", "ghost-1")
+    assert proc.returncode == 2 and "no agent 'ghost-1'" in proc.stderr
+    assert signal.SIGTERM  # the module is used for the constant only
