@@ -7,6 +7,8 @@ from pathlib import Path
 from conftest import git
 from conftest import ossa
 
+from ossa_hooks.config import HOOK_TYPES as HOOKS
+
 
 def test_healthy_repository(committed_repo: Path, tmp_path: Path) -> None:
     assert ossa(committed_repo, "install").returncode == 0
@@ -67,3 +69,55 @@ def test_a_shim_from_an_older_version_is_pointed_out(committed_repo: Path) -> No
             in proc.stdout)
     assert ossa(committed_repo, "install").returncode == 0
     assert "older ossa-hooks" not in ossa(committed_repo, "doctor").stdout
+
+
+def test_json_output_has_the_same_findings(committed_repo: Path) -> None:
+    import json
+
+    assert ossa(committed_repo, "install", "-t", "pre-commit").returncode == 0
+    proc = ossa(committed_repo, "doctor", "--format", "json")
+    assert proc.returncode == 1
+    report = json.loads(proc.stdout)
+    assert report["problems"] == len(HOOKS) - 1
+    missing = [f for f in report["findings"] if f["status"] == "missing"]
+    assert {f["where"].rsplit(": ", 1)[1] for f in missing} == set(HOOKS) - {"pre-commit"}
+    assert all(f["fix"] == "ossa-hooks install" and f["problem"] for f in missing)
+    ok = [f for f in report["findings"] if f["status"] == "ok"]
+    assert any(f["text"] == "config valid" for f in ok)
+
+
+def test_fix_runs_a_checks_fixer_and_checks_again(committed_repo: Path) -> None:
+    from ossa_hooks import doctor as doctor_mod
+    from ossa_hooks.git import repo_paths
+
+    marker = committed_repo / "fixed"
+    calls: list[str] = []
+
+    def check(repo: object) -> list[doctor_mod.Finding]:
+        if marker.exists():
+            return [doctor_mod.Finding("ok", "repository", "marker present")]
+        return [doctor_mod.Finding("problem", "repository", "marker missing", "doctor --fix")]
+
+    def fixer(repo: object) -> list[str]:
+        calls.append("fix")
+        marker.write_text("")
+        return ["repository: wrote the marker"]
+
+    import sys
+    import types
+
+    mod = types.ModuleType("doctor_probe")
+    mod.check = check  # type: ignore[attr-defined]
+    mod.fixer = fixer  # type: ignore[attr-defined]
+    sys.modules["doctor_probe"] = mod
+    try:
+        checks = (doctor_mod.Check("probe", "repository", "doctor_probe:check",
+                                   "doctor_probe:fixer"),)
+        repo = repo_paths(str(committed_repo))
+        first = doctor_mod.run_checks(repo, [], checks)
+        assert [f.is_problem for _, f in first] == [True]
+        assert doctor_mod._fix(repo, first) == ["repository: wrote the marker"]
+        assert [f.text for _, f in doctor_mod.run_checks(repo, [], checks)] == ["marker present"]
+        assert calls == ["fix"]
+    finally:
+        del sys.modules["doctor_probe"]
