@@ -62,6 +62,8 @@ class Check(NamedTuple):
 CHECKS: tuple[Check, ...] = (
     Check("config", "worktree", "ossa_hooks.doctor:check_config"),
     Check("hooks", "worktree", "ossa_hooks.doctor:check_hooks"),
+    Check("leases", "repository", "ossa_hooks.worktree.lease:doctor_check",
+          "ossa_hooks.worktree.lease:doctor_fix"),
 )
 
 

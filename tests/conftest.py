@@ -60,7 +60,8 @@ def rnd(n: int, seed: str) -> str:
 @pytest.fixture(autouse=True)
 def _isolated_git(tmp_path_factory: pytest.TempPathFactory,
                   monkeypatch: pytest.MonkeyPatch) -> None:
-    """No user or system git config, a fixed identity, no inherited GIT_* variables."""
+    """No user or system git config, a fixed identity, no inherited GIT_* or OSSA_* variables
+    (a test runs as a person unless it gives itself an agent identity)."""
     home = tmp_path_factory.mktemp("home")
     gitconfig = home / ".gitconfig"
     gitconfig.write_text(
@@ -69,7 +70,7 @@ def _isolated_git(tmp_path_factory: pytest.TempPathFactory,
         "[protocol \"file\"]\n\tallow = always\n"
     )
     for key in list(os.environ):
-        if key.startswith("GIT_") or key in ("SKIP", "PRE_COMMIT"):
+        if key.startswith(("GIT_", "OSSA_")) or key in ("SKIP", "PRE_COMMIT"):
             monkeypatch.delenv(key)
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ossa_hooks import git
+from ossa_hooks import identity
 from ossa_hooks import pids
 from ossa_hooks import store
 from ossa_hooks.agents import budget as budget
@@ -556,16 +557,11 @@ def call(
     budget.check_before(repo, task, spec.name, prompt_tokens)
     argv, stdin = argv_for(spec, prompt)
     env = git.no_git_env()
-    env.update({
-        "OSSA_AGENT_ID": agent_id,
-        "OSSA_AGENT_NAME": spec.name,
-        "OSSA_AGENT_TYPE": spec.type,
-        "OSSA_PHASE": phase,
-        "OSSA_TASK_NAME": task.name,
-        "OSSA_BRANCH": task.branch,
-        "OSSA_WORKSPACE": str(workspace(worktree)),
-        "OSSA_WORKFLOW_ID": "" if workflow is None else str(workflow),
-    })
+    who = identity.Identity(agent_id, name=spec.name, agent_type=spec.type, task=task.name,
+                            branch=task.branch, worktree=str(worktree),
+                            workflow_id="" if workflow is None else str(workflow))
+    env.update(who.environ())
+    env.update({"OSSA_PHASE": phase, "OSSA_WORKSPACE": str(workspace(worktree))})
     env.update(dict(spec.provider.env))
     log_path = workspace(worktree) / "logs" / f"agent-{spec.name}.log"
     stamp = time.strftime("%Y-%m-%d %H:%M:%S")
