@@ -112,7 +112,7 @@ def test_nothing_to_do_imports_nothing(proj: Path, tmp_path: Path) -> None:
     assert new == []  # not worktree, not pathlib, not subprocess: nothing at all
     rc, new = probe(proj, "hook")
     assert rc == 0
-    assert "ossa_hooks.worktree.lifecycle" not in new and "ossa_hooks.agents.spawn" not in new
+    assert "ossa_hooks.worktree.cleanup" not in new and "ossa_hooks.agents.spawn" not in new
 
 
 def test_an_agent_worktree_takes_the_full_check(proj: Path) -> None:
@@ -121,7 +121,7 @@ def test_an_agent_worktree_takes_the_full_check(proj: Path) -> None:
     rc, new = probe(proj, "action")
     assert rc == 0
     # the probe does see a heavy import when there is one
-    assert "ossa_hooks.worktree.lifecycle" in new
+    assert "ossa_hooks.worktree.cleanup" in new
     # From inside the agent worktree itself: a merge into an agent branch finishes nothing.
     [wt] = [p for p in (proj / ".worktrees").iterdir()]
     rc, new = probe(wt, "action")

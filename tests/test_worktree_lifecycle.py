@@ -18,7 +18,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 
 from ossa_hooks.errors import OssaError
-from ossa_hooks.worktree.lifecycle import validate_name
+from ossa_hooks.worktree.records import validate_name
 
 TODAY = time.strftime("%Y%m%d")
 INTEGRATION = f"main-agents-merge-{TODAY}"

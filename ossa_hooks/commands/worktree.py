@@ -65,10 +65,11 @@ def _names(parser_names: list[str]) -> tuple[str | None, str, str]:
 def _context() -> tuple[RepoPaths, Config]:
     from ossa_hooks import config as config_mod
     from ossa_hooks import git
-    from ossa_hooks.worktree import lifecycle as worktree
+    from ossa_hooks.worktree.records import main_worktree
+
     repo = git.repo_paths()
     # The main worktree's config rules the agent worktrees, wherever the command runs.
-    main = worktree.main_worktree(repo)
+    main = main_worktree(repo)
     if main is not None:
         cfg = config_mod.load(main, cache_dir=repo.common_dir_str)  # main's git dir
     else:
@@ -77,10 +78,11 @@ def _context() -> tuple[RepoPaths, Config]:
 
 
 def main_create(args: argparse.Namespace) -> int:
-    from ossa_hooks.worktree import lifecycle as worktree
+    from ossa_hooks.worktree.create import create
+
     repo_name, agent, task = _names(args.names)
     repo, cfg = _context()
-    worktree.create(repo, cfg, repo_name, agent, task, base=args.base,
+    create(repo, cfg, repo_name, agent, task, base=args.base,
                     force=args.force)
     return 0
 
@@ -88,19 +90,20 @@ def main_create(args: argparse.Namespace) -> int:
 def main_list(args: argparse.Namespace) -> int:
     import json
 
-    from ossa_hooks.worktree import lifecycle as worktree
+    from ossa_hooks.worktree import listing
+
     repo, cfg = _context()
-    rows = worktree.describe(repo, cfg)
+    rows = listing.describe(repo, cfg)
     if args.format == "json":
         print(json.dumps(rows, indent=2, ensure_ascii=False))
     else:
-        print(worktree.format_rows(rows))
+        print(listing.format_rows(rows))
     return 0
 
 
 def main_cleanup(args: argparse.Namespace) -> int:
-    from ossa_hooks.worktree import lifecycle as worktree
+    from ossa_hooks.worktree.cleanup import cleanup
+
     repo_name, agent, task = _names(args.names)
     repo, cfg = _context()
-    return worktree.cleanup(repo, cfg, repo_name, agent, task,
-                            merge=not args.no_merge, force=args.force)
+    return cleanup(repo, cfg, repo_name, agent, task, merge=not args.no_merge, force=args.force)

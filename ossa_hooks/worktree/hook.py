@@ -2,7 +2,7 @@
 
 Most merges happen in repositories, or on branches, with no agent worktree to clean up. This
 module answers that from the files under the git dir, with ``os`` alone, so such a merge does
-not pay for importing :mod:`ossa_hooks.worktree.lifecycle` (pathlib, dataclasses, tempfile,
+not pay for importing :mod:`ossa_hooks.worktree.cleanup` (pathlib, dataclasses, tempfile,
 ...: several times the cost of the hook itself). Anything it cannot read plainly goes to the
 full check.
 """
@@ -57,10 +57,11 @@ def may_have_work(common_dir: str, git_dir: str) -> bool:
 
 
 def hook(ctx: HookContext) -> int:
-    """post-merge: see :func:`ossa_hooks.worktree.lifecycle.hook`; returns at once when nothing
+    """post-merge: see :func:`ossa_hooks.worktree.cleanup.hook`; returns at once when nothing
     to do."""
     repo = ctx.repo
     if repo.toplevel_str is None or not may_have_work(repo.common_dir_str, repo.git_dir_str):
         return 0
-    from ossa_hooks.worktree import lifecycle as worktree
-    return worktree.hook(ctx)
+    from ossa_hooks.worktree.cleanup import hook as sweep_hook
+
+    return sweep_hook(ctx)

@@ -1,0 +1,164 @@
+"""``worktree list``: the agent worktrees, their changes, position and verdicts."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from collections.abc import Sequence
+from dataclasses import dataclass
+from dataclasses import field
+from pathlib import Path
+from typing import Any
+
+from ossa_hooks import git
+from ossa_hooks.config import Config
+from ossa_hooks.git import RepoPaths
+from ossa_hooks.worktree.records import BRANCH_PREFIX
+from ossa_hooks.worktree.records import ENV_FILE
+from ossa_hooks.worktree.records import SEPARATOR
+from ossa_hooks.worktree.records import _cwd
+from ossa_hooks.worktree.records import _default_base
+from ossa_hooks.worktree.records import _rev
+from ossa_hooks.worktree.records import branch_exists
+from ossa_hooks.worktree.records import integration_branch
+from ossa_hooks.worktree.records import read_env
+from ossa_hooks.worktree.records import worktree_entries
+
+# --- list ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AgentWorktree:
+    """A worktree on an ``agents/AGENT/TASK`` branch, with what its ``.env`` says."""
+
+    path: Path
+    agent: str
+    task: str
+    branch: str
+    head: str
+    repo_name: str
+    base: str | None
+    base_commit: str | None
+    locked: bool = False
+    missing: bool = False
+    env: Mapping[str, str] = field(default_factory=dict)
+
+
+def agent_worktrees(repo: RepoPaths, config: Config) -> list[AgentWorktree]:
+    """Every worktree whose branch is ``agents/AGENT/TASK``, in ``git worktree list`` order."""
+    found = []
+    for e in worktree_entries(_cwd(repo)):
+        if not e.branch or not e.branch.startswith(BRANCH_PREFIX) or not e.head:
+            continue
+        agent, _, task = e.branch.removeprefix(BRANCH_PREFIX).partition("/")
+        if not agent or not task:
+            continue
+        env = read_env(e.path / ENV_FILE)
+        repo_name = env.get("OSSA_REPO_NAME") or e.path.name.split(SEPARATOR)[0]
+        found.append(
+            AgentWorktree(
+                path=e.path,
+                agent=agent,
+                task=task,
+                branch=e.branch,
+                head=e.head,
+                repo_name=repo_name,
+                base=env.get("OSSA_BASE_BRANCH") or None,
+                base_commit=env.get("OSSA_BASE_COMMIT") or None,
+                locked=e.locked,
+                missing=e.prunable or not e.path.is_dir(),
+                env=env,
+            )
+        )
+    return found
+
+
+def changes(worktree: Path, *, untracked: bool = True) -> list[str]:
+    """Uncommitted paths of ``worktree`` (``git status``; ignored files do not count)."""
+    args = ["--no-optional-locks", "status", "--porcelain", "-z",
+            "--untracked-files=" + ("normal" if untracked else "no")]
+    data = git.run(args, worktree).stdout
+    paths, skip = [], False
+    for item in git.split_z(data):
+        if skip:  # the source path of a rename or copy
+            skip = False
+            continue
+        paths.append(item[3:])
+        skip = item[:1] in ("R", "C")
+    return paths
+
+
+def ahead_behind(cwd: Path, target: str, branch: str) -> tuple[int, int]:
+    """(commits on ``branch`` not on ``target``, commits on ``target`` not on ``branch``)."""
+    text = git.out(["rev-list", "--left-right", "--count", f"{target}...{branch}"], cwd)
+    behind, ahead = (int(x) for x in text.split())
+    return ahead, behind
+
+
+def merge_target(repo: RepoPaths, config: Config, wt: AgentWorktree) -> tuple[str, str]:
+    """(integration branch name, ref to compare with: it, or the base while it does not exist)."""
+    cwd = _cwd(repo)
+    base = wt.base or _default_base(repo, config)
+    target = integration_branch(config, base)
+    return target, target if branch_exists(cwd, target) else base
+
+
+def describe(repo: RepoPaths, config: Config) -> list[dict[str, Any]]:
+    """One record per agent worktree: what ``worktree list`` shows."""
+    cwd = _cwd(repo)
+    from ossa_hooks.agents import budget as budget
+    from ossa_hooks.judge import gate as judge
+    worktrees = agent_worktrees(repo, config)
+    usage = {u.branch: u for u in budget.usage(repo, [wt.branch for wt in worktrees])}
+    rows = []
+    for wt in worktrees:
+        target, compare = merge_target(repo, config, wt)
+        ahead: int | None = None
+        behind: int | None = None
+        if _rev(cwd, compare) is not None:
+            ahead, behind = ahead_behind(cwd, compare, wt.branch)
+        dirty = None if wt.missing else changes(wt.path)
+        v = judge.last_verdict(repo, wt.branch)
+        verdict = None if v is None else ("passed" if v.passed else "failed")
+        task_usage = usage.get(wt.branch)
+        used = task_usage.used if task_usage is not None else 0
+        task_budget = wt.env.get("OSSA_TOKEN_BUDGET_TASK") or str(config.get("budget.task"))
+        rows.append({
+            "path": str(wt.path),
+            "repo": wt.repo_name,
+            "agent": wt.agent,
+            "task": wt.task,
+            "branch": wt.branch,
+            "base": wt.base,
+            "integration_branch": target,
+            "compared_with": compare,
+            "ahead": ahead,
+            "behind": behind,
+            "state": "missing" if dirty is None else ("dirty" if dirty else "clean"),
+            "changes": None if dirty is None else len(dirty),
+            "locked": wt.locked,
+            "verdict": verdict,
+            "tokens_used": used,
+            "token_budget": int(task_budget) if task_budget.isdigit() else None,
+        })
+    return rows
+
+
+def format_rows(rows: Sequence[Mapping[str, Any]]) -> str:
+    if not rows:
+        return "no agent worktrees (create one: ossa-hooks worktree create AGENT TASK)"
+    header = ("AGENT", "TASK", "BRANCH", "AHEAD/BEHIND", "STATE", "JUDGE", "TOKENS", "PATH")
+    table = [header]
+    for r in rows:
+        ab = "-" if r["ahead"] is None else f"+{r['ahead']}/-{r['behind']} {r['compared_with']}"
+        state = r["state"] + (f" ({r['changes']})" if r["changes"] else "")
+        used = "-" if r["tokens_used"] is None else str(r["tokens_used"])
+        cap = "-" if r["token_budget"] is None else str(r["token_budget"])
+        table.append((r["agent"], r["task"], r["branch"], ab, state, r["verdict"] or "-",
+                      f"{used}/{cap}", r["path"]))
+    widths = [max(len(row[i]) for row in table) for i in range(len(header) - 1)]
+    return "\n".join(
+        "  ".join(cell.ljust(w) for cell, w in zip(row[:-1], widths, strict=True)) + "  " + row[-1]
+        for row in table
+    )
+
+
