@@ -170,7 +170,7 @@ def _fix(repo: git.RepoPaths, results: Sequence[tuple[Check, Finding]]) -> list[
 
 
 def doctor(repo_arg: str | None, *, fmt: str = "text", fix: bool = False) -> int:
-    repo = git.repo_paths(repo_arg)
+    repo = git.repo_paths(repo_arg, option="--repo")
     tops = worktrees(repo_arg)
     results = run_checks(repo, tops)
     fixed: list[str] = []

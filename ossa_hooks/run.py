@@ -122,7 +122,9 @@ def shim_main(argv: Sequence[str] | None = None) -> int:
     Called by a shim (``argv`` None), it ends the process itself: see ``_end_process``.
     """
     from ossa_hooks.errors import handle_errors
+    from ossa_hooks.output import setup_streams
 
+    setup_streams()
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv:
         print("ossa-hooks: the hook shim needs a hook type", file=sys.stderr)

@@ -51,7 +51,7 @@ def test_an_unexpected_error_is_one_line_and_logged(
 ) -> None:
     from ossa_hooks import doctor
 
-    def boom(repo_arg: str | None) -> int:
+    def boom(repo_arg: str | None, **kwargs: object) -> int:
         raise RuntimeError("disk on fire")
 
     monkeypatch.setattr(doctor, "doctor", boom)

@@ -43,7 +43,7 @@ def main_check(args: argparse.Namespace) -> int:
     from ossa_hooks import git
     from ossa_hooks import gitignore
 
-    repo = git.repo_paths(args.repo)
+    repo = git.repo_paths(args.repo, option="--repo")
     cfg = config_mod.load(repo.worktree)
     report = gitignore.check(repo, cfg, staged_only=args.staged)
     for r in report.refused:
@@ -68,7 +68,7 @@ def main_fix(args: argparse.Namespace) -> int:
     from ossa_hooks import git
     from ossa_hooks import gitignore
 
-    repo = git.repo_paths(args.repo)
+    repo = git.repo_paths(args.repo, option="--repo")
     cfg = config_mod.load(repo.worktree)
     added = gitignore.fix(repo, cfg)
     if added:
