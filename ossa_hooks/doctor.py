@@ -62,6 +62,8 @@ class Check(NamedTuple):
 CHECKS: tuple[Check, ...] = (
     Check("config", "worktree", "ossa_hooks.doctor:check_config"),
     Check("hooks", "worktree", "ossa_hooks.doctor:check_hooks"),
+    Check("databases", "repository", "ossa_hooks.store:check_databases",
+          "ossa_hooks.store:fix_databases"),
 )
 
 
