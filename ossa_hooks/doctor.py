@@ -9,6 +9,7 @@ table and the module that owns the concern, nothing else.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from collections.abc import Callable
 from collections.abc import Sequence
@@ -73,7 +74,7 @@ def worktrees(cwd: str | None) -> list[Path]:
     found = []
     for field in data.split(b"\0"):
         if field.startswith(b"worktree "):
-            found.append(Path(field[len(b"worktree ") :].decode("utf-8", "surrogateescape")))
+            found.append(Path(os.fsdecode(field[len(b"worktree ") :])))
     return found
 
 

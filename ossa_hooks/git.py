@@ -131,8 +131,8 @@ def run(
     _trace(args, cwd)
     try:
         proc = subprocess.run(
-            ["git", *args],
-            cwd=cwd,
+            [b"git", *(arg(a) for a in args)],
+            cwd=arg(cwd) if cwd is not None else None,
             env=no_git_env() if env is None else dict(env),
             input=input,
             stdin=None if input is not None else subprocess.DEVNULL,
@@ -155,7 +155,7 @@ def out(
 ) -> str:
     """stdout of ``git ARGS`` as text, trailing newline removed."""
     stdout = run(args, cwd, env=env, input=input).stdout
-    return stdout.decode("utf-8", "surrogateescape").rstrip("\n")
+    return os.fsdecode(stdout).rstrip("\n")
 
 
 def ok(args: Sequence[str], cwd: str | os.PathLike[str] | None = None) -> bool:
@@ -206,7 +206,7 @@ def start(
     than a small git command does. ``stderr=False`` sends git's messages to /dev/null: with
     stdout the only pipe, ``finish`` reads it without loading ``select`` at all.
     """
-    argv = ["git", *(["-C", os.fspath(cwd)] if cwd is not None else []), *args]
+    argv = [b"git", *([b"-C", arg(cwd)] if cwd is not None else []), *(arg(a) for a in args)]
     _trace(args, cwd)
     out_r, out_w = os.pipe()
     if stderr:
@@ -353,8 +353,22 @@ def call(
 
 
 def split_z(data: bytes) -> list[str]:
-    """Split ``-z`` output into paths (git writes raw bytes; undecodable ones survive)."""
-    return [p.decode("utf-8", "surrogateescape") for p in data.split(b"\0") if p]
+    """Split ``-z`` output into paths (git writes raw bytes; undecodable ones survive).
+
+    Decoded as the file system decodes names (``os.fsdecode``), so a path read from git opens,
+    stats and goes back to git as the same bytes in any locale (an ASCII ``LC_ALL=C`` too).
+    """
+    return [os.fsdecode(p) for p in data.split(b"\0") if p]
+
+
+def arg(value: str | os.PathLike[str]) -> bytes:
+    """A command-line argument as bytes: as the file system encodes it, or UTF-8 for text the
+    locale cannot spell (a pattern from the config under ``LC_ALL=C``); never an error."""
+    text = os.fspath(value)
+    try:
+        return os.fsencode(text)
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogateescape")
 
 
 class RepoPaths:
@@ -442,7 +456,7 @@ def repo_paths(cwd: str | os.PathLike[str] | None = None, *, option: str | None 
         env=env,
         check=False,
     )
-    lines = proc.stdout.decode("utf-8", "surrogateescape").splitlines()
+    lines = os.fsdecode(proc.stdout).splitlines()
     if proc.returncode != 0 and len(lines) < 3:
         where = os.path.abspath(cwd if cwd is not None else os.getcwd())
         if cwd is not None:
