@@ -31,7 +31,7 @@ def test_creates_folders_wal_and_schema(committed_repo: Path) -> None:
     path = repo_paths(committed_repo).state_dir / "deep" / "state.db"
     with store.connect(path, SCHEMA) as con:
         assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert con.execute("PRAGMA busy_timeout").fetchone()[0] == 30000
+        assert con.execute("PRAGMA busy_timeout").fetchone()[0] == 5000  # a command waits 5 s
         assert con.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
         con.execute("INSERT INTO t (who) VALUES ('a')")
         row = con.execute("SELECT id, who FROM t").fetchone()

@@ -9,6 +9,7 @@ the hook variables cleared, so it works from any worktree of the repository and 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -66,6 +67,9 @@ Echo = Callable[[str], None]
 # --- names -----------------------------------------------------------------------------------
 
 
+MAX_NAME = 64
+
+
 def validate_name(kind: str, value: str) -> str:
     """``value`` when it is a safe AGENT / TASK / REPO name; else a one-line error with the rule."""
     problem = None
@@ -79,9 +83,13 @@ def validate_name(kind: str, value: str) -> str:
         problem = "starts with '-' or '.'"
     elif value.endswith((".lock", ".")):
         problem = "ends with '.lock' or '.'"
+    elif len(value) > MAX_NAME:
+        # REPO__AGENT__TASK must fit in one file name (255 bytes on most file systems).
+        problem = f"is {len(value)} characters long (at most {MAX_NAME})"
     if problem:
+        shown = value if len(value) <= MAX_NAME else value[:32] + "…"
         raise OssaError(
-            f"invalid {kind} {value!r}: it {problem}; use letters, digits, '.', '_' and '-'"
+            f"invalid {kind} {shown!r}: it {problem}; use letters, digits, '.', '_' and '-'"
             f" (for example: coder, fix-login_2)"
         )
     return value
@@ -90,7 +98,7 @@ def validate_name(kind: str, value: str) -> str:
 def default_repo_name(folder: Path) -> str:
     """The repository's folder name, made safe for a folder and branch name."""
     name = _NAME_BAD_RUN.sub("-", folder.name.removesuffix(".git")).strip("-.")
-    name = re.sub(r"\.{2,}", ".", name)
+    name = re.sub(r"\.{2,}", ".", name)[:MAX_NAME].rstrip("-.")
     return name or "repo"
 
 
@@ -428,16 +436,23 @@ def create(
         repo = _outside(repo, holder.path)
         cwd = _cwd(repo)
         _remove_worktree(repo, config, holder.path, echo=echo, snapshot=True)
+    made_root = not path.parent.exists()
     path.parent.mkdir(parents=True, exist_ok=True)
     ensure_excluded(repo, config)
     reused = branch_exists(cwd, branch)
-    if reused:
-        git.run(["worktree", "add", "--quiet", str(path), branch], cwd)
-        base_commit = git.out(["merge-base", branch, base_name], cwd)
-    else:
-        base_commit = git.out(["rev-parse", "--verify", f"{base_name}^{{commit}}"], cwd)
-        git.run(["worktree", "add", "--quiet", "--no-track", "-b", branch, str(path), base_name],
-                cwd)
+    try:
+        if reused:
+            git.run(["worktree", "add", "--quiet", str(path), branch], cwd)
+            base_commit = git.out(["merge-base", branch, base_name], cwd)
+        else:
+            base_commit = git.out(["rev-parse", "--verify", f"{base_name}^{{commit}}"], cwd)
+            git.run(["worktree", "add", "--quiet", "--no-track", "-b", branch, str(path),
+                     base_name], cwd)
+    except BaseException:
+        if made_root:  # leave no empty worktree_root behind
+            with contextlib.suppress(OSError):
+                path.parent.rmdir()
+        raise
     try:
         if os.path.lexists(path / ENV_FILE):
             raise OssaError(
