@@ -13,6 +13,7 @@ import re
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
 # The configuration format this release reads (``version:`` in .ossa-hooks.yaml).
@@ -162,7 +163,7 @@ def not_everything(value: str) -> str | None:
     return None
 
 
-RULES = {
+RULES: dict[str, Callable[[Any], str | None]] = {
     "version": version,
     "command": command,
     "ref_pattern": ref_pattern,
@@ -181,4 +182,4 @@ def check(rule: str | None, value: Any, minimum: float | None, above: bool) -> s
             return problem
     if rule is None:
         return None
-    return RULES[rule](value)  # type: ignore[no-any-return]
+    return RULES[rule](value)
