@@ -322,7 +322,12 @@ def write_scaffold(worktree: Path, values: Mapping[str, object]) -> list[str]:
             text = string.Template(src.read_text(encoding="utf-8")).safe_substitute(
                 {k: json.dumps(v, ensure_ascii=False) for k, v in values.items()}
             )
-            target.write_text(text, encoding="utf-8")
+            # A rendered file (config/task.yaml) repeats the .env facts: the same mode, 0600,
+            # whatever the umask.
+            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            os.fchmod(fd, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(text)
         else:
             shutil.copyfile(src, target)
         written.append(rel)
