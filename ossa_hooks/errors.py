@@ -67,7 +67,9 @@ def os_error(error: OSError) -> OssaError | None:
     import errno
 
     name = error.filename if error.filename is not None else ""
-    where = f"{os.fsdecode(name)}: " if name else ""
+    from ossa_hooks.output import quote_path
+
+    where = f"{quote_path(os.fsdecode(name))}: " if name else ""
     if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         return OssaError(f"{where}{error.strerror} (the folder is read-only for this user or"
                          " file system: make it writable, or run this where you may write)")

@@ -54,6 +54,10 @@ class GitError(OssaError):
         self.stderr = stderr
 
 
+class GitUnavailable(OssaError):
+    """git could not be started at all: every later git command would fail the same way."""
+
+
 GIT_MISSING = "git not found on PATH (install git, or add the folder that holds it to PATH)"
 
 
@@ -66,15 +70,18 @@ def launch_error(error: OSError, cwd: str | os.PathLike[str] | None = None) -> O
     import errno
 
     if cwd is not None and not os.path.isdir(cwd):
-        return OssaError(f"not a folder: {os.fspath(cwd)} (check the path)")
+        from ossa_hooks.output import quote_path
+
+        return OssaError(f"not a folder: {quote_path(os.fspath(cwd))} (check the path)")
     if error.errno == errno.ENOENT:
-        return OssaError(GIT_MISSING)
+        return GitUnavailable(GIT_MISSING)
     if error.errno in (errno.EACCES, errno.EPERM):
-        return OssaError(f"git cannot be run: {error.strerror} (check the git found on PATH)")
+        return GitUnavailable(f"git cannot be run: {error.strerror} (check the git found on"
+                              " PATH)")
     if error.errno == errno.E2BIG:
         return OssaError("a git command line is too long for this system (too many paths or"
                          " patterns at once)")
-    return OssaError(f"git cannot be run: {error.strerror or error}")
+    return GitUnavailable(f"git cannot be run: {error.strerror or error}")
 
 
 def _trace(argv: Sequence[str], cwd: str | os.PathLike[str] | None) -> None:
@@ -439,9 +446,12 @@ def repo_paths(cwd: str | os.PathLike[str] | None = None, *, option: str | None 
     Honours ``GIT_DIR``/``GIT_WORK_TREE`` when git set them (inside a hook), so the
     hook's own repository is the one found.
     """
+    from ossa_hooks.output import quote_path
+
     if cwd is not None and not os.path.isdir(cwd):
         what = "not a folder" if os.path.exists(cwd) else "no such folder"
-        raise OssaError(f"not a git repository: {os.fspath(cwd)} ({what}; check the path)")
+        raise OssaError(f"not a git repository: {quote_path(os.fspath(cwd))} ({what}; check the"
+                        " path)")
     env = dict(os.environ)
     proc = run(
         [
@@ -465,7 +475,7 @@ def repo_paths(cwd: str | os.PathLike[str] | None = None, *, option: str | None 
             hint = f"run it inside a repository, or pass {option} PATH"
         else:
             hint = "run it inside a repository, or `git init` one first"
-        raise OssaError(f"not a git repository: {where} ({hint})")
+        raise OssaError(f"not a git repository: {quote_path(where)} ({hint})")
     toplevel = lines[3] if len(lines) > 3 and lines[3] else None
     return RepoPaths(toplevel, lines[0], lines[1], lines[2] == "true")
 

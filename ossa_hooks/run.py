@@ -102,8 +102,10 @@ def run(
             try:
                 rc = _call(action, ctx)
             except OssaError as e:
-                # One action's trouble (a locked database, a missing git) is its own line;
-                # the hook's other actions still run.
+                # One action's trouble (a locked or corrupt database) is its own line; the
+                # hook's other actions still run. Without git, none can: one line for all.
+                if isinstance(e, git.GitUnavailable):
+                    raise
                 print(f"ossa-hooks: {action_id}: {e.message}", file=sys.stderr)
                 rc = e.code
             results[action_id] = ({0: "ok", 1: "failed"}.get(rc, "error") if action.target
