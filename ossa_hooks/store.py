@@ -86,10 +86,14 @@ def problem(path: str | os.PathLike[str], error: BaseException) -> OssaError:
         return DatabaseProblem(
             f"{where}: the database is corrupt ({error}): run `{FIX}` to move it aside"
             " and start a new one", where, kind)
-    if kind == "unwritable":
+    if kind == "unwritable" and "readonly" in str(error):
         return DatabaseProblem(
             f"{where}: cannot write the database ({error}): the folder is read-only for this"
             " user or file system", where, kind)
+    if kind == "unwritable":
+        return DatabaseProblem(
+            f"{where}: cannot open the state database: {error} (check that the path is a file"
+            " this user may write)", where, kind)
     return OssaError(f"{where}: database error: {error} (run `ossa-hooks doctor`)")
 
 
