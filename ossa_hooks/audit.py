@@ -109,8 +109,10 @@ def connect(path: str) -> sqlite3.Connection:
     """
     import sqlite3
 
+    from ossa_hooks.store import busy_timeout
+
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    con = sqlite3.connect(path, timeout=30.0, isolation_level=None)
+    con = sqlite3.connect(path, timeout=busy_timeout(), isolation_level=None)
     try:
         if con.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
             con.execute("PRAGMA journal_mode=WAL")
@@ -214,7 +216,7 @@ def _ingest(con: sqlite3.Connection, journal: str) -> None:
         for raw in data.splitlines():
             try:
                 item = json.loads(raw)
-                rows.append(tuple(item[c] for c in _COLUMNS))
+                rows.append(tuple(_storable(item[c]) for c in _COLUMNS))
             except (ValueError, KeyError, TypeError):
                 continue  # a line cut short by a killed writer
         con.execute("BEGIN IMMEDIATE")
@@ -224,6 +226,18 @@ def _ingest(con: sqlite3.Connection, journal: str) -> None:
             os.unlink(path)
         except FileNotFoundError:
             pass
+
+
+def _storable(value: Any) -> Any:
+    """A journal value SQLite can store: text with a file name's undecodable bytes (lone
+    surrogates, which SQLite refuses) spelled as backslash escapes, so one odd path never
+    leaves the journal stuck."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return value
 
 
 def events(repo: RepoPaths, limit: int | None = None, name: str | None = None) -> list[Event]:
@@ -249,7 +263,11 @@ def events(repo: RepoPaths, limit: int | None = None, name: str | None = None) -
             rows = con.execute(query, params).fetchall()
         finally:
             con.close()
-    except (sqlite3.Error, OSError) as e:
+    except sqlite3.Error as e:
+        from ossa_hooks.store import problem
+
+        raise problem(path, e) from None
+    except OSError as e:
         raise OssaError(f"{path}: cannot read the audit trail: {e}") from None
     return [
         Event(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], _from_json(r[8]))

@@ -24,9 +24,13 @@ HOOK_TYPES = ("post-checkout", "pre-commit", "pre-push", "post-merge", "pre-reba
 
 
 class Scalar:
-    """A leaf: ``kind`` is one of str, int, number, bool; ``default`` when absent."""
+    """A leaf: ``kind`` is one of str, int, number, bool; ``default`` when absent.
 
-    __slots__ = ("choices", "default", "kind", "nullable")
+    Values are checked beyond their type: numbers are finite and at least ``minimum`` (greater
+    than it with ``above``); ``rule`` names a check in :mod:`ossa_hooks.config_rules`.
+    """
+
+    __slots__ = ("above", "choices", "default", "kind", "minimum", "nullable", "rule")
 
     def __init__(
         self,
@@ -34,11 +38,18 @@ class Scalar:
         default: Any = None,
         nullable: bool = False,
         choices: tuple[str, ...] = (),
+        *,
+        minimum: float | None = None,
+        above: bool = False,
+        rule: str | None = None,
     ) -> None:
         self.kind = kind
         self.default = default
         self.nullable = nullable
         self.choices = choices
+        self.minimum = minimum
+        self.above = above
+        self.rule = rule
 
 
 class ListOf:
@@ -81,8 +92,8 @@ _EXPECTED = {"str": "a string", "int": "an integer", "number": "a number", "bool
 
 CHECK = Obj(
     {
-        "run": Scalar("str"),
-        "timeout": Scalar("number", default=None, nullable=True),
+        "run": Scalar("str", rule="command"),
+        "timeout": Scalar("number", default=None, nullable=True, minimum=0, above=True),
         "env": MapOf(Scalar("str")),
         "paths": ListOf(Scalar("str")),
         "enabled": Scalar("bool", default=True),
@@ -100,7 +111,7 @@ _ACTION_IDS = (
 
 SCHEMA = Obj(
     {
-        "version": Scalar("int", default=1),
+        "version": Scalar("int", default=1, rule="version"),
         "hooks": Obj(
             {
                 "post-checkout": ListOf(Scalar("str", choices=_ACTION_IDS), ("ossa-backup",)),
@@ -114,28 +125,29 @@ SCHEMA = Obj(
                 ),
             }
         ),
-        "base_branch": Scalar("str", default=None, nullable=True),
-        "worktree_root": Scalar("str", default=".worktrees"),
-        "integration_branch": Scalar("str", default="{base}-agents-merge-{date}"),
+        "base_branch": Scalar("str", default=None, nullable=True, rule="branch"),
+        "worktree_root": Scalar("str", default=".worktrees", rule="inside_repository"),
+        "integration_branch": Scalar("str", default="{base}-agents-merge-{date}",
+                                     rule="ref_pattern"),
         "backup": Obj(
             {
                 "push": Scalar("bool", default=False),
                 "remote": Scalar("str", default="origin"),
-                "keep": Scalar("int", default=50),
+                "keep": Scalar("int", default=50, minimum=0),
             }
         ),
         "secrets": Obj(
             {
                 "baseline": Scalar("str", default=".secrets.baseline"),
-                "exclude": ListOf(Scalar("str")),
-                "max_file_size": Scalar("int", default=2_000_000),
+                "exclude": ListOf(Scalar("str", rule="not_everything")),
+                "max_file_size": Scalar("int", default=2_000_000, minimum=0, above=True),
                 "entropy": Scalar("bool", default=True),
             }
         ),
         "gitignore": Obj(
             {
                 "forbidden": ListOf(
-                    Scalar("str"),
+                    Scalar("str", rule="single_line"),
                     (
                         ".env",
                         ".env.*",
@@ -151,7 +163,7 @@ SCHEMA = Obj(
                     ),
                 ),
                 "required": ListOf(
-                    Scalar("str"),
+                    Scalar("str", rule="single_line"),
                     (
                         ".env",
                         ".env.*",
@@ -167,7 +179,7 @@ SCHEMA = Obj(
         ),
         "judge": Obj(
             {
-                "jobs": Scalar("int", default=0),
+                "jobs": Scalar("int", default=0, minimum=0),
                 "cache": Scalar("bool", default=True),
                 "checks": MapOf(
                     CHECK,
@@ -191,9 +203,10 @@ SCHEMA = Obj(
         ),
         "budget": Obj(
             {
-                "task": Scalar("int", default=12_000),
+                "task": Scalar("int", default=12_000, minimum=0),
                 "agents": MapOf(
-                    Scalar("int"), default={"researcher": 4000, "coder": 4000, "reviewer": 2000}
+                    Scalar("int", minimum=0),
+                    default={"researcher": 4000, "coder": 4000, "reviewer": 2000},
                 ),
                 "escalate_command": Scalar("str", default=None, nullable=True),
                 "encoding": Scalar("str", default="cl100k_base"),
@@ -201,10 +214,10 @@ SCHEMA = Obj(
         ),
         "workflow": Obj(
             {
-                "max_review_rounds": Scalar("int", default=2),
-                "agent_timeout": Scalar("number", default=1800.0),
-                "memories": Scalar("int", default=5),
-                "repo_map_files": Scalar("int", default=200),
+                "max_review_rounds": Scalar("int", default=2, minimum=0),
+                "agent_timeout": Scalar("number", default=1800.0, minimum=0, above=True),
+                "memories": Scalar("int", default=5, minimum=0),
+                "repo_map_files": Scalar("int", default=200, minimum=0),
             }
         ),
     }
@@ -435,7 +448,13 @@ class _Validator:
             one_of = ", ".join(spec.choices)
             raise self.fail(node, key, f"unknown value '{value}'{tip}; one of {one_of}")
         if spec.kind == "number":
-            return float(value)
+            value = float(value)
+        if spec.rule is not None or spec.minimum is not None or spec.kind == "number":
+            from ossa_hooks.config_rules import check
+
+            problem = check(spec.rule, value, spec.minimum, spec.above)
+            if problem:
+                raise self.fail(node, key, problem)
         return value
 
 

@@ -9,6 +9,7 @@ table and the module that owns the concern, nothing else.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from collections.abc import Callable
 from collections.abc import Sequence
@@ -64,6 +65,8 @@ CHECKS: tuple[Check, ...] = (
     Check("hooks", "worktree", "ossa_hooks.doctor:check_hooks"),
     Check("leases", "repository", "ossa_hooks.worktree.lease:doctor_check",
           "ossa_hooks.worktree.lease:doctor_fix"),
+    Check("databases", "repository", "ossa_hooks.store:check_databases",
+          "ossa_hooks.store:fix_databases"),
 )
 
 
@@ -73,7 +76,7 @@ def worktrees(cwd: str | None) -> list[Path]:
     found = []
     for field in data.split(b"\0"):
         if field.startswith(b"worktree "):
-            found.append(Path(field[len(b"worktree ") :].decode("utf-8", "surrogateescape")))
+            found.append(Path(os.fsdecode(field[len(b"worktree ") :])))
     return found
 
 
@@ -172,7 +175,7 @@ def _fix(repo: git.RepoPaths, results: Sequence[tuple[Check, Finding]]) -> list[
 
 
 def doctor(repo_arg: str | None, *, fmt: str = "text", fix: bool = False) -> int:
-    repo = git.repo_paths(repo_arg)
+    repo = git.repo_paths(repo_arg, option="--repo")
     tops = worktrees(repo_arg)
     results = run_checks(repo, tops)
     fixed: list[str] = []

@@ -51,24 +51,82 @@ def handle_errors(func: Callable[[], int], prog: str = "ossa-hooks") -> int:
         os.dup2(null, sys.stdout.fileno())
         os.close(null)
         return 141  # 128 + SIGPIPE, what a shell shows for a tool killed by the broken pipe
+    except OSError as e:
+        known = os_error(e)
+        if known is None:
+            return _unexpected(e, prog)
+        print(f"{prog}: {known.message}", file=sys.stderr)
+        return known.code
     except Exception as e:  # noqa: BLE001 - the last line of defence
-        log = _write_crash_log()
-        print(f"{prog}: unexpected error: {type(e).__name__}: {e} (details in {log})",
-              file=sys.stderr)
-        return EXIT_USAGE
+        return _unexpected(e, prog)
 
 
-def _write_crash_log() -> str:
+def os_error(error: OSError) -> OssaError | None:
+    """The one-line error for what the system refused (a read-only folder, a name too long,
+    a full disk); None for an error that is not the user's to fix."""
+    import errno
+
+    name = error.filename if error.filename is not None else ""
+    from ossa_hooks.output import quote_path
+
+    where = f"{quote_path(os.fsdecode(name))}: " if name else ""
+    if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return OssaError(f"{where}{error.strerror} (the folder is read-only for this user or"
+                         " file system: make it writable, or run this where you may write)")
+    if error.errno == errno.ENAMETOOLONG:
+        return OssaError(f"{where}file name too long for the file system (use a shorter name)")
+    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return OssaError(f"{where}{error.strerror} (free some space, then run this again)")
+    return None
+
+
+def _unexpected(error: BaseException, prog: str) -> int:
+    log = _write_crash_log()
+    where = f"details in {log}" if log else "run it again with --verbose for the details"
+    print(f"{prog}: unexpected error: {type(error).__name__}: {error} ({where})",
+          file=sys.stderr)
+    if os.environ.get("OSSA_HOOKS_VERBOSE") == "1":
+        import traceback
+
+        traceback.print_exc(file=sys.stderr)
+    return EXIT_USAGE
+
+
+def crash_log_folder() -> str | None:
+    """Where the crash log goes: ``$XDG_CACHE_HOME/ossa-hooks`` or ``~/.cache/ossa-hooks`` when
+    that cache's parent folder exists (a missing home is never created: ``HOME=/nonexistent``
+    stays nonexistent), else the temporary folder; None when none can be written."""
     import tempfile
+
+    home = os.path.expanduser("~")
+    candidates = [
+        (os.environ.get("XDG_CACHE_HOME", ""), os.environ.get("XDG_CACHE_HOME", "")),
+        (os.path.join(home, ".cache"), home),
+    ]
+    for cache, must_exist in candidates:
+        if not cache or not os.path.isabs(must_exist) or not os.path.isdir(must_exist):
+            continue
+        folder = os.path.join(cache, "ossa-hooks")
+        try:
+            os.makedirs(folder, exist_ok=True)
+        except OSError:
+            continue
+        if os.access(folder, os.W_OK):
+            return folder
+    folder = tempfile.gettempdir()
+    return folder if os.access(folder, os.W_OK) else None
+
+
+def _write_crash_log() -> str | None:
     import traceback
 
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    folder = os.path.join(base, "ossa-hooks")
-    try:
-        os.makedirs(folder, exist_ok=True)
-    except OSError:
-        folder = tempfile.gettempdir()
+    folder = crash_log_folder()
+    if folder is None:
+        return None
     path = os.path.join(folder, "ossa-hooks.log")
-    with open(path, "a", encoding="utf-8") as f:
-        f.write(f"### argv: {sys.argv!r}\n{traceback.format_exc()}\n")
+    try:
+        with open(path, "a", encoding="utf-8", errors="backslashreplace") as f:
+            f.write(f"### argv: {sys.argv!r}\n{traceback.format_exc()}\n")
+    except OSError:
+        return None
     return path

@@ -54,6 +54,46 @@ class GitError(OssaError):
         self.stderr = stderr
 
 
+class GitUnavailable(OssaError):
+    """git could not be started at all: every later git command would fail the same way."""
+
+
+GIT_MISSING = "git not found on PATH (install git, or add the folder that holds it to PATH)"
+
+
+def launch_error(error: OSError, cwd: str | os.PathLike[str] | None = None) -> OssaError:
+    """The one-line error for a git command that could not even start.
+
+    Every way of starting git goes through here, so a missing git, a folder that does not
+    exist or a command line too long for the system reads the same from every command.
+    """
+    import errno
+
+    if cwd is not None and not os.path.isdir(cwd):
+        from ossa_hooks.output import quote_path
+
+        return OssaError(f"not a folder: {quote_path(os.fspath(cwd))} (check the path)")
+    if error.errno == errno.ENOENT:
+        return GitUnavailable(GIT_MISSING)
+    if error.errno in (errno.EACCES, errno.EPERM):
+        return GitUnavailable(f"git cannot be run: {error.strerror} (check the git found on"
+                              " PATH)")
+    if error.errno == errno.E2BIG:
+        return OssaError("a git command line is too long for this system (too many paths or"
+                         " patterns at once)")
+    return GitUnavailable(f"git cannot be run: {error.strerror or error}")
+
+
+def _trace(argv: Sequence[str], cwd: str | os.PathLike[str] | None) -> None:
+    """``--verbose``: each git command on stderr before it runs."""
+    if os.environ.get("OSSA_HOOKS_VERBOSE") == "1":
+        import shlex
+        import sys
+
+        where = f" (in {os.fspath(cwd)})" if cwd is not None else ""
+        print(f"+ git {' '.join(shlex.quote(a) for a in argv)}{where}", file=sys.stderr)
+
+
 # Variables git sets for hooks that only name things: they change no git command's answer.
 _HOOK_ENV_NAMING = frozenset({"GIT_PREFIX", "GIT_TRACE2_PARENT_NAME", "GIT_TRACE2_PARENT_SID"})
 
@@ -95,15 +135,19 @@ def run(
     """
     import subprocess  # here, not at the top: hooks that never run git skip its import cost
 
-    proc = subprocess.run(
-        ["git", *args],
-        cwd=cwd,
-        env=no_git_env() if env is None else dict(env),
-        input=input,
-        stdin=None if input is not None else subprocess.DEVNULL,
-        capture_output=True,
-        check=False,
-    )
+    _trace(args, cwd)
+    try:
+        proc = subprocess.run(
+            [b"git", *(arg(a) for a in args)],
+            cwd=arg(cwd) if cwd is not None else None,
+            env=no_git_env() if env is None else dict(env),
+            input=input,
+            stdin=None if input is not None else subprocess.DEVNULL,
+            capture_output=True,
+            check=False,
+        )
+    except OSError as e:
+        raise launch_error(e, cwd) from None
     if check and proc.returncode != 0:
         raise GitError(args, proc.returncode, proc.stderr.decode("utf-8", "replace"))
     return proc
@@ -118,7 +162,7 @@ def out(
 ) -> str:
     """stdout of ``git ARGS`` as text, trailing newline removed."""
     stdout = run(args, cwd, env=env, input=input).stdout
-    return stdout.decode("utf-8", "surrogateescape").rstrip("\n")
+    return os.fsdecode(stdout).rstrip("\n")
 
 
 def ok(args: Sequence[str], cwd: str | os.PathLike[str] | None = None) -> bool:
@@ -169,7 +213,8 @@ def start(
     than a small git command does. ``stderr=False`` sends git's messages to /dev/null: with
     stdout the only pipe, ``finish`` reads it without loading ``select`` at all.
     """
-    argv = ["git", *(["-C", os.fspath(cwd)] if cwd is not None else []), *args]
+    argv = [b"git", *([b"-C", arg(cwd)] if cwd is not None else []), *(arg(a) for a in args)]
+    _trace(args, cwd)
     out_r, out_w = os.pipe()
     if stderr:
         err_r, err_w = os.pipe()
@@ -190,10 +235,12 @@ def start(
                 (os.POSIX_SPAWN_DUP2, err_w, 2),
             ],
         )
-    except BaseException:
+    except BaseException as e:
         for fd in (out_r, err_r, in_w):
             if fd >= 0:
                 os.close(fd)
+        if isinstance(e, OSError):
+            raise launch_error(e, cwd) from None
         raise
     finally:
         for fd in (in_r, out_w, err_w):  # the child's ends (os.pipe fds close on exec)
@@ -313,8 +360,22 @@ def call(
 
 
 def split_z(data: bytes) -> list[str]:
-    """Split ``-z`` output into paths (git writes raw bytes; undecodable ones survive)."""
-    return [p.decode("utf-8", "surrogateescape") for p in data.split(b"\0") if p]
+    """Split ``-z`` output into paths (git writes raw bytes; undecodable ones survive).
+
+    Decoded as the file system decodes names (``os.fsdecode``), so a path read from git opens,
+    stats and goes back to git as the same bytes in any locale (an ASCII ``LC_ALL=C`` too).
+    """
+    return [os.fsdecode(p) for p in data.split(b"\0") if p]
+
+
+def arg(value: str | os.PathLike[str]) -> bytes:
+    """A command-line argument as bytes: as the file system encodes it, or UTF-8 for text the
+    locale cannot spell (a pattern from the config under ``LC_ALL=C``); never an error."""
+    text = os.fspath(value)
+    try:
+        return os.fsencode(text)
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogateescape")
 
 
 class RepoPaths:
@@ -374,12 +435,23 @@ class RepoPaths:
         return self.common_dir / "ossa-hooks"
 
 
-def repo_paths(cwd: str | os.PathLike[str] | None = None) -> RepoPaths:
+def repo_paths(cwd: str | os.PathLike[str] | None = None, *, option: str | None = None
+               ) -> RepoPaths:
     """Locate the repository containing ``cwd``; a one-line error outside one.
+
+    ``cwd`` is what the user passed (``--repo PATH``) or None for the current folder.
+    ``option`` names the command's option that chooses another repository, when it has one
+    (``--repo``): the hint outside a repository mentions it only then.
 
     Honours ``GIT_DIR``/``GIT_WORK_TREE`` when git set them (inside a hook), so the
     hook's own repository is the one found.
     """
+    from ossa_hooks.output import quote_path
+
+    if cwd is not None and not os.path.isdir(cwd):
+        what = "not a folder" if os.path.exists(cwd) else "no such folder"
+        raise OssaError(f"not a git repository: {quote_path(os.fspath(cwd))} ({what}; check the"
+                        " path)")
     env = dict(os.environ)
     proc = run(
         [
@@ -394,10 +466,16 @@ def repo_paths(cwd: str | os.PathLike[str] | None = None) -> RepoPaths:
         env=env,
         check=False,
     )
-    lines = proc.stdout.decode("utf-8", "surrogateescape").splitlines()
+    lines = os.fsdecode(proc.stdout).splitlines()
     if proc.returncode != 0 and len(lines) < 3:
-        where = os.path.abspath(cwd or os.getcwd())
-        raise OssaError(f"not a git repository: {where} (run `git init` or pass --repo PATH)")
+        where = os.path.abspath(cwd if cwd is not None else os.getcwd())
+        if cwd is not None:
+            hint = "run `git init` there, or pass the folder of a repository"
+        elif option:
+            hint = f"run it inside a repository, or pass {option} PATH"
+        else:
+            hint = "run it inside a repository, or `git init` one first"
+        raise OssaError(f"not a git repository: {quote_path(where)} ({hint})")
     toplevel = lines[3] if len(lines) > 3 and lines[3] else None
     return RepoPaths(toplevel, lines[0], lines[1], lines[2] == "true")
 

@@ -147,10 +147,25 @@ def indexed_matches(
     if not any(not p.startswith("!") for p in patterns):
         return []
     args = ["--literal-pathspecs", "ls-files", "-z", "--cached", "--ignored"]
-    args += [f"--exclude={p}" for p in patterns]
-    if among:
-        args += ["--", *among]
-    return git.split_z(git.run(args, top, env=env).stdout)
+    if len(patterns) <= _MAX_ARGV_PATTERNS:
+        args += [f"--exclude={p}" for p in patterns]
+        if among:
+            args += ["--", *among]
+        return git.split_z(git.run(args, top, env=env).stdout)
+    # Many patterns: a command line would exceed the system's limit ("Argument list too
+    # long"); git reads them from a file instead, in the same order, with the same rules.
+    import tempfile
+
+    fd, name = tempfile.mkstemp(prefix="ossa-gitignore-", suffix=".patterns")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(b"".join(git.arg(p) + b"\n" for p in patterns))
+        args.append(f"--exclude-from={name}")
+        if among:
+            args += ["--", *among]
+        return git.split_z(git.run(args, top, env=env).stdout)
+    finally:
+        os.unlink(name)
 
 
 def staged_paths(top: StrPath, env: Mapping[str, str]) -> list[str]:
@@ -160,6 +175,10 @@ def staged_paths(top: StrPath, env: Mapping[str, str]) -> list[str]:
         "--ignore-submodules=none", f"--diff-filter={_STAGED_FILTER}",
     ]
     return git.split_z(git.run(args, top, env=env).stdout)
+
+
+# More patterns than this go to git in a file (and are attributed by halving the list).
+_MAX_ARGV_PATTERNS = 64
 
 
 def _as_pathspecs(paths: Sequence[str]) -> Sequence[str]:
@@ -183,6 +202,9 @@ def attribute(
     positive = [p for p in patterns if not p.startswith("!")]
     among = _as_pathspecs(paths)
     wanted = set(paths)
+    if len(positive) > _MAX_ARGV_PATTERNS:
+        halved = _bisect(top, positive, paths, env)
+        return [Refused(p, halved.get(p, "?")) for p in sorted(wanted)]
     with ThreadPoolExecutor(max_workers=min(8, len(positive)) or 1) as pool:
         hits = list(pool.map(lambda p: indexed_matches(top, [p], env, among), positive))
     found: dict[str, str] = {}
@@ -193,6 +215,30 @@ def attribute(
     for path in wanted - found.keys():  # cannot happen with git's rules; never lose a path
         found[path] = "?"
     return [Refused(p, found[p]) for p in sorted(found)]
+
+
+def _bisect(top: StrPath, positive: Sequence[str], paths: Sequence[str],
+            env: Mapping[str, str]) -> dict[str, str]:
+    """``attribute`` for a long pattern list: halve it, later half first (later patterns win),
+    so a path costs a few git processes per halving instead of one per pattern."""
+    found: dict[str, str] = {}
+
+    def walk(lo: int, hi: int, among: set[str]) -> None:
+        if not among:
+            return
+        hits = set(indexed_matches(top, positive[lo:hi], env, _as_pathspecs(sorted(among))))
+        hits &= among
+        if not hits:
+            return
+        if hi - lo == 1:
+            found.update(dict.fromkeys(hits, positive[lo]))
+            return
+        mid = (lo + hi) // 2
+        walk(mid, hi, hits)
+        walk(lo, mid, hits - found.keys())
+
+    walk(0, len(positive), set(paths))
+    return found
 
 
 def forbidden(

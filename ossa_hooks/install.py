@@ -171,7 +171,7 @@ def install(
     force: bool = False,
     python: str | None = None,
 ) -> int:
-    repo = git.repo_paths(repo_arg)
+    repo = git.repo_paths(repo_arg, option="--repo")
     chosen = _validate_types(hook_types)
     folder = hooks_dir(repo_arg)
     folder.mkdir(parents=True, exist_ok=True)
@@ -209,7 +209,7 @@ def install(
 
 
 def uninstall(repo_arg: str | None, hook_types: Sequence[str] = ()) -> int:
-    git.repo_paths(repo_arg)
+    git.repo_paths(repo_arg, option="--repo")
     chosen = _validate_types(hook_types)
     folder = hooks_dir(repo_arg)
     for t in chosen:

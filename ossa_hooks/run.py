@@ -86,16 +86,34 @@ def run(
     )
     results: dict[str, str] = {}
     code = 0
-    for action_id in ids:
-        action = BY_ID[action_id]
-        if action_id in skip:
-            results[action_id] = "skipped"
-            if action.target is not None:
-                print(f"ossa-hooks: {action_id}: skipped (SKIP)", file=sys.stderr)
-            continue
-        rc = _call(action, ctx)
-        results[action_id] = {0: "ok", 1: "failed"}.get(rc, "error") if action.target else "none"
-        code = max(code, rc)
+    # A hook waits at most a second for a state database another process holds (the
+    # user's git command waits on the hook); the variable reaches what the actions start.
+    timeout_set = _BUSY_TIMEOUT_VAR not in os.environ
+    if timeout_set:
+        os.environ[_BUSY_TIMEOUT_VAR] = "1"
+    try:
+        for action_id in ids:
+            action = BY_ID[action_id]
+            if action_id in skip:
+                results[action_id] = "skipped"
+                if action.target is not None:
+                    print(f"ossa-hooks: {action_id}: skipped (SKIP)", file=sys.stderr)
+                continue
+            try:
+                rc = _call(action, ctx)
+            except OssaError as e:
+                # One action's trouble (a locked or corrupt database) is its own line; the
+                # hook's other actions still run. Without git, none can: one line for all.
+                if isinstance(e, git.GitUnavailable):
+                    raise
+                print(f"ossa-hooks: {action_id}: {e.message}", file=sys.stderr)
+                rc = e.code
+            results[action_id] = ({0: "ok", 1: "failed"}.get(rc, "error") if action.target
+                                  else "none")
+            code = max(code, rc)
+    finally:
+        if timeout_set:
+            os.environ.pop(_BUSY_TIMEOUT_VAR, None)
     detail: dict[str, object] = {"hook_type": hook_type, "actions": results,
                                  "args": list(git_args)}
     if hook_type == "pre-push":
@@ -104,6 +122,10 @@ def run(
         detail["via"] = "pre-commit"
     audit.record(repo, "hook", what, code, time.perf_counter() - start, detail)
     return code
+
+
+# store.BUSY_TIMEOUT_VAR, spelled here: importing store (contextlib) costs a hook time.
+_BUSY_TIMEOUT_VAR = "OSSA_HOOKS_BUSY_TIMEOUT"
 
 
 def _call(action: Action, ctx: HookContext) -> int:
@@ -122,7 +144,9 @@ def shim_main(argv: Sequence[str] | None = None) -> int:
     Called by a shim (``argv`` None), it ends the process itself: see ``_end_process``.
     """
     from ossa_hooks.errors import handle_errors
+    from ossa_hooks.output import setup_streams
 
+    setup_streams()
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv:
         print("ossa-hooks: the hook shim needs a hook type", file=sys.stderr)

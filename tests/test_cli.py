@@ -60,3 +60,52 @@ def test_an_unexpected_error_is_one_line_and_logged(
     assert err.startswith("ossa-hooks: unexpected error: RuntimeError: disk on fire (details in ")
     log = Path(err.split("(details in ")[1].rstrip(")\n"))
     assert "Traceback" in log.read_text()
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_quiet_on_every_command_keeps_errors(committed_repo: Path, where: str) -> None:
+    args = ["backup", "list"]
+    argv = ["--quiet", *args] if where == "before" else [*args, "-q"]
+    proc = ossa(committed_repo, *argv)
+    assert proc.returncode == 0 and proc.stdout == "" and proc.stderr == ""
+    bad = ossa(committed_repo, *(["-q", "backup", "show", "nope"] if where == "before"
+                                 else ["backup", "show", "nope", "-q"]))
+    assert bad.returncode == 2 and bad.stdout == "" and bad.stderr.startswith("ossa-hooks: ")
+
+
+def test_every_sub_command_accepts_quiet_and_verbose() -> None:
+    from ossa_hooks.cli import _subparsers
+    from ossa_hooks.cli import build_parser
+
+    parsers = _subparsers(build_parser())
+    assert len(parsers) > 20
+    for p in parsers:
+        options = {s for a in p._actions for s in a.option_strings}
+        assert {"-q", "--quiet", "-v", "--verbose"} <= options, p.prog
+
+
+def test_verbose_shows_each_git_command(committed_repo: Path) -> None:
+    proc = ossa(committed_repo, "backup", "list", "--verbose")
+    assert proc.returncode == 0
+    assert "+ git rev-parse --path-format=absolute" in proc.stderr
+
+
+def test_quiet_and_verbose_together_is_a_usage_error(committed_repo: Path) -> None:
+    proc = ossa(committed_repo, "-q", "-v", "audit")
+    assert proc.returncode == 2 and "not allowed with argument" in proc.stderr
+
+
+def test_the_audit_command_is_recorded_and_says_its_limit(committed_repo: Path) -> None:
+    assert ossa(committed_repo, "audit").returncode == 0
+    proc = ossa(committed_repo, "audit", "--format", "json")
+    import json
+
+    names = [e["name"] for e in json.loads(proc.stdout)]
+    assert names == ["audit"]  # the first `audit` is in the trail
+    for _ in range(2):
+        ossa(committed_repo, "backup", "list")
+    limited = ossa(committed_repo, "audit", "-n", "3").stdout.splitlines()
+    assert len(limited) == 4 and limited[-1] == "(the last 3 events; -n N shows N, -n 0 all)"
+    everything = ossa(committed_repo, "audit", "-n", "0").stdout.splitlines()
+    assert not everything[-1].startswith("(the last")
+    assert ossa(committed_repo, "audit", "-n", "-1").returncode == 2

@@ -62,3 +62,39 @@ def test_a_reader_that_goes_away_is_no_error(committed_repo: Path) -> None:
     err = proc.stderr.read().decode()
     assert proc.wait() == 141
     assert err == ""
+
+
+def test_a_missing_home_is_never_created(tmp_path: Path) -> None:
+    """HOME=/nonexistent (as root): the crash log goes to the temporary folder instead."""
+    home = tmp_path / "nonexistent"
+    code = ("from ossa_hooks.errors import handle_errors\n"
+            "def crash():\n    raise RuntimeError('boom')\n"
+            "raise SystemExit(handle_errors(crash))\n")
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(home), "TMPDIR": str(tmp_path)}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=env, check=False)
+    assert proc.returncode == 2
+    assert not home.exists()
+    assert f"(details in {tmp_path}/ossa-hooks.log)" in proc.stderr
+
+
+@pytest.mark.parametrize(("errno_name", "words"), [
+    ("EACCES", "Permission denied (the folder is read-only"),
+    ("EROFS", "Read-only file system (the folder is read-only"),
+    ("ENAMETOOLONG", "file name too long for the file system (use a shorter name)"),
+    ("ENOSPC", "No space left on device (free some space"),
+])
+def test_what_the_system_refuses_is_one_line(capsys: pytest.CaptureFixture[str],
+                                             errno_name: str, words: str) -> None:
+    import errno
+    import os
+
+    number = getattr(errno, errno_name)
+
+    def refuse() -> int:
+        raise OSError(number, os.strerror(number), "/repo/.git/x\ny")
+
+    assert handle_errors(refuse) == 2
+    err = capsys.readouterr().err
+    assert err.startswith('ossa-hooks: "/repo/.git/x\\ny": ') and words in err
+    assert err.count("\n") == 1 and "unexpected" not in err

@@ -132,3 +132,46 @@ def test_hook_env_is_plain_only_without_variables_that_change_answers(committed_
     linked_repo = ogit.repo_paths(linked)
     assert ogit.hook_env_is_plain(linked_repo, {**base, "GIT_DIR": linked_repo.git_dir_str})
 
+
+
+def test_no_git_on_path_is_one_line(committed_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ossa_hooks import git as git_mod
+
+    monkeypatch.setenv("PATH", str(committed_repo))  # a folder with no git in it
+    for call in (lambda: git_mod.run(["status"], committed_repo),
+                 lambda: git_mod.call(["status"], committed_repo),
+                 lambda: git_mod.repo_paths(committed_repo)):
+        with pytest.raises(git_mod.GitUnavailable) as e:
+            call()
+        assert e.value.message == git_mod.GIT_MISSING
+        assert e.value.code == 2
+
+
+def test_repo_paths_hints_name_only_what_the_command_has(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from ossa_hooks import git as git_mod
+    from ossa_hooks.errors import OssaError
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(OssaError) as e:
+        git_mod.repo_paths()
+    assert e.value.message == (f"not a git repository: {tmp_path} (run it inside a repository,"
+                               " or `git init` one first)")
+    with pytest.raises(OssaError) as e:
+        git_mod.repo_paths(option="--repo")
+    assert e.value.message.endswith("(run it inside a repository, or pass --repo PATH)")
+    with pytest.raises(OssaError) as e:
+        git_mod.repo_paths("/path/to/your/repo", option="--repo")
+    assert e.value.message == ("not a git repository: /path/to/your/repo (no such folder;"
+                               " check the path)")
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(OssaError) as e:
+        git_mod.repo_paths(tmp_path / "file")
+    assert "(not a folder; check the path)" in e.value.message
+
+
+def test_arguments_the_locale_cannot_spell_still_reach_git(committed_repo: Path) -> None:
+    from ossa_hooks import git as git_mod
+
+    assert git_mod.arg("ø") in (b"\xc3\xb8",)
+    assert git_mod.arg(os.fsdecode(b"caf\xe9")) == b"caf\xe9"

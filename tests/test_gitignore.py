@@ -550,3 +550,19 @@ def test_shown_escapes_what_would_break_a_line() -> None:
     assert gitignore.shown("a\nb") == "a\\x0ab"
     assert gitignore.shown(os.fsdecode(b"\xff.pem")) == "\\xff.pem"
     assert gitignore.shown("ø.pem") == "ø.pem"
+
+
+def test_check_as_json(committed_repo: Path) -> None:
+    import json
+
+    from conftest import git as git_
+    from conftest import ossa
+
+    (committed_repo / "id_rsa").write_text("key\n")
+    git_(committed_repo, "add", "-f", "id_rsa")
+    proc = ossa(committed_repo, "gitignore", "check", "--staged", "--format", "json")
+    assert proc.returncode == 1
+    doc = json.loads(proc.stdout)
+    assert doc["scope"] == "staged" and doc["ok"] is False
+    assert doc["refused"] == [{"path": "id_rsa", "pattern": "id_rsa*"}]
+    assert ".env" in doc["missing"]

@@ -31,7 +31,7 @@ def test_creates_folders_wal_and_schema(committed_repo: Path) -> None:
     path = repo_paths(committed_repo).state_dir / "deep" / "state.db"
     with store.connect(path, SCHEMA) as con:
         assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert con.execute("PRAGMA busy_timeout").fetchone()[0] == 30000
+        assert con.execute("PRAGMA busy_timeout").fetchone()[0] == 5000  # a command waits 5 s
         assert con.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
         con.execute("INSERT INTO t (who) VALUES ('a')")
         row = con.execute("SELECT id, who FROM t").fetchone()
@@ -158,3 +158,68 @@ def test_processes_in_several_worktrees_write_at_once(committed_repo: Path,
     # Each writer counted the rows inside its own transaction: the counts are 0..N-1, once each.
     assert sorted(int(r.split(":")[1]) for r in rows) == list(range(len(rows)))
     assert not (tmp_path / "wt one" / ".git").is_dir()  # linked worktrees: a .git file
+
+
+# --- hostile files: locked, corrupt, read-only -------------------------------------------------
+
+
+def test_busy_timeout_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(store.BUSY_TIMEOUT_VAR, raising=False)
+    assert store.busy_timeout() == store.COMMAND_BUSY_TIMEOUT
+    for raw, want in (("1", 1.0), ("0.25", 0.25), ("nan", 5.0), ("-1", 5.0), ("x", 5.0)):
+        monkeypatch.setenv(store.BUSY_TIMEOUT_VAR, raw)
+        assert store.busy_timeout() == want
+
+
+def test_a_corrupt_database_names_the_fix(tmp_path: Path) -> None:
+    path = tmp_path / "budget.db"
+    path.write_bytes(b"not sqlite at all " * 200)
+    with pytest.raises(store.DatabaseProblem) as e, store.connect(path, SCHEMA):
+        pytest.fail("the block must not run")
+    assert e.value.kind == "corrupt"
+    assert str(e.value) == (f"{path}: the database is corrupt (file is not a database): run"
+                            " `ossa-hooks doctor --fix` to move it aside and start a new one")
+
+
+def test_a_locked_database_waits_the_timeout_then_one_line(tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch
+                                                           ) -> None:
+    monkeypatch.setenv(store.BUSY_TIMEOUT_VAR, "0.2")
+    path = tmp_path / "s.db"
+    with store.connect(path, SCHEMA):
+        pass
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("PRAGMA locking_mode=EXCLUSIVE")
+    holder.execute("BEGIN EXCLUSIVE")
+    holder.execute("INSERT INTO t (who) VALUES ('holder')")
+    try:
+        with pytest.raises(store.DatabaseProblem) as e, store.connect(path, SCHEMA) as con:
+            con.execute("INSERT INTO t (who) VALUES ('me')")
+    finally:
+        holder.close()
+    assert e.value.kind == "locked"
+    assert "locked by another process (waited 0.2 s)" in str(e.value)
+
+
+def test_errors_of_the_caller_pass_unchanged(tmp_path: Path) -> None:
+    with pytest.raises(sqlite3.IntegrityError), store.connect(tmp_path / "s.db", SCHEMA) as con:
+        con.execute("INSERT INTO t (who) VALUES (NULL)")
+
+
+def test_doctor_check_and_fix(committed_repo: Path) -> None:
+    repo = repo_paths(committed_repo)
+    with store.connect(repo.state_dir / "budget.db", SCHEMA):
+        pass
+    bad = repo.state_dir / "agents.db"
+    bad.write_bytes(b"junk" * 100)
+    found = {f.where: f for f in store.check_databases(repo)}
+    assert found[str(repo.state_dir / "budget.db")].status == "ok"
+    assert found[str(bad)].status == "problem" and found[str(bad)].fix == store.FIX
+    assert "workflow.db" not in " ".join(found)  # absent databases are not reported
+    done = store.fix_databases(repo)
+    assert len(done) == 1 and "agents.db: corrupt database moved to agents.db.corrupt-" in done[0]
+    assert not bad.exists()
+    [aside] = [p for p in repo.state_dir.iterdir() if p.name.startswith("agents.db.corrupt-")]
+    assert aside.read_bytes() == b"junk" * 100
+    assert (repo.state_dir / "budget.db").exists()  # a healthy database is left alone
+    assert all(f.status == "ok" for f in store.check_databases(repo))

@@ -99,6 +99,10 @@ def hook(ctx: HookContext) -> int:
         name = backup.snapshot(ctx.repo, hook=ctx.hook_type, config=ctx.config,
                                check_clean=False)
     except OssaError as e:
+        from ossa_hooks.git import GitUnavailable
+
+        if isinstance(e, GitUnavailable):
+            raise  # no git at all: the hook's one line and exit 2 (run.run reports it)
         print(f"ossa-hooks: backup: {e.message}", file=sys.stderr)
         if ctx.hook_type == "pre-rebase":
             print("ossa-hooks: the rebase is stopped so no work is lost;"

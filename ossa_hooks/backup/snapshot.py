@@ -510,7 +510,7 @@ def changes(repo: git.RepoPaths, snaps: Sequence[Snapshot]) -> dict[str, list[Ch
         if meta is not None:
             parts = meta.split()
             current.append((parts[4], parts[1], parts[3],
-                            token.decode("utf-8", "surrogateescape")))
+                            os.fsdecode(token)))
             meta = None
             continue
         text = token.decode("utf-8", "surrogateescape").lstrip("\n")
@@ -626,7 +626,7 @@ def _uncommitted(worktree: Path) -> set[str]:
     found = set()
     for entry in data.split(b"\x00"):
         if len(entry) > 3:
-            found.add(entry[3:].decode("utf-8", "surrogateescape"))
+            found.add(os.fsdecode(entry[3:]))
     return found
 
 
@@ -726,7 +726,7 @@ def _merged(repo: git.RepoPaths, snaps: Sequence[Snapshot]) -> list[Snapshot]:
             continue
         meta, _, path = entry.partition(b"\t")
         mode, _, blob = meta.decode().split(" ")
-        in_head[path.decode("utf-8", "surrogateescape")] = (mode, blob)
+        in_head[os.fsdecode(path)] = (mode, blob)
     found = []
     by_commit = changes(repo, snaps)
     for s in snaps:

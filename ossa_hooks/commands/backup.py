@@ -88,12 +88,15 @@ def list_(args: argparse.Namespace) -> int:
     if not snaps:
         print("no snapshots yet")
         return 0
+    from ossa_hooks.output import quote_path
+
     width = max(len(s.branch) for s in snaps)
     now = time.time()
     for s in snaps:
         files = counts.get(s.commit, 0)
         print(f"{s.branch:<{width}}  {_age(now - s.time):>11}  {files:>5} file"
-              f"{'' if files == 1 else 's'}  {s.worktree_branch or '?'}  {s.worktree or '?'}")
+              f"{'' if files == 1 else 's'}  {s.worktree_branch or '?'}"
+              f"  {quote_path(s.worktree) if s.worktree else '?'}")
     return 0
 
 
@@ -111,12 +114,13 @@ def show(args: argparse.Namespace) -> int:
 
     from ossa_hooks import git
     from ossa_hooks.backup import snapshot as backup
+    from ossa_hooks.output import quote_path
 
     repo = git.repo_paths()
     snap = backup.resolve(repo, args.name)
     print(f"{snap.branch}  ({snap.commit[:12]})")
     print(f"  subject:  {snap.subject}")
-    print(f"  worktree: {snap.worktree or '?'}")
+    print(f"  worktree: {quote_path(snap.worktree) if snap.worktree else '?'}")
     print(f"  branch:   {snap.worktree_branch or '?'}"
           + (f" at {snap.parent[:12]}" if snap.parent else " (no commit yet)"))
     print(f"  hook:     {snap.hook or '?'}")
@@ -127,7 +131,7 @@ def show(args: argparse.Namespace) -> int:
     print(f"  files:    {len(diff)}")
     for status, mode, _blob, path in diff:
         note = {"120000": " (symlink)", "100755": " (executable)", "160000": " (submodule)"}
-        print(f"    {status} {path}{note.get(mode, '') if status != 'D' else ''}")
+        print(f"    {status} {quote_path(path)}{note.get(mode, '') if status != 'D' else ''}")
     if args.patch:
         import sys
 

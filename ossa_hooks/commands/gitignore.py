@@ -23,6 +23,7 @@ def register(sub: SubParsers) -> None:
     )
     c.add_argument("--staged", action="store_true",
                    help="only the paths the next commit adds or changes (what the hook checks)")
+    c.add_argument("--format", choices=("text", "json"), default="text")
     c.add_argument("--repo", metavar="PATH", default=argparse.SUPPRESS,
                    help="repository (default: the current folder)")
     c.set_defaults(func=main_check)
@@ -43,9 +44,19 @@ def main_check(args: argparse.Namespace) -> int:
     from ossa_hooks import git
     from ossa_hooks import gitignore
 
-    repo = git.repo_paths(args.repo)
+    repo = git.repo_paths(args.repo, option="--repo")
     cfg = config_mod.load(repo.worktree)
     report = gitignore.check(repo, cfg, staged_only=args.staged)
+    if args.format == "json":
+        import json
+
+        print(json.dumps({
+            "scope": "staged" if args.staged else "tracked",
+            "refused": [{"path": r.path, "pattern": r.pattern} for r in report.refused],
+            "missing": list(report.missing),
+            "ok": not (report.refused or report.missing),
+        }, indent=2, ensure_ascii=False))
+        return 1 if report.refused or report.missing else 0
     for r in report.refused:
         print(gitignore.refused_line(r))
     line = gitignore.summary(report, "staged" if args.staged else "tracked")
@@ -68,7 +79,7 @@ def main_fix(args: argparse.Namespace) -> int:
     from ossa_hooks import git
     from ossa_hooks import gitignore
 
-    repo = git.repo_paths(args.repo)
+    repo = git.repo_paths(args.repo, option="--repo")
     cfg = config_mod.load(repo.worktree)
     added = gitignore.fix(repo, cfg)
     if added:

@@ -521,7 +521,9 @@ class Ui:
         isatty = getattr(stream, "isatty", None)
         self.live = (not quiet and callable(isatty) and bool(isatty())
                      and os.environ.get("TERM") != "dumb")
-        self.color = self.live and "NO_COLOR" not in os.environ
+        from ossa_hooks.output import use_color
+
+        self.color = self.live and use_color(stream)
         self.names: list[str] = []
         self.done: dict[str, CheckResult] = {}
         self.started: Mapping[str, float] = {}

@@ -891,9 +891,15 @@ def format_text(result: ScanResult) -> list[str]:
 
 def hook(ctx: HookContext) -> int:
     """The ``ossa-secrets`` action: refuse the commit when its staged content holds a secret."""
+    # A baseline that exists is read on every commit, so a corrupt one is reported at once,
+    # not only on the day a candidate secret needs it (a stat when there is none).
+    top = ctx.repo.toplevel_str
+    has_baseline = top is not None and os.path.exists(
+        os.path.join(top, str(ctx.config.get("secrets.baseline"))))
+    baseline = load_baseline(ctx.repo, ctx.config) if has_baseline else None
     result = scan_staged(ctx.repo, ctx.config, env=ctx.environ or None, files=ctx.filenames)
     if result.findings:
-        apply_baseline(result, load_baseline(ctx.repo, ctx.config))
+        apply_baseline(result, baseline)
     if not result.findings:
         return 0
     out = sys.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shlex
@@ -76,7 +77,12 @@ def write_scaffold(worktree: Path, values: Mapping[str, object]) -> list[str]:
             text = string.Template(src.read_text(encoding="utf-8")).safe_substitute(
                 {k: json.dumps(v, ensure_ascii=False) for k, v in values.items()}
             )
-            target.write_text(text, encoding="utf-8")
+            # A rendered file (config/task.yaml) repeats the .env facts: the same mode, 0600,
+            # whatever the umask.
+            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            os.fchmod(fd, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(text)
         else:
             shutil.copyfile(src, target)
         written.append(rel)
@@ -190,16 +196,23 @@ def create(
         repo = _outside(repo, holder.path)
         cwd = _cwd(repo)
         _remove_worktree(repo, config, holder.path, echo=echo, snapshot=True)
+    made_root = not path.parent.exists()
     path.parent.mkdir(parents=True, exist_ok=True)
     ensure_excluded(repo, config)
     reused = branch_exists(cwd, branch)
-    if reused:
-        git.run(["worktree", "add", "--quiet", str(path), branch], cwd)
-        base_commit = git.out(["merge-base", branch, base_name], cwd)
-    else:
-        base_commit = git.out(["rev-parse", "--verify", f"{base_name}^{{commit}}"], cwd)
-        git.run(["worktree", "add", "--quiet", "--no-track", "-b", branch, str(path), base_name],
-                cwd)
+    try:
+        if reused:
+            git.run(["worktree", "add", "--quiet", str(path), branch], cwd)
+            base_commit = git.out(["merge-base", branch, base_name], cwd)
+        else:
+            base_commit = git.out(["rev-parse", "--verify", f"{base_name}^{{commit}}"], cwd)
+            git.run(["worktree", "add", "--quiet", "--no-track", "-b", branch, str(path),
+                     base_name], cwd)
+    except BaseException:
+        if made_root:  # leave no empty worktree_root behind
+            with contextlib.suppress(OSError):
+                path.parent.rmdir()
+        raise
     try:
         if os.path.lexists(path / ENV_FILE):
             raise OssaError(

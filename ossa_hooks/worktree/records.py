@@ -55,6 +55,9 @@ Echo = Callable[[str], None]
 # --- names -----------------------------------------------------------------------------------
 
 
+MAX_NAME = 64
+
+
 def validate_name(kind: str, value: str) -> str:
     """``value`` when it is a safe AGENT / TASK / REPO name; else a one-line error with the rule."""
     problem = None
@@ -68,9 +71,13 @@ def validate_name(kind: str, value: str) -> str:
         problem = "starts with '-' or '.'"
     elif value.endswith((".lock", ".")):
         problem = "ends with '.lock' or '.'"
+    elif len(value) > MAX_NAME:
+        # REPO__AGENT__TASK must fit in one file name (255 bytes on most file systems).
+        problem = f"is {len(value)} characters long (at most {MAX_NAME})"
     if problem:
+        shown = value if len(value) <= MAX_NAME else value[:32] + "…"
         raise OssaError(
-            f"invalid {kind} {value!r}: it {problem}; use letters, digits, '.', '_' and '-'"
+            f"invalid {kind} {shown!r}: it {problem}; use letters, digits, '.', '_' and '-'"
             f" (for example: coder, fix-login_2)"
         )
     return value
@@ -79,7 +86,7 @@ def validate_name(kind: str, value: str) -> str:
 def default_repo_name(folder: Path) -> str:
     """The repository's folder name, made safe for a folder and branch name."""
     name = _NAME_BAD_RUN.sub("-", folder.name.removesuffix(".git")).strip("-.")
-    name = re.sub(r"\.{2,}", ".", name)
+    name = re.sub(r"\.{2,}", ".", name)[:MAX_NAME].rstrip("-.")
     return name or "repo"
 
 
