@@ -38,7 +38,8 @@ def test_reports_missing_foreign_and_broken_hooks(committed_repo: Path) -> None:
     assert f"missing {committed_repo}: post-checkout: not installed" in out
     assert f"foreign {committed_repo}: post-merge:" in out
     assert f"problem {committed_repo}: pre-push: interpreter /nowhere/python is gone" in out
-    assert out.strip().endswith("3 problem(s)")
+    assert f"missing {committed_repo}: reference-transaction: not installed" in out
+    assert out.strip().endswith("4 problem(s)")
 
 
 def test_not_executable(committed_repo: Path) -> None:
