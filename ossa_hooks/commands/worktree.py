@@ -27,7 +27,8 @@ def register(sub: SubParsers) -> None:
     )
     c.add_argument("names", nargs="+", metavar="NAME", help=_NAMES)
     c.add_argument("--base", metavar="BRANCH",
-                   help="branch to start from (default: config base_branch, else the main"
+                   help="branch to start from and merge back into (default: start from the"
+                   " commit checked out here, merge into config base_branch, else the main"
                    " worktree's branch; created from HEAD when missing)")
     c.add_argument("--force", action="store_true",
                    help="replace an existing worktree of that name (snapshotted first) or reuse"
