@@ -64,6 +64,8 @@ CHECKS: tuple[Check, ...] = (
     Check("hooks", "worktree", "ossa_hooks.doctor:check_hooks"),
     Check("leases", "repository", "ossa_hooks.worktree.lease:doctor_check",
           "ossa_hooks.worktree.lease:doctor_fix"),
+    Check("agent-worktrees", "repository", "ossa_hooks.worktree.adopt:doctor_check"),
+    Check("guard", "repository", "ossa_hooks.worktree.guard_hook:doctor_check"),
 )
 
 

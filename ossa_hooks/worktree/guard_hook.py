@@ -16,6 +16,8 @@ import time
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from ossa_hooks.doctor import Finding
+    from ossa_hooks.git import RepoPaths
     from ossa_hooks.hook_context import HookContext
     from ossa_hooks.identity import Identity
     from ossa_hooks.worktree.guard import Layout
@@ -45,18 +47,29 @@ def hook(ctx: HookContext) -> int:
     agent = identity.current(ctx.environ)
     if ctx.repo.toplevel_str is None:
         return 0  # a bare repository: no worktree to keep anyone in
-    if agent is None:
-        if ctx.hook_type == "pre-commit":
-            _note_person(ctx)
-        return 0
+    if ctx.hook_type == "post-checkout" and ctx.args[:1] and set(ctx.args[0]) == {"0"}:
+        _auto_adopt(ctx)  # git has just made this worktree
     if ctx.hook_type == "reference-transaction" and ctx.args[:1] != ("prepared",):
         return 0
+    verb = "refused"
+    if agent is None:
+        # A process with no identity in an adopted worktree is taken for its agent, but only
+        # warned: it may as well be a person.
+        agent = _adopted_agent(ctx)
+        if agent is None:
+            if ctx.hook_type == "pre-commit":
+                _note_person(ctx)
+            return 0
+        verb = "warning"
     layout = Layout(ctx.repo.common_dir_str, ctx.repo.toplevel_str, ctx.repo.git_dir_str)
     scope = scope_of(agent, layout, ctx.config)
     refusal = _decide(ctx, scope, layout)
     if refusal is None:
         return 0
-    verb = "refused"
+    if verb == "warning":
+        print(refusal.line(verb), file=sys.stderr)
+        _audit(ctx, agent, refusal, "warned", start)
+        return 0
     if ctx.hook_type == "post-checkout":
         verb = "reported"
         saved = _snapshot(ctx)
@@ -123,6 +136,28 @@ def _snapshot(ctx: HookContext) -> str | None:
         return None
 
 
+def _auto_adopt(ctx: HookContext) -> None:
+    from ossa_hooks.worktree import adopt
+
+    record = adopt.auto_adopt(ctx.repo)
+    if record is not None:
+        print(f"ossa-hooks: adopted {record.path} as an agent worktree ({record.describe()})",
+              file=sys.stderr)
+
+
+def _adopted_agent(ctx: HookContext) -> Identity | None:
+    """The agent an adopted worktree stands for (None when the worktree is not adopted)."""
+    from ossa_hooks.worktree.adopt import read_git_dir
+
+    record = read_git_dir(ctx.repo.git_dir_str)
+    if record is None:
+        return None
+    from ossa_hooks.identity import Identity
+
+    return Identity(f"{record.agent}@{record.tool}", agent_type=record.agent, task=record.task,
+                    branch=record.branch, worktree=record.path)
+
+
 def _note_person(ctx: HookContext) -> None:
     """A person committing in an agent's worktree is told so (never refused)."""
     from ossa_hooks.worktree.guard import namespace_of
@@ -141,3 +176,59 @@ def _audit(ctx: HookContext, agent: Identity, refusal: Refusal, verb: str, start
               "what": refusal.what, "instead": refusal.instead, **refusal.detail}
     audit.record(ctx.repo, "guard", refusal.rule, 1, time.perf_counter() - start, detail,
                  outcome=verb)
+
+
+# --- doctor -------------------------------------------------------------------------------------
+
+MIN_GIT = (2, 28)
+
+
+def git_version() -> tuple[int, ...] | None:
+    from ossa_hooks import git
+
+    proc = git.run(["version"], check=False)
+    words = proc.stdout.decode("utf-8", "replace").split()
+    if proc.returncode != 0 or len(words) < 3:
+        return None
+    parts = []
+    for piece in words[2].split(".")[:3]:
+        if not piece.isdigit():
+            break
+        parts.append(int(piece))
+    return tuple(parts) or None
+
+
+def doctor_check(repo: RepoPaths) -> list[Finding]:
+    """Whether the guard rails are active: git new enough for reference-transaction, the four
+    hook types installed, and ``ossa-guard`` configured in each."""
+    from ossa_hooks import config as config_mod
+    from ossa_hooks.doctor import Finding
+    from ossa_hooks.errors import OssaError
+    from ossa_hooks.install import hooks_dir
+    from ossa_hooks.install import state
+
+    where = repo.toplevel_str or repo.common_dir_str
+    found: list[Finding] = []
+    version = git_version()
+    shown = ".".join(map(str, version)) if version else "unknown"
+    if version is None or version < MIN_GIT:
+        found.append(Finding("problem", where, f"guard: git {shown} is older than 2.28: the"
+                             " reference-transaction hook never runs (no ref or stash rule)",
+                             None))
+    try:
+        hooks = config_mod.load(repo.toplevel_str).get("hooks")
+    except OssaError:
+        hooks = {}
+    folder = hooks_dir(where)
+    missing = [t for t in HOOK_TYPES if not state(folder, t).ours]
+    unconfigured = [t for t in HOOK_TYPES if "ossa-guard" not in hooks.get(t, [])]
+    if missing:
+        found.append(Finding("missing", where, "guard: not installed for"
+                             f" {', '.join(missing)}", "ossa-hooks install"))
+    if unconfigured:
+        found.append(Finding("note", where, "guard: ossa-guard is not in the configured"
+                             f" actions of {', '.join(unconfigured)} (.ossa-hooks.yaml hooks:)"))
+    if not found:
+        found.append(Finding("ok", where, f"guard rails active ({', '.join(HOOK_TYPES)};"
+                             f" git {shown})"))
+    return found
