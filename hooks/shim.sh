@@ -8,7 +8,7 @@ OSSA_SYSPATH=@SYSPATH@
 # A hook that was here before ossa-hooks runs first, with the same arguments and stdin;
 # its failure is ours (pre-commit's "migration mode").
 if [ -x "$0.legacy" ]; then
-    if [ "$OSSA_HOOK_TYPE" = pre-push ]; then
+    if [ "$OSSA_HOOK_TYPE" = pre-push ] || [ "$OSSA_HOOK_TYPE" = reference-transaction ]; then
         ossa_stdin=$(mktemp) || exit 1
         cat > "$ossa_stdin"
         "$0.legacy" "$@" < "$ossa_stdin" || { ossa_rc=$?; rm -f "$ossa_stdin"; exit "$ossa_rc"; }

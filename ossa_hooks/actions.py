@@ -11,7 +11,7 @@ from __future__ import annotations
 class Action:
     """One hook action (a plain class: this table is read on every hook run)."""
 
-    __slots__ = ("description", "hook_types", "id", "prefetch", "target")
+    __slots__ = ("description", "gate", "hook_types", "id", "prefetch", "target")
 
     def __init__(
         self,
@@ -20,6 +20,7 @@ class Action:
         target: str | None,
         description: str,
         prefetch: str | None = None,
+        gate: str | None = None,
     ) -> None:
         self.id = id
         self.hook_types = hook_types
@@ -28,6 +29,9 @@ class Action:
         # ``module:function`` giving, for a hook type, shell lines the installed shim runs
         # while the interpreter starts (``install.prefetch_block``); read at install time.
         self.prefetch = prefetch
+        # ``module:function`` giving, for a hook type, a shell test the installed shim passes
+        # before it starts the interpreter ("" for none); read at install time.
+        self.gate = gate
 
 
 ACTIONS: tuple[Action, ...] = (
@@ -67,6 +71,13 @@ ACTIONS: tuple[Action, ...] = (
         ("post-merge",),
         "ossa_hooks.agents.budget:hook",
         "token budget report of the merged tasks",
+    ),
+    Action(
+        "ossa-guard",
+        ("pre-commit", "reference-transaction", "pre-push", "post-checkout"),
+        "ossa_hooks.worktree.guard_hook:hook",
+        "keep an agent process on its own branch and in its own worktree",
+        gate="ossa_hooks.worktree.guard_hook:shell_gate",
     ),
 )
 

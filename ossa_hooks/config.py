@@ -13,7 +13,8 @@ if TYPE_CHECKING:
 
 CONFIG_NAME = ".ossa-hooks.yaml"
 
-HOOK_TYPES = ("post-checkout", "pre-commit", "pre-push", "post-merge", "pre-rebase")
+HOOK_TYPES = ("post-checkout", "pre-commit", "pre-push", "post-merge", "pre-rebase",
+              "reference-transaction")
 
 
 # --- the schema: a tree of small spec objects ---------------------------------------------
@@ -107,6 +108,7 @@ _ACTION_IDS = (
     "ossa-judge",
     "ossa-cleanup",
     "ossa-budget",
+    "ossa-guard",
 )
 
 SCHEMA = Obj(
@@ -114,15 +116,20 @@ SCHEMA = Obj(
         "version": Scalar("int", default=1, rule="version"),
         "hooks": Obj(
             {
-                "post-checkout": ListOf(Scalar("str", choices=_ACTION_IDS), ("ossa-backup",)),
+                "post-checkout": ListOf(Scalar("str", choices=_ACTION_IDS),
+                                        ("ossa-guard", "ossa-backup")),
                 "pre-rebase": ListOf(Scalar("str", choices=_ACTION_IDS), ("ossa-backup",)),
                 "pre-commit": ListOf(
-                    Scalar("str", choices=_ACTION_IDS), ("ossa-secrets", "ossa-gitignore")
+                    Scalar("str", choices=_ACTION_IDS),
+                    ("ossa-guard", "ossa-secrets", "ossa-gitignore"),
                 ),
-                "pre-push": ListOf(Scalar("str", choices=_ACTION_IDS), ("ossa-judge",)),
+                "pre-push": ListOf(Scalar("str", choices=_ACTION_IDS),
+                                   ("ossa-guard", "ossa-judge")),
                 "post-merge": ListOf(
                     Scalar("str", choices=_ACTION_IDS), ("ossa-cleanup", "ossa-budget")
                 ),
+                "reference-transaction": ListOf(Scalar("str", choices=_ACTION_IDS),
+                                                ("ossa-guard",)),
             }
         ),
         "base_branch": Scalar("str", default=None, nullable=True, rule="branch"),

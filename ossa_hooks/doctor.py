@@ -67,6 +67,8 @@ CHECKS: tuple[Check, ...] = (
           "ossa_hooks.worktree.lease:doctor_fix"),
     Check("databases", "repository", "ossa_hooks.store:check_databases",
           "ossa_hooks.store:fix_databases"),
+    Check("agent-worktrees", "repository", "ossa_hooks.worktree.adopt:doctor_check"),
+    Check("guard", "repository", "ossa_hooks.worktree.guard_hook:doctor_check"),
 )
 
 

@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ossa_hooks import git
 from ossa_hooks.config import CONFIG_NAME
@@ -110,6 +111,7 @@ def start_lines(hook_type: str) -> str:
     """
     from ossa_hooks.actions import ACTIONS
 
+    gate = _gate(hook_type, ACTIONS)
     jobs = []
     for action in ACTIONS:
         if action.prefetch is None or hook_type not in action.hook_types:
@@ -118,8 +120,8 @@ def start_lines(hook_type: str) -> str:
         jobs.append(str(getattr(__import__(module_name, fromlist=[func_name]),
                                 func_name)(hook_type)).rstrip("\n"))
     if not jobs:
-        return 'ossa_start "$@"'
-    return (
+        return gate + 'ossa_start "$@"'
+    return gate + (
         "# Read-only git questions the actions will ask, started while the interpreter starts\n"
         "# (its start-up is half of a hook's time); each answer reaches the hook on its\n"
         '# standard input as a line "NAME EXIT-STATUS". Written from the actions table.\n'
@@ -127,6 +129,26 @@ def start_lines(hook_type: str) -> str:
         '} 2>/dev/null | { OSSA_PREFETCH=stdin; ossa_start "$@"; }\n'
         "exit $?"
     )
+
+
+def _gate(hook_type: str, actions: Sequence[Any]) -> str:
+    """A shell line that ends the hook before the interpreter starts, when every action
+    serving ``hook_type`` names a ``gate`` (a test that must hold for any of them to work)."""
+    tests = []
+    for action in actions:
+        if hook_type not in action.hook_types:
+            continue
+        if action.gate is None:
+            return ""
+        module_name, _, func_name = action.gate.partition(":")
+        test = str(getattr(__import__(module_name, fromlist=[func_name]), func_name)(hook_type))
+        if not test:
+            return ""
+        tests.append(f"{{ {test}; }}")
+    if not tests:
+        return ""
+    return ("# No action of this hook type has work unless this holds: no interpreter then.\n"
+            f"{' || '.join(tests)} || exit 0\n")
 
 
 def recorded_path(python: str) -> str:

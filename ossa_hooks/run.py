@@ -154,7 +154,7 @@ def shim_main(argv: Sequence[str] | None = None) -> int:
     hook_type, args = argv[0], argv[1:]
     answers = _take_prefetched()
     stdin = b""
-    if hook_type == "pre-push" and not sys.stdin.isatty():
+    if hook_type in ("pre-push", "reference-transaction") and not sys.stdin.isatty():
         stdin = sys.stdin.buffer.read()
 
     def go() -> int:

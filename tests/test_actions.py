@@ -13,6 +13,9 @@ from ossa_hooks.actions import BY_ID
 
 HOOKS_YAML = Path(__file__).resolve().parent.parent / ".pre-commit-hooks.yaml"
 
+# Hook types git runs that the pre-commit framework has no stage for.
+NO_FRAMEWORK_STAGE = ("reference-transaction",)
+
 
 def test_every_action_has_a_callable_target() -> None:
     for action in ACTIONS:
@@ -26,7 +29,7 @@ def test_pre_commit_hook_ids_match_the_table() -> None:
     assert [e["id"] for e in entries] == [a.id for a in ACTIONS]
     for entry in entries:
         action = BY_ID[entry["id"]]
-        assert entry["stages"] == list(action.hook_types)
+        assert entry["stages"] == [t for t in action.hook_types if t not in NO_FRAMEWORK_STAGE]
         assert entry["entry"] == f"ossa-hooks run {action.id}"
         assert entry["language"] == "python"
 

@@ -8,6 +8,7 @@ from conftest import git
 from conftest import ossa
 
 from ossa_hooks.config import HOOK_TYPES as HOOKS
+from ossa_hooks.doctor import PROBLEMS
 
 
 def test_healthy_repository(committed_repo: Path, tmp_path: Path) -> None:
@@ -38,7 +39,10 @@ def test_reports_missing_foreign_and_broken_hooks(committed_repo: Path) -> None:
     assert f"missing {committed_repo}: post-checkout: not installed" in out
     assert f"foreign {committed_repo}: post-merge:" in out
     assert f"problem {committed_repo}: pre-push: interpreter /nowhere/python is gone" in out
-    assert out.strip().endswith("3 problem(s)")
+    assert f"missing {committed_repo}: reference-transaction: not installed" in out
+    problems = [line for line in out.splitlines() if line.split(" ", 1)[0] in PROBLEMS]
+    assert len(problems) >= 4
+    assert out.strip().endswith(f"{len(problems)} problem(s)")
 
 
 def test_not_executable(committed_repo: Path) -> None:
@@ -78,8 +82,9 @@ def test_json_output_has_the_same_findings(committed_repo: Path) -> None:
     proc = ossa(committed_repo, "doctor", "--format", "json")
     assert proc.returncode == 1
     report = json.loads(proc.stdout)
-    assert report["problems"] == len(HOOKS) - 1
-    missing = [f for f in report["findings"] if f["status"] == "missing"]
+    assert report["problems"] == sum(f["problem"] for f in report["findings"])
+    missing = [f for f in report["findings"] if f["status"] == "missing"
+               and f["text"] == "not installed"]
     assert {f["where"].rsplit(": ", 1)[1] for f in missing} == set(HOOKS) - {"pre-commit"}
     assert all(f["fix"] == "ossa-hooks install" and f["problem"] for f in missing)
     ok = [f for f in report["findings"] if f["status"] == "ok"]

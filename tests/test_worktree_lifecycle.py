@@ -385,6 +385,28 @@ def test_base_option_and_detached_head(proj: Path) -> None:
     assert proc.returncode == 2 and "--base" in proc.stderr
 
 
+def test_a_branch_starts_from_the_commit_checked_out_where_create_runs(proj: Path) -> None:
+    create(proj, "coder", "t1")
+    first = wt_path(proj, "coder", "t1")
+    ahead = commit_file(first, "draft.txt", "draft\n")
+    out = create(first, "reviewer", "t2")  # run from inside the coder's worktree
+    assert f"created branch agents/reviewer/t2 from agents/coder/t1 ({ahead[:10]})" in out
+    env = (wt_path(proj, "reviewer", "t2") / ".env").read_text()
+    assert f"OSSA_BASE_COMMIT={ahead}\n" in env and "OSSA_BASE_BRANCH=main\n" in env
+    assert rev(proj, "agents/reviewer/t2") == ahead
+    events = json.loads(ossa(proj, "audit", "--name", "create", "--format", "json").stdout)
+    assert events[-1]["detail"]["base_commit"] == ahead
+    assert events[-1]["detail"]["from"] == "agents/coder/t1"
+    # --base says otherwise: the base branch's tip.
+    out = create(first, "tester", "t3", "--base", "main")
+    assert rev(proj, "agents/tester/t3") == rev(proj, "main") != ahead
+    # A detached checkout is named by its worktree.
+    git(first, "checkout", "-q", "--detach", "HEAD~1")
+    out = create(first, "docs", "t4")
+    assert f"from HEAD of {first}" in out
+    assert rev(proj, "agents/docs/t4") == rev(proj, "main")
+
+
 def test_repository_without_commits(repo: Path) -> None:
     proc = ossa(repo, "worktree", "create", "coder", "t1")
     assert proc.returncode == 2

@@ -1,4 +1,4 @@
-"""``ossa-hooks worktree create|list|cleanup``."""
+"""``ossa-hooks worktree create|list|cleanup|adopt``."""
 
 from __future__ import annotations
 
@@ -27,7 +27,8 @@ def register(sub: SubParsers) -> None:
     )
     c.add_argument("names", nargs="+", metavar="NAME", help=_NAMES)
     c.add_argument("--base", metavar="BRANCH",
-                   help="branch to start from (default: config base_branch, else the main"
+                   help="branch to start from and merge back into (default: start from the"
+                   " commit checked out here, merge into config base_branch, else the main"
                    " worktree's branch; created from HEAD when missing)")
     c.add_argument("--force", action="store_true",
                    help="replace an existing worktree of that name (snapshotted first) or reuse"
@@ -50,6 +51,19 @@ def register(sub: SubParsers) -> None:
     cl.add_argument("--force", action="store_true",
                     help="proceed with uncommitted changes (they are snapshotted first)")
     cl.set_defaults(func=main_cleanup)
+
+    ad = wsub.add_parser(
+        "adopt",
+        help="record a worktree another tool made (Claude Code, worktrunk) as an agent's",
+        description="Worktrees in Claude Code's .claude/worktrees/ and worktrunk's layout are"
+        " adopted automatically when git creates them; this adopts any other.",
+    )
+    ad.add_argument("path", metavar="PATH", help="the linked worktree")
+    ad.add_argument("--agent", metavar="NAME", help="the agent it stands for (default: the"
+                    " tool's: claude, worktrunk)")
+    ad.add_argument("--task", metavar="NAME", help="the task (default: the folder's name)")
+    ad.add_argument("--forget", action="store_true", help="drop the adoption record instead")
+    ad.set_defaults(func=main_adopt)
 
 
 def _names(parser_names: list[str]) -> tuple[str | None, str, str]:
@@ -107,3 +121,17 @@ def main_cleanup(args: argparse.Namespace) -> int:
     repo_name, agent, task = _names(args.names)
     repo, cfg = _context()
     return cleanup(repo, cfg, repo_name, agent, task, merge=not args.no_merge, force=args.force)
+
+
+def main_adopt(args: argparse.Namespace) -> int:
+    from ossa_hooks.worktree import adopt
+
+    repo, _ = _context()
+    if args.forget:
+        done = adopt.forget(args.path)
+        print(f"{args.path}: {'adoption forgotten' if done else 'was not adopted'}")
+        return 0
+    record = adopt.adopt(repo, args.path, agent=args.agent, task=args.task)
+    print(f"adopted {record.path} ({record.branch or 'detached HEAD'}):"
+          f" {record.describe()}")
+    return 0

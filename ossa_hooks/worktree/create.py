@@ -35,6 +35,7 @@ from ossa_hooks.worktree.records import _short
 from ossa_hooks.worktree.records import _silent
 from ossa_hooks.worktree.records import agent_branch
 from ossa_hooks.worktree.records import branch_exists
+from ossa_hooks.worktree.records import current_branch
 from ossa_hooks.worktree.records import default_repo_name
 from ossa_hooks.worktree.records import folder_name
 from ossa_hooks.worktree.records import integration_branch
@@ -192,6 +193,7 @@ def create(
         if saved:
             echo(f"snapshot: {saved} (uncommitted work in {repo.toplevel})")
     base_name = resolve_base(repo, config, base, echo=echo)
+    start_at, start_label = start_point(repo, base_name, explicit=base is not None)
     if holder is not None:
         repo = _outside(repo, holder.path)
         cwd = _cwd(repo)
@@ -205,9 +207,9 @@ def create(
             git.run(["worktree", "add", "--quiet", str(path), branch], cwd)
             base_commit = git.out(["merge-base", branch, base_name], cwd)
         else:
-            base_commit = git.out(["rev-parse", "--verify", f"{base_name}^{{commit}}"], cwd)
+            base_commit = git.out(["rev-parse", "--verify", f"{start_at}^{{commit}}"], cwd)
             git.run(["worktree", "add", "--quiet", "--no-track", "-b", branch, str(path),
-                     base_name], cwd)
+                     base_commit], cwd)
     except BaseException:
         if made_root:  # leave no empty worktree_root behind
             with contextlib.suppress(OSError):
@@ -231,14 +233,28 @@ def create(
     if reused:
         echo(f"reused branch {branch} ({_short(cwd, branch)})")
     else:
-        echo(f"created branch {branch} from {base_name} ({base_commit[:10]})")
+        echo(f"created branch {branch} from {start_label} ({base_commit[:10]})")
     echo(f"worktree: {path}")
     echo(f"wrote {ENV_FILE} (mode 0600) and {WORKSPACE}/ ({' '.join(WORKSPACE_DIRS)};"
          f" {len(written)} files)")
     echo(f"hooks: {ensure_hooks(path)}")
     echo(f"cd {shlex.quote(str(path))}")
-    _audit(repo, "create", 0, start, {"branch": branch, "path": str(path), "base": base_name})
+    _audit(repo, "create", 0, start, {"branch": branch, "path": str(path), "base": base_name,
+                                      "base_commit": base_commit, "from": start_label})
     return path
+
+
+def start_point(repo: RepoPaths, base_name: str, *, explicit: bool) -> tuple[str, str]:
+    """Where a new agent branch starts, and how messages name it: the commit checked out in the
+    worktree the command runs from (its branch's name, or ``HEAD of PATH``), unless ``--base``
+    named the base branch (its tip then). A bare repository has no checkout: the base's tip."""
+    top = repo.toplevel
+    if explicit or top is None:
+        return base_name, base_name
+    commit = _rev(top, "HEAD")
+    if commit is None:
+        return base_name, base_name
+    return commit, current_branch(top) or f"HEAD of {top}"
 
 
 def env_values(

@@ -53,6 +53,9 @@ def may_have_work(common_dir: str, git_dir: str) -> bool:
         head = _head(os.path.join(folder, name))
         if not _plain(head) or (head is not None and head.startswith(_AGENT_REF)):
             return True
+        # A worktree another tool made, adopted as an agent's (ossa_hooks.worktree.adopt).
+        if os.path.exists(os.path.join(folder, name, "ossa-adopted.json")):
+            return True
     return False
 
 

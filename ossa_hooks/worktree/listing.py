@@ -45,12 +45,18 @@ class AgentWorktree:
 
 def agent_worktrees(repo: RepoPaths, config: Config) -> list[AgentWorktree]:
     """Every worktree whose branch is ``agents/AGENT/TASK``, in ``git worktree list`` order."""
+    from ossa_hooks.worktree import adopt
+
     found = []
     for e in worktree_entries(_cwd(repo)):
-        if not e.branch or not e.branch.startswith(BRANCH_PREFIX) or not e.head:
+        adopted = adopt.read(e.path) if e.branch and e.head else None
+        if adopted is not None and e.branch:  # made by another tool, recorded as an agent's
+            agent, task = adopted.agent, adopted.task
+        elif not e.branch or not e.branch.startswith(BRANCH_PREFIX) or not e.head:
             continue
-        agent, _, task = e.branch.removeprefix(BRANCH_PREFIX).partition("/")
-        if not agent or not task:
+        else:
+            agent, _, task = e.branch.removeprefix(BRANCH_PREFIX).partition("/")
+        if not agent or not task or e.head is None:
             continue
         env = read_env(e.path / ENV_FILE)
         repo_name = env.get("OSSA_REPO_NAME") or e.path.name.split(SEPARATOR)[0]

@@ -1,0 +1,75 @@
+"""Added time of the guard's reference-transaction hook on `git commit --allow-empty`.
+
+Three repositories, commits interleaved so machine noise hits them alike: no hooks; the
+`reference-transaction` shim alone (`ossa-hooks install -t reference-transaction`, the hook
+that runs on every ref update) committed by a person, whose commits it must not slow (a shell
+test, no interpreter); and the same shim committed by an agent process (OSSA_* identity set),
+for which it starts Python and applies the rules on the prepared transaction. Medians and the
+ratio with / without are printed.
+
+    python bench/bench_guard.py [--runs 40]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from _repo import bench_env
+from _repo import make_repo
+
+TARGET_MS = 15.0
+
+
+def sh(cwd: Path, *args: str, env: dict[str, str]) -> str:
+    return subprocess.run(args, cwd=cwd, env=env, check=True, capture_output=True,
+                          text=True).stdout
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=40)
+    args = parser.parse_args()
+    bindir = Path(sys.executable).parent
+    from ossa_hooks.identity import Identity
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        env = bench_env(root)
+        bare = make_repo(root, "no-hooks", env)
+        guarded = make_repo(root, "guarded", env)
+        sh(guarded, str(bindir / "ossa-hooks"), "install", "-t", "reference-transaction",
+           env=env)
+        branch = sh(guarded, "git", "branch", "--show-current", env=env).strip()
+        agent_env = {**env, **Identity("bench-1", agent_type="bench", branch=branch,
+                                       worktree=str(guarded)).environ()}
+        runs: dict[str, tuple[Path, dict[str, str]]] = {
+            "none": (bare, env), "person": (guarded, env), "agent": (guarded, agent_env)}
+        times: dict[str, list[float]] = {name: [] for name in runs}
+        for i in range(args.runs + 3):
+            for name, (path, run_env) in runs.items():
+                start = time.perf_counter()
+                sh(path, "git", "commit", "-q", "--allow-empty", "-m", "x", env=run_env)
+                if i >= 3:  # warm-up rounds
+                    times[name].append((time.perf_counter() - start) * 1000)
+    med = {name: statistics.median(values) for name, values in times.items()}
+    person_added = med["person"] - med["none"]
+    agent_added = med["agent"] - med["none"]
+    print(f"git commit --allow-empty, median of {args.runs} runs")
+    print(f"  no hooks                          {med['none']:7.1f} ms")
+    print(f"  reference-transaction, a person   {med['person']:7.1f} ms"
+          f"  added {person_added:6.1f} ms  (target <= {TARGET_MS:.0f} ms)")
+    print(f"  reference-transaction, an agent   {med['agent']:7.1f} ms"
+          f"  added {agent_added:6.1f} ms  (interpreter + rules, agents only)")
+    print(f"  ratio person with / without hook: {med['person'] / med['none']:.2f}x")
+    print(f"  target met: {'yes' if person_added <= TARGET_MS else 'NO'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,465 @@
+"""Guard rails: an agent process's git operations stay on its own branch and in its own worktree.
+
+The rules, as pure functions over what the repository looks like from a hook
+(:class:`Layout`, read from the files under the git dirs) and what the acting agent owns
+(:class:`Scope`, from its identity, its worktree's ``.env`` and the configuration). Each rule
+returns a :class:`Refusal` (the rule's name, what was refused, what to do instead) or None.
+The hook entry points (:mod:`ossa_hooks.worktree.guard_hook`) apply them:
+
+- ``pre-commit``: a commit only on the agent's own branch, in its own worktree;
+- ``reference-transaction`` (state ``prepared``): no update of another agent's branch, the base
+  or integration branch, a branch outside the agent's namespace, another worktree's HEAD, or
+  the stash from a worktree that is not the agent's;
+- ``pre-push``: only the agent's own branch, to the same name;
+- ``post-checkout``: a switch that left the agent's branch or happened in another worktree
+  (git runs no hook before a branch switch: it is reported, after a snapshot).
+
+People are never refused: ``identity.current`` is None for them, and no rule runs. This
+module is read on hook paths: it imports ``os`` only (git is asked only when a rule needs it).
+"""
+
+from __future__ import annotations
+
+import os
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from collections.abc import Mapping
+    from collections.abc import Sequence
+
+    from ossa_hooks.config import Config
+    from ossa_hooks.identity import Identity
+
+ZERO = "0" * 40
+AGENTS_PREFIX = "agents/"
+BACKUP_PREFIX = "backup/"
+HEADS = "refs/heads/"
+ENV_FILE = ".env"
+
+# Files in a worktree's git dir that mean git is in the middle of an operation that moves a
+# detached HEAD on the worktree's behalf (and puts the branch back at the end).
+_SEQUENCES = ("rebase-merge", "rebase-apply", "BISECT_LOG", "CHERRY_PICK_HEAD", "REVERT_HEAD")
+
+
+class Refusal:
+    """One refused operation: the rule, what was refused, and what to do instead."""
+
+    __slots__ = ("detail", "instead", "rule", "what")
+
+    def __init__(self, rule: str, what: str, instead: str,
+                 detail: Mapping[str, str] | None = None) -> None:
+        self.rule = rule
+        self.what = what
+        self.instead = instead
+        self.detail = dict(detail or {})
+
+    def __repr__(self) -> str:
+        return f"Refusal({self.rule!r}, {self.what!r})"
+
+    def line(self, verb: str = "refused") -> str:
+        """The one line an agent reads: ``ossa-hooks: guard: refused [RULE] WHAT; INSTEAD``."""
+        return f"ossa-hooks: guard: {verb} [{self.rule}] {self.what}; instead: {self.instead}"
+
+
+# --- the repository as the hook sees it --------------------------------------------------------
+
+
+class Tree:
+    """One worktree: its folder (real path), its git dir, and the branch its HEAD names."""
+
+    __slots__ = ("branch", "git_dir", "head", "main", "path")
+
+    def __init__(self, path: str, git_dir: str, main: bool) -> None:
+        self.path = path
+        self.git_dir = git_dir
+        self.main = main
+        self.branch, self.head = read_head(git_dir)
+
+
+def read_head(git_dir: str) -> tuple[str | None, str | None]:
+    """(branch, commit) of a worktree's HEAD file: the branch's short name when HEAD is a
+    symbolic ref, else the detached commit."""
+    try:
+        with open(os.path.join(git_dir, "HEAD"), encoding="utf-8",
+                  errors="surrogateescape") as f:
+            text = f.read(4096).strip()
+    except OSError:
+        return None, None
+    if text.startswith("ref: "):
+        ref = text[5:].strip()
+        return (ref[len(HEADS):] if ref.startswith(HEADS) else ref), None
+    return None, text or None
+
+
+def real(path: str) -> str:
+    return os.path.realpath(path) if path else ""
+
+
+class Layout:
+    """The worktrees of one repository, read from its common dir (no git command)."""
+
+    __slots__ = ("common_dir", "here", "trees")
+
+    def __init__(self, common_dir: str, here: str | None, here_git_dir: str) -> None:
+        self.common_dir = common_dir
+        self.trees: list[Tree] = []
+        main = _main_path(common_dir)
+        if main is not None:
+            self.trees.append(Tree(main, common_dir, True))
+        admin = os.path.join(common_dir, "worktrees")
+        try:
+            names = sorted(os.listdir(admin))
+        except OSError:
+            names = []
+        for name in names:
+            git_dir = os.path.join(admin, name)
+            try:
+                with open(os.path.join(git_dir, "gitdir"), encoding="utf-8",
+                          errors="surrogateescape") as f:
+                    dot_git = f.read().strip()
+            except OSError:
+                continue
+            self.trees.append(Tree(real(os.path.dirname(dot_git)), git_dir, False))
+        here_real = real(here) if here else ""
+        found = next((t for t in self.trees if t.path == here_real), None)
+        if found is None:  # a layout this reader does not know: the hook's own git dir
+            found = Tree(here_real, here_git_dir, False)
+            self.trees.append(found)
+        self.here = found
+
+    def holder(self, branch: str) -> Tree | None:
+        """The worktree that has ``branch`` checked out, if any."""
+        return next((t for t in self.trees if t.branch == branch), None)
+
+    def main(self) -> Tree | None:
+        return next((t for t in self.trees if t.main), None)
+
+    def tree_at(self, path: str) -> Tree | None:
+        target = real(path)
+        return next((t for t in self.trees if t.path == target), None)
+
+
+def _main_path(common_dir: str) -> str | None:
+    """The main worktree's folder: the parent of a ``.git`` common dir (None when bare)."""
+    if os.path.basename(os.path.normpath(common_dir)) != ".git":
+        return None
+    return real(os.path.dirname(os.path.normpath(common_dir)))
+
+
+def in_sequence(git_dir: str) -> bool:
+    """True while a rebase, bisect, cherry-pick or revert runs in the worktree."""
+    return any(os.path.exists(os.path.join(git_dir, name)) for name in _SEQUENCES)
+
+
+def sequence_branch(git_dir: str) -> str | None:
+    """The branch a rebase in progress will put back (``head-name``), if any."""
+    for d in ("rebase-merge", "rebase-apply"):
+        try:
+            with open(os.path.join(git_dir, d, "head-name"), encoding="utf-8") as f:
+                name = f.read().strip()
+        except OSError:
+            continue
+        return name[len(HEADS):] if name.startswith(HEADS) else name
+    return None
+
+
+# --- what the agent owns ------------------------------------------------------------------------
+
+
+class Scope:
+    """The acting agent's own branch, worktree and namespace, and the branches it must leave
+    alone (base and integration branches, other agents' branches)."""
+
+    __slots__ = ("agent", "branch", "integration", "namespace", "protected", "worktree")
+
+    def __init__(self, agent: Identity, branch: str, worktree: str,
+                 protected: Mapping[str, str], integration: str) -> None:
+        self.agent = agent
+        self.branch = branch
+        self.worktree = worktree
+        self.protected = dict(protected)
+        self.integration = integration
+        self.namespace = namespace_of(branch)
+
+    def owns(self, branch: str) -> bool:
+        """The agent's own branch, or a branch of its namespace (``agents/NAME/...``)."""
+        if branch == self.branch:
+            return True
+        return bool(self.namespace) and branch.startswith(self.namespace)
+
+    def is_integration(self, branch: str) -> bool:
+        return _matches_integration(self.integration, branch)
+
+
+def namespace_of(branch: str) -> str:
+    """``agents/NAME/`` for an agent branch ``agents/NAME/TASK``; "" for any other branch."""
+    parts = branch.split("/")
+    if branch.startswith(AGENTS_PREFIX) and len(parts) >= 3 and parts[1]:
+        return f"{AGENTS_PREFIX}{parts[1]}/"
+    return ""
+
+
+def _matches_integration(pattern: str, branch: str) -> bool:
+    """Does ``branch`` follow the integration-branch pattern (``{base}``: any, ``{date}``: 8
+    digits)?"""
+    if not pattern:
+        return False
+    import re
+
+    regex = ""
+    for piece in re.split(r"(\{base\}|\{date\})", pattern):
+        regex += {"{base}": ".+", "{date}": r"\d{8}"}.get(piece, re.escape(piece))
+    return re.fullmatch(regex, branch) is not None
+
+
+def read_env_keys(path: str, keys: Iterable[str]) -> dict[str, str]:
+    """The ``KEY=VALUE`` lines of an ``.env`` file for ``keys`` (shell quoting undone)."""
+    wanted = set(keys)
+    found: dict[str, str] = {}
+    try:
+        with open(path, encoding="utf-8", errors="surrogateescape") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return found
+    for line in lines:
+        key, sep, raw = line.strip().partition("=")
+        if not sep or key not in wanted:
+            continue
+        raw = raw.strip()
+        if raw[:1] in ("'", '"'):
+            import shlex
+
+            try:
+                parts = shlex.split(raw)
+            except ValueError:
+                parts = [raw]
+            raw = parts[0] if parts else ""
+        found[key] = raw
+    return found
+
+
+def scope_of(agent: Identity, layout: Layout, config: Config | None) -> Scope:
+    """What ``agent`` owns, from its identity; the worktree and branch are inferred from each
+    other when the identity names only one."""
+    worktree = real(agent.worktree)
+    branch = agent.branch.removeprefix(HEADS)
+    if not worktree and branch:
+        holder = layout.holder(branch)
+        worktree = holder.path if holder is not None else ""
+    if not branch and worktree:
+        tree = layout.tree_at(worktree)
+        branch = (tree.branch or "") if tree is not None else ""
+    protected: dict[str, str] = {}
+    integration = ""
+    if config is not None:
+        base = config.get("base_branch")
+        if base:
+            protected[str(base).removeprefix(HEADS)] = "the base branch"
+        integration = str(config.get("integration_branch") or "")
+    main = layout.main()
+    if main is not None and main.branch and main.branch != branch:
+        protected.setdefault(main.branch, "the main worktree's branch")
+    if worktree:
+        env = read_env_keys(os.path.join(worktree, ENV_FILE),
+                            ("OSSA_BASE_BRANCH", "OSSA_INTEGRATION_BRANCH"))
+        if env.get("OSSA_BASE_BRANCH"):
+            protected[env["OSSA_BASE_BRANCH"]] = "the base branch"
+        if env.get("OSSA_INTEGRATION_BRANCH"):
+            protected[env["OSSA_INTEGRATION_BRANCH"]] = "the integration branch"
+    protected.pop(branch, None)
+    return Scope(agent, branch, worktree, protected, integration)
+
+
+# --- the rules ---------------------------------------------------------------------------------
+
+
+def _go_home(scope: Scope) -> str:
+    if scope.worktree:
+        return f"cd {scope.worktree} and work on {scope.branch or 'your branch'} there"
+    return "work in your own worktree (`ossa-hooks worktree create AGENT TASK` makes one)"
+
+
+def check_commit(scope: Scope, layout: Layout) -> Refusal | None:
+    """pre-commit: a commit only in the agent's own worktree, on its own branch."""
+    here = layout.here
+    who = scope.agent.describe()
+    if not scope.branch and not scope.worktree:
+        return Refusal("no-own-branch", f"{who} has no branch or worktree of its own"
+                       " (OSSA_BRANCH and OSSA_WORKTREE are unset)",
+                       "start the agent with `ossa-hooks agents` or set both variables")
+    if scope.worktree and here.path != scope.worktree:
+        return Refusal("own-worktree", f"{who} committing in {here.path}, not in its own"
+                       f" worktree {scope.worktree}", _go_home(scope),
+                       {"worktree": here.path})
+    branch = here.branch or sequence_branch(here.git_dir)
+    if scope.branch and branch != scope.branch:
+        on = f"branch {branch}" if branch else "a detached HEAD"
+        return Refusal("own-branch", f"{who} committing on {on}, not on its own branch"
+                       f" {scope.branch}", f"git switch {scope.branch}, then commit",
+                       {"branch": branch or ""})
+    return None
+
+
+def classify_branch(scope: Scope, layout: Layout, branch: str, old: str) -> Refusal | None:
+    """May the agent update (create, move, delete) ``branch``?"""
+    if scope.owns(branch):
+        holder = layout.holder(branch)
+        if branch == scope.branch or holder is None or holder.path == scope.worktree:
+            return None
+        return _other_agent(scope, branch, f"checked out in {holder.path}")
+    who = scope.agent.describe()
+    if branch in scope.protected or scope.is_integration(branch):
+        what = scope.protected.get(branch, "the integration branch")
+        return Refusal("base-branch", f"{who} updating {branch} ({what})",
+                       f"commit on {scope.branch or 'your own branch'}; `ossa-hooks worktree"
+                       " merge` brings it into the base", {"ref": HEADS + branch})
+    holder = layout.holder(branch)
+    if holder is not None and holder.path != scope.worktree:
+        return _other_agent(scope, branch, f"checked out in {holder.path}")
+    if branch.startswith(AGENTS_PREFIX):
+        return _other_agent(scope, branch, "another agent's branch")
+    if branch.startswith(BACKUP_PREFIX) and (not old or old == ZERO):
+        return None  # a new snapshot (ossa-hooks' own backup refs are created, never moved)
+    return Refusal("outside-namespace", f"{who} updating branch {branch}, outside its own"
+                   f" namespace {scope.namespace or scope.branch}",
+                   f"name your branches {scope.namespace or scope.branch + '-'}..."
+                   f" or work on {scope.branch}", {"ref": HEADS + branch})
+
+
+def _other_agent(scope: Scope, branch: str, why: str) -> Refusal:
+    return Refusal("other-agent-branch", f"{scope.agent.describe()} updating {branch} ({why})",
+                   f"leave it to its owner and work on {scope.branch or 'your own branch'}",
+                   {"ref": HEADS + branch})
+
+
+def check_ref_updates(scope: Scope, layout: Layout, updates: Sequence[tuple[str, str, str]],
+                      files_moved: object = None) -> Refusal | None:
+    """reference-transaction ``prepared``: the first update the agent may not make.
+
+    ``updates`` are git's ``(old, new, ref)`` lines. ``files_moved(new)`` answers whether the
+    worktree's index already holds ``new``'s tree (a checkout whose files git has already
+    written: refusing its HEAD update then would leave the worktree half-switched, so it is let
+    through for post-checkout to report).
+    """
+    here = layout.here
+    own_tree = not scope.worktree or here.path == scope.worktree
+    who = scope.agent.describe()
+    head_target = here.branch
+    branch_moves = {ref[len(HEADS):]: new for old, new, ref in updates if ref.startswith(HEADS)}
+    for old, new, ref in updates:
+        if old == new and old != ZERO:
+            continue  # no change (git's own re-checks, e.g. `reset --hard` to HEAD)
+        if ref.startswith(HEADS):
+            refusal = classify_branch(scope, layout, ref[len(HEADS):], old)
+        elif ref.startswith(("main-worktree/", "worktrees/")):
+            target = ref.split("/", 2)
+            refusal = Refusal("foreign-worktree", f"{who} updating {ref} (another worktree's"
+                              " ref)", _go_home(scope), {"ref": ref})
+            if len(target) == 3 and target[0] == "worktrees" and _admin_of(layout, target[1]) \
+                    == scope.worktree:
+                refusal = None
+        elif ref == "refs/stash":
+            refusal = _check_stash(scope, here, own_tree, old)
+        elif ref == "HEAD":
+            if head_target is not None and branch_moves.get(head_target) == new:
+                continue  # HEAD follows its branch (a commit, reset or merge): judged above
+            refusal = _check_head(scope, here, own_tree, new, files_moved)
+        else:
+            # Tags, remotes, notes, and pseudo refs (ORIG_HEAD, FETCH_HEAD, ...): bookkeeping
+            # that moves no one's branch or worktree.
+            refusal = None
+        if refusal is not None:
+            refusal.detail.setdefault("ref", ref)
+            refusal.detail["worktree"] = here.path
+            return refusal
+    return None
+
+
+def _admin_of(layout: Layout, name: str) -> str:
+    admin = os.path.join(layout.common_dir, "worktrees", name)
+    tree = next((t for t in layout.trees if t.git_dir == admin), None)
+    return tree.path if tree is not None else ""
+
+
+def _check_head(scope: Scope, here: Tree, own_tree: bool, new: str,
+                files_moved: object) -> Refusal | None:
+    who = scope.agent.describe()
+    if own_tree and (here.branch is None or in_sequence(here.git_dir)):
+        return None  # a detached HEAD moving, or a rebase/bisect/cherry-pick at work
+    if new != ZERO and callable(files_moved) and files_moved(new):
+        return None  # the checkout already wrote the files: post-checkout reports it
+    if own_tree:
+        return Refusal("leave-branch", f"{who} detaching HEAD from its own branch"
+                       f" {scope.branch}", f"stay on {scope.branch}; look at other commits"
+                       " with `git show` or `git worktree add --detach` elsewhere",
+                       {"ref": "HEAD"})
+    return Refusal("foreign-worktree", f"{who} moving HEAD of {here.path}, not its own"
+                   " worktree", _go_home(scope), {"ref": "HEAD"})
+
+
+def _check_stash(scope: Scope, here: Tree, own_tree: bool, old: str) -> Refusal | None:
+    who = scope.agent.describe()
+    if not own_tree:
+        return Refusal("foreign-stash", f"{who} stashing in {here.path}, not in its own"
+                       " worktree (the stash would take that worktree's uncommitted work)",
+                       _go_home(scope), {"ref": "refs/stash"})
+    if old and old != ZERO:
+        made_on = stash_branch(here.path, old)
+        if made_on is not None and made_on != scope.branch:
+            return Refusal("others-stash", f"{who} taking a stash entry made on {made_on}"
+                           " (the stash is shared by every worktree)",
+                           "leave it; `git stash list` shows the entries made on"
+                           f" {scope.branch}", {"ref": "refs/stash"})
+    return None
+
+
+def stash_branch(cwd: str, commit: str) -> str | None:
+    """The branch a stash entry was made on, from its subject (``WIP on B: ...``/``On B:``)."""
+    from ossa_hooks import git
+
+    proc = git.call(["log", "-1", "--format=%s", commit, "--"], cwd, check=False)
+    subject = proc.stdout.decode("utf-8", "replace").strip()
+    for prefix in ("WIP on ", "On "):
+        if subject.startswith(prefix) and ":" in subject:
+            return subject[len(prefix):].split(":", 1)[0]
+    return None
+
+
+def check_push(scope: Scope, refs: Sequence[tuple[str, str, str, str]],
+               own_tip: str | None) -> Refusal | None:
+    """pre-push: only the agent's own branch, pushed under its own name.
+
+    ``refs``: pre-push's ``(local ref, local sha, remote ref, remote sha)`` lines; ``own_tip``:
+    the commit of the agent's branch.
+    """
+    who = scope.agent.describe()
+    own = HEADS + scope.branch
+    for local_ref, local_sha, remote_ref, _ in refs:
+        deleting = set(local_sha) == {"0"}
+        if remote_ref == own and scope.branch and (deleting or local_ref == own
+                                                  or local_sha == own_tip):
+            continue
+        what = f"deleting {remote_ref}" if deleting else f"{local_ref} to {remote_ref}"
+        return Refusal("push-own-branch", f"{who} pushing {what}; it may push only"
+                       f" {scope.branch or 'its own branch'}",
+                       f"git push origin {scope.branch}" if scope.branch
+                       else "push from your own worktree", {"ref": remote_ref})
+    return None
+
+
+def check_checkout(scope: Scope, layout: Layout) -> Refusal | None:
+    """post-checkout: the switch already happened; did it leave the agent's branch or happen
+    in another worktree?"""
+    here = layout.here
+    who = scope.agent.describe()
+    if scope.worktree and here.path != scope.worktree:
+        return Refusal("foreign-worktree", f"{who} switched {here.path} (not its own worktree)"
+                       f" to {here.branch or 'a detached HEAD'}",
+                       f"switch it back (git -C {here.path} switch -) and {_go_home(scope)}",
+                       {"worktree": here.path, "branch": here.branch or ""})
+    if scope.branch and here.branch != scope.branch and not in_sequence(here.git_dir):
+        return Refusal("leave-branch", f"{who} switched its worktree from {scope.branch} to"
+                       f" {here.branch or 'a detached HEAD'}", f"git switch {scope.branch}",
+                       {"worktree": here.path, "branch": here.branch or ""})
+    return None

@@ -1,0 +1,305 @@
+"""The ``ossa-guard`` action in real hooks: git commands run by processes that carry an agent
+identity (three agents at once, each trying every forbidden operation against the others and
+the main worktree) are refused before any ref or file changes, their allowed work goes through,
+and a person's identical commands succeed."""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from conftest import git
+from conftest import ossa
+
+from ossa_hooks import identity
+from ossa_hooks.install import render_shim
+
+GUARD_CONFIG = (
+    "hooks:\n  pre-commit: [ossa-guard]\n  pre-push: [ossa-guard]\n"
+    "  post-checkout: [ossa-guard]\n  pre-rebase: []\n  post-merge: []\n"
+    "  reference-transaction: [ossa-guard]\n"
+)
+AGENTS = ("alpha", "beta", "gamma")
+TASK = "t"
+
+
+def branch_of(agent: str) -> str:
+    return f"agents/{agent}/{TASK}"
+
+
+def wt(repo: Path, agent: str) -> Path:
+    return repo / ".worktrees" / f"repo-space__{agent}__{TASK}"
+
+
+def agent_env(repo: Path, agent: str, **extra: str) -> dict[str, str]:
+    who = identity.Identity(f"{agent}-1", agent_type=agent, task=TASK, branch=branch_of(agent),
+                            worktree=str(wt(repo, agent)))
+    return {**os.environ, **who.environ(), **extra}
+
+
+def all_refs(repo: Path) -> dict[str, str]:
+    out = git(repo, "for-each-ref", "--format=%(refname) %(objectname)").stdout
+    return dict(tuple(line.split(" ", 1)) for line in out.splitlines())  # type: ignore[misc]
+
+
+def heads(repo: Path) -> dict[str, str]:
+    """Every worktree's HEAD file, as git wrote it."""
+    found = {"main": (repo / ".git" / "HEAD").read_text()}
+    admin = repo / ".git" / "worktrees"
+    for d in sorted(admin.iterdir()) if admin.is_dir() else []:
+        found[d.name] = (d / "HEAD").read_text()
+    return found
+
+
+@pytest.fixture
+def guarded(committed_repo: Path, tmp_path: Path) -> Path:
+    """A repository with the guard installed, a bare ``origin``, three agent worktrees, and
+    a person's uncommitted work in the main worktree."""
+    repo = committed_repo
+    assert ossa(repo, "install").returncode == 0
+    (repo / ".ossa-hooks.yaml").write_text(GUARD_CONFIG)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "guard config")
+    origin = tmp_path / "origin.git"
+    git(tmp_path, "init", "-q", "--bare", str(origin))
+    git(repo, "remote", "add", "origin", str(origin))
+    # A ref deletion holds packed-refs.lock while the reference-transaction hook runs: agents
+    # deleting refs at the same moment on a loaded machine wait longer than git's default
+    # second for it (the README's advice for many agents).
+    git(repo, "config", "core.packedRefsTimeout", "20000")
+    git(repo, "push", "-q", "origin", "main")
+    for agent in AGENTS:
+        proc = ossa(repo, "worktree", "create", agent, TASK)
+        assert proc.returncode == 0, proc.stderr
+        git(repo, "push", "-q", "origin", branch_of(agent))
+        # One commit the remote does not have yet, so pushes of it have something to send.
+        git(wt(repo, agent), "commit", "-q", "--allow-empty", "-m", f"{agent} starts")
+    (repo / "README.md").write_text("a person's unsaved edit\n")
+    (repo / "notes.txt").write_text("a person's untracked notes\n")
+    return repo
+
+
+def refused(proc: object, rule: str | None) -> None:
+    """The command failed; with ``rule``, the guard's one line names it."""
+    rc = proc.returncode  # type: ignore[attr-defined]
+    err = proc.stderr  # type: ignore[attr-defined]
+    assert rc != 0, err
+    if rule is not None:
+        lines = [line for line in err.splitlines() if line.startswith("ossa-hooks: guard:")]
+        assert len(lines) == 1, err
+        assert f"[{rule}]" in lines[0] and "; instead: " in lines[0], lines[0]
+
+
+# (name, where it runs: "main" or "own", git args with {other}/{own}, the guard's rule or None
+# when git itself refuses first, the target whose git lock it takes: "main", "{other}", or "")
+FORBIDDEN: tuple[tuple[str, str, tuple[str, ...], str | None, str], ...] = (
+    ("commit on main", "main", ("commit", "--allow-empty", "-m", "agent on main"),
+     "own-worktree", "main"),
+    ("commit on main, hooks skipped", "main",
+     ("commit", "--no-verify", "--allow-empty", "-m", "agent on main"), "base-branch", "main"),
+    ("stash in the main worktree", "main", ("stash",), "foreign-stash", "main"),
+    ("checkout another agent's branch", "own", ("checkout", "{other}"), None, ""),
+    ("branch -f another agent's branch", "own", ("branch", "-f", "{other}", "HEAD"), None, ""),
+    ("update-ref another agent's branch", "own",
+     ("update-ref", "refs/heads/{other}", "HEAD"), "other-agent-branch", "{other}"),
+    ("delete another agent's branch", "own", ("update-ref", "-d", "refs/heads/{other}"),
+     "other-agent-branch", "{other}"),
+    ("update-ref the base branch", "own", ("update-ref", "refs/heads/main", "HEAD"),
+     "base-branch", "main"),
+    ("move the main worktree's HEAD", "own",
+     ("update-ref", "--no-deref", "main-worktree/HEAD", "HEAD"), "foreign-worktree", "main"),
+    ("branch outside the namespace", "own", ("branch", "feature-{own_agent}"),
+     "outside-namespace", ""),
+    ("push another agent's branch", "own", ("push", "origin", "{other}"), "push-own-branch",
+     "origin"),
+    ("push onto main", "own", ("push", "origin", "HEAD:main"), "push-own-branch", "origin"),
+)
+
+
+def fill(args: tuple[str, ...], own_agent: str, other: str) -> list[str]:
+    return [a.format(other=other, own=branch_of(own_agent), own_agent=own_agent) for a in args]
+
+
+def test_three_agents_in_parallel_are_refused_every_forbidden_operation(guarded: Path) -> None:
+    repo = guarded
+    refs_before = all_refs(repo)
+    heads_before = heads(repo)
+    remote_before = git(repo, "ls-remote", "origin").stdout
+    status_before = git(repo, "status", "--porcelain").stdout
+    locks: dict[str, threading.Lock] = {}
+    for name in ("main", "origin", *(branch_of(a) for a in AGENTS)):
+        locks[name] = threading.Lock()
+
+    def attack(agent: str) -> list[str]:
+        done = []
+        others = [branch_of(a) for a in AGENTS if a != agent]
+        for name, where, args, rule, target in FORBIDDEN:
+            for other in others:
+                cwd = repo if where == "main" else wt(repo, agent)
+                key = target.format(other=other)
+                lock = locks.get(key, threading.Lock())
+                with lock:  # git's own ref and index locks are not what is under test
+                    proc = git(cwd, *fill(args, agent, other), check=False,
+                               env=agent_env(repo, agent))
+                refused(proc, rule)
+                done.append(f"{agent}: {name} ({other})")
+        return done
+
+    with ThreadPoolExecutor(len(AGENTS)) as pool:
+        results = [line for lines in pool.map(attack, AGENTS) for line in lines]
+    assert len(results) == len(AGENTS) * len(FORBIDDEN) * 2
+
+    # Nothing moved: no ref, no worktree's HEAD, nothing on the remote, the person's work.
+    assert all_refs(repo) == refs_before
+    assert heads(repo) == heads_before
+    assert git(repo, "ls-remote", "origin").stdout == remote_before
+    assert git(repo, "status", "--porcelain").stdout == status_before
+    assert (repo / "README.md").read_text() == "a person's unsaved edit\n"
+    assert (repo / "notes.txt").read_text() == "a person's untracked notes\n"
+    # Each refusal by the guard is an audit event naming its rule.
+    proc = ossa(repo, "audit", "--limit", "0", "--format", "json")
+    import json
+
+    events = [e for e in json.loads(proc.stdout) if e["kind"] == "guard"]
+    ruled = [r for _, _, _, r, _ in FORBIDDEN if r is not None]
+    assert len(events) == len(AGENTS) * 2 * len(ruled)
+    assert {e["name"] for e in events} == set(ruled)
+    assert all(e["outcome"] == "refused" and e["detail"]["agent_id"].endswith("-1")
+               for e in events)
+
+
+def test_every_allowed_operation_of_three_agents_in_parallel_works(guarded: Path) -> None:
+    repo = guarded
+
+    def work(agent: str) -> str:
+        env = agent_env(repo, agent)
+        home = wt(repo, agent)
+        (home / f"{agent}.txt").write_text(f"{agent}'s work\n")
+
+        def run(*a: str) -> None:
+            proc = git(home, *a, env=env, check=False)
+            assert proc.returncode == 0, (a, proc.stderr)
+
+        run("add", f"{agent}.txt")
+        run("commit", "-q", "-m", f"{agent} works")
+        run("branch", f"agents/{agent}/scratch")
+        run("update-ref", f"refs/heads/agents/{agent}/scratch", "HEAD~1")
+        run("branch", "-D", f"agents/{agent}/scratch")
+        run("tag", f"{agent}-done")
+        run("push", "-q", "origin", branch_of(agent))
+        return git(home, "rev-parse", "HEAD").stdout.strip()
+
+    with ThreadPoolExecutor(len(AGENTS)) as pool:
+        tips = dict(zip(AGENTS, pool.map(work, AGENTS), strict=True))
+    remote = git(repo, "ls-remote", "origin").stdout
+    for agent, tip in tips.items():
+        assert git(repo, "rev-parse", branch_of(agent)).stdout.strip() == tip
+        assert f"{tip}\trefs/heads/{branch_of(agent)}" in remote
+        assert (wt(repo, agent) / f"{agent}.txt").exists()
+    assert ossa(repo, "audit", "--name", "guard").stdout.count("refused") == 0
+
+
+def test_a_persons_identical_commands_succeed(guarded: Path) -> None:
+    repo = guarded
+    other = branch_of("beta")
+    home = wt(repo, "alpha")
+    for name, where, args, _rule, _ in FORBIDDEN:
+        if name in ("checkout another agent's branch", "branch -f another agent's branch"):
+            continue  # git itself refuses these to everyone (the branch is checked out)
+        cwd = repo if where == "main" else home
+        proc = git(cwd, *fill(args, "alpha", other), check=False)
+        assert proc.returncode == 0, (name, proc.stderr)
+        assert "ossa-hooks: guard" not in proc.stderr
+        if name == "delete another agent's branch":
+            git(repo, "update-ref", f"refs/heads/{other}", "HEAD")  # put it back for pushes
+        if name == "stash in the main worktree":
+            assert git(repo, "stash", "list").stdout.count("WIP on main") == 1
+    assert git(repo, "rev-parse", "refs/heads/main").stdout == git(
+        home, "rev-parse", "HEAD").stdout
+    assert ossa(repo, "audit", "--name", "guard").stdout.count("refused") == 0
+
+
+def test_an_agent_stash_stays_its_own(guarded: Path) -> None:
+    repo = guarded
+    home = wt(repo, "alpha")
+    env = agent_env(repo, "alpha")
+    git(repo, "stash")  # a person's stash: the stash is shared by every worktree
+    person_entry = git(repo, "rev-parse", "refs/stash").stdout.strip()
+    (home / "README.md").write_text("alpha's edit\n")
+    assert git(home, "stash", env=env, check=False).returncode == 0
+    assert git(repo, "stash", "list").stdout.count("\n") == 2
+    assert git(home, "stash", "pop", env=env, check=False).returncode == 0
+    assert (home / "README.md").read_text() == "alpha's edit\n"
+    # Now the only entry is the person's: the agent may not drop it. (git 2.39 rewrites the
+    # stash's reflog before the hook runs, so `stash list` no longer shows it; refs/stash still
+    # holds it and `git stash apply refs/stash` brings it back.)
+    proc = git(home, "stash", "drop", env=env, check=False)
+    refused(proc, "others-stash")
+    assert git(repo, "rev-parse", "refs/stash").stdout.strip() == person_entry
+    git(repo, "stash", "apply", "refs/stash")
+    assert (repo / "README.md").read_text() == "a person's unsaved edit\n"
+
+
+def test_a_switch_git_cannot_refuse_is_reported_after_a_snapshot(guarded: Path) -> None:
+    repo = guarded
+    home = wt(repo, "alpha")
+    env = agent_env(repo, "alpha")
+    (home / "draft.txt").write_text("alpha's uncommitted draft\n")
+    other = branch_of("beta")
+    other_tip = git(repo, "rev-parse", other).stdout
+    proc = git(home, "switch", "--ignore-other-worktrees", other, env=env, check=False)
+    refused(proc, "leave-branch")
+    assert "reported [leave-branch]" in proc.stderr
+    assert f"git switch {branch_of('alpha')}" in proc.stderr
+    saved = proc.stderr.split("uncommitted work saved to ")[1].split(")")[0]
+    snap_files = git(repo, "ls-tree", "-r", "--name-only", saved).stdout.split()
+    assert "draft.txt" in snap_files
+    # The other agent's branch did not move; the agent is told how to go back, and can.
+    assert git(repo, "rev-parse", other).stdout == other_tip
+    assert git(home, "switch", branch_of("alpha"), env=env, check=False).returncode == 0
+
+
+def test_a_detaching_checkout_in_the_main_worktree_is_reported(guarded: Path) -> None:
+    repo = guarded
+    proc = git(repo, "checkout", "--detach", "HEAD", env=agent_env(repo, "alpha"), check=False)
+    refused(proc, "foreign-worktree")
+    assert "reported [foreign-worktree]" in proc.stderr
+    # A person's detaching checkout is not the guard's business.
+    git(repo, "checkout", "-q", "main")
+    assert "ossa-hooks: guard" not in git(repo, "checkout", "--detach", "HEAD").stderr
+
+
+def test_an_agent_without_a_worktree_of_its_own_cannot_commit(guarded: Path) -> None:
+    env = {**os.environ, identity.AGENT_ID: "stray-1"}
+    proc = git(guarded, "commit", "--allow-empty", "-m", "x", env=env, check=False)
+    refused(proc, "no-own-branch")
+
+
+def test_a_person_committing_on_an_agent_branch_gets_a_note(guarded: Path) -> None:
+    home = wt(guarded, "alpha")
+    proc = git(home, "commit", "--allow-empty", "-m", "a person helps")
+    assert "note: committing on agent branch agents/alpha/t as a person" in proc.stderr
+
+
+def test_the_reference_transaction_shim_starts_python_only_for_an_agents_prepared_state(
+        committed_repo: Path, tmp_path: Path) -> None:
+    """The installed shim runs a recording interpreter: a person's commit never starts it."""
+    marker = tmp_path / "started"
+    fake = tmp_path / "python"
+    fake.write_text(f"#!/bin/sh\necho \"$5 $6\" >> '{marker}'\nexec '{sys.executable}' \"$@\"\n")
+    fake.chmod(0o755)
+    hook = committed_repo / ".git" / "hooks" / "reference-transaction"
+    hook.write_text(render_shim("reference-transaction", str(fake)))
+    hook.chmod(0o755)
+    git(committed_repo, "commit", "--allow-empty", "-q", "-m", "a person's commit")
+    git(committed_repo, "branch", "person-branch")
+    assert not marker.exists()
+    env = {**os.environ, **identity.Identity("a-1", branch="main",
+                                             worktree=str(committed_repo)).environ()}
+    git(committed_repo, "commit", "--allow-empty", "-q", "-m", "an agent's commit", env=env)
+    started = marker.read_text().splitlines()
+    assert len(started) == 1 and "reference-transaction prepared" in started[0]
