@@ -9,14 +9,18 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from ossa_hooks import git
 from ossa_hooks.config import CONFIG_NAME
 from ossa_hooks.config import HOOK_TYPES
 from ossa_hooks.errors import OssaError
+from ossa_hooks.managers import CHAINED
+from ossa_hooks.managers import LEFTHOOK_OLD
+from ossa_hooks.managers import SIDE
 
 MARKER = "# ossa-hooks-shim-version:"
-LEGACY = ".legacy"
+LEGACY = ".legacy"  # pre-commit's name; ossa-hooks before shim version 3 used it too
 REPLACED = ".ossa-replaced"
 
 
@@ -28,7 +32,7 @@ class HookState:
     path: Path
     ours: bool
     present: bool
-    legacy: bool
+    chained: bool
     python: str | None
 
 
@@ -83,17 +87,18 @@ def state(folder: Path, hook_type: str) -> HookState:
         path=path,
         ours=ours,
         present=path.exists() or path.is_symlink(),
-        legacy=(folder / (hook_type + LEGACY)).exists(),
+        chained=(folder / (hook_type + CHAINED)).exists(),
         python=shim_python(path) if ours else None,
     )
 
 
-def render_shim(hook_type: str, python: str) -> str:
+def render_shim(hook_type: str, python: str, chain: str = "exec") -> str:
     from ossa_hooks.resources import data_dir
 
     text = (data_dir("hooks") / "shim.sh").read_text(encoding="utf-8")
     return (
         text.replace("@HOOK_TYPE@", shlex.quote(hook_type))
+        .replace("@CHAIN@", chain)
         .replace("@PYTHON@", shlex.quote(python))
         .replace("@SYSPATH@", shlex.quote(recorded_path(python)))
         .replace("@START@", start_lines(hook_type))
@@ -165,69 +170,277 @@ def _validate_types(hook_types: Sequence[str]) -> list[str]:
     return chosen
 
 
+class Layout(NamedTuple):
+    """Who wrote each file ossa-hooks and the other managers keep for one hook type."""
+
+    folder: Path
+    hook_type: str
+    main: str | None  # HOOK: what git runs
+    chained: str | None  # HOOK.ossa-chained: the hook that was there before ossa-hooks
+    legacy: str | None  # HOOK.legacy: pre-commit's migration mode (older ossa-hooks too)
+    side: str | None  # HOOK.ossa: ossa's shim beside lefthook's script
+    old: str | None  # HOOK.old: what lefthook moved aside
+
+    def path(self, suffix: str = "") -> Path:
+        return self.folder / (self.hook_type + suffix)
+
+    @property
+    def shim(self) -> Path | None:
+        """Where ossa's shim that git (through any manager) runs would be."""
+        if self.main == "ossa":
+            return self.path()
+        if self.main == "pre-commit" and self.legacy == "ossa":
+            return self.path(LEGACY)
+        if self.main == "lefthook" and self.side == "ossa":
+            return self.path(SIDE)
+        return None
+
+
+def layout(folder: Path, hook_type: str) -> Layout:
+    from ossa_hooks.managers import owner
+
+    def at(suffix: str) -> str | None:
+        return owner(folder / (hook_type + suffix))
+
+    return Layout(folder, hook_type, at(""), at(CHAINED), at(LEGACY), at(SIDE),
+                  at(LEFTHOOK_OLD))
+
+
+def _older_chain(lay: Layout) -> bool:
+    """The shim at HOOK was written before version 3 and chains HOOK.legacy, not ours."""
+    if lay.main != "ossa" or lay.legacy is None or lay.legacy == "ossa":
+        return False
+    version = shim_version(lay.path().read_text(encoding="utf-8", errors="replace"))
+    return version is not None and version < 3
+
+
+def _same_hook(a: Path, b: Path, manager: str | None) -> bool:
+    """Whether ``b`` is what ``a`` was before a manager wrote it again (same manager)."""
+    if manager in ("husky", "lefthook", "pre-commit"):
+        return True
+    try:
+        return a.read_bytes() == b.read_bytes()
+    except OSError:
+        return False
+
+
+class Step(NamedTuple):
+    """What install does for one hook type: file moves, then where the shim goes."""
+
+    hook_type: str
+    moves: tuple[tuple[Path, Path | None], ...]  # (from, to); to None: delete
+    shim: Path | None  # None: nothing to write
+    note: str
+    lefthook: bool = False  # run through our block in lefthook-local.yml
+
+
+def plan(lay: Layout, top: Path | None, force: bool) -> Step:
+    """The step that makes ossa's actions run exactly once for ``lay.hook_type``.
+
+    Raises OssaError (changing nothing) when joining would lose or disable a hook.
+    """
+    from ossa_hooks.managers import pre_commit_ids
+
+    t = lay.hook_type
+    moves: list[tuple[Path, Path | None]] = []
+    chained = lay.chained
+    notes: list[str] = []
+    main = lay.main
+    if _older_chain(lay) and chained is not None:
+        raise OssaError(
+            f"{lay.path(LEGACY)} (kept by an older ossa-hooks) and {lay.path(CHAINED)} both"
+            " exist: move one of them away, then run `ossa-hooks install` again")
+    if _older_chain(lay):
+        # An older ossa-hooks kept the earlier hook as HOOK.legacy, the name pre-commit uses.
+        moves.append((lay.path(LEGACY), lay.path(CHAINED)))
+        chained, legacy = lay.legacy, None
+        notes.append(f"{t}{LEGACY} (kept by an older ossa-hooks) renamed {t}{CHAINED}")
+        if chained == "pre-commit":
+            # pre-commit's script belongs at HOOK, where it runs ossa's shim as HOOK.legacy.
+            moves.append((lay.path(CHAINED), lay.path()))
+            chained, main = None, "pre-commit"
+            notes[-1] = f"pre-commit's script put back as {t}"
+    else:
+        legacy = lay.legacy
+    if main == "ossa" or main is None:
+        if lay.side == "ossa":
+            moves.append((lay.path(SIDE), None))
+        return Step(t, tuple(moves), lay.path(), "; ".join([*notes, "installed"])
+                    if main is None else "; ".join(notes))
+    if main == "pre-commit":
+        listed = pre_commit_ids(top).get(t)
+        if listed:
+            if legacy == "ossa":
+                moves.append((lay.path(LEGACY), None))
+                if chained is not None:
+                    moves.append((lay.path(CHAINED), lay.path(LEGACY)))
+                notes.append(f"removed the shim in {t}{LEGACY}: it ran them a second time")
+            notes.append(f"run by pre-commit ({', '.join(listed)} in .pre-commit-config.yaml)")
+            return Step(t, tuple(moves), None, "; ".join(notes))
+        if legacy not in (None, "ossa"):
+            if chained is not None:
+                raise OssaError(
+                    f"{lay.path(LEGACY)} and {lay.path(CHAINED)} both exist: move one of them"
+                    f" away, then run `ossa-hooks install` again")
+            moves.append((lay.path(LEGACY), lay.path(CHAINED)))
+        notes.append(f"joined pre-commit: shim installed as {t}{LEGACY}"
+                     " (pre-commit's migration mode runs it first)")
+        return Step(t, tuple(moves), lay.path(LEGACY), "; ".join(notes))
+    if main == "lefthook":
+        if lay.old == "ossa":
+            moves.append((lay.path(LEFTHOOK_OLD), None))
+            notes.append(f"lefthook had moved the shim to {t}{LEFTHOOK_OLD}")
+        notes.append(f"joined lefthook: lefthook-local.yml runs {t}{SIDE}")
+        return Step(t, tuple(moves), lay.path(SIDE), "; ".join(notes), lefthook=True)
+    # husky's wrapper or any other hook: chained under our own name, run first.
+    if chained is None:
+        moves.append((lay.path(), lay.path(CHAINED)))
+        who = "husky's wrapper" if main == "husky" else "existing hook"
+        notes.append(f"{who} kept as {t}{CHAINED}, runs first")
+    elif main == chained and _same_hook(lay.path(), lay.path(CHAINED), main):
+        moves.append((lay.path(), lay.path(CHAINED)))
+        notes.append(f"{main} had written its hook over the shim: repaired")
+    elif force:
+        moves.append((lay.path(), lay.path(REPLACED)))
+        notes.append(f"replaced hook kept as {t}{REPLACED}")
+    else:
+        raise OssaError(
+            f"{lay.path()} is not an ossa-hooks shim and {t}{CHAINED} already exists:"
+            f" move one of them away, or use --force to replace {t}"
+            f" (a copy is kept as {t}{REPLACED})")
+    return Step(t, tuple(moves), lay.path(), "; ".join(notes))
+
+
 def install(
     repo_arg: str | None,
     hook_types: Sequence[str] = (),
     force: bool = False,
     python: str | None = None,
 ) -> int:
+    from ossa_hooks import managers
+
     repo = git.repo_paths(repo_arg)
     chosen = _validate_types(hook_types)
     folder = hooks_dir(repo_arg)
     folder.mkdir(parents=True, exist_ok=True)
     interpreter = python or sys.executable
-    # Check every hook before touching any, so a refusal leaves nothing half-installed.
-    plans = [state(folder, t) for t in chosen]
-    for st in plans:
-        if st.present and not st.ours and st.legacy and not force:
-            raise OssaError(
-                f"{st.path} is not an ossa-hooks shim and {st.path.name}{LEGACY} already exists:"
-                f" move one of them away, or use --force to replace {st.path.name}"
-                f" (a copy is kept as {st.path.name}{REPLACED})"
-            )
-    for st in plans:
-        note = "installed"
-        if st.present and not st.ours:
-            if st.legacy:
-                os.replace(st.path, folder / (st.hook_type + REPLACED))
-                note = f"installed (replaced hook kept as {st.hook_type}{REPLACED})"
+    top = repo.toplevel
+    # Plan every hook before touching any, so a refusal leaves nothing half-installed.
+    steps = [plan(layout(folder, t), top, force) for t in chosen]
+    joined = {s.hook_type: s.shim for s in steps if s.lefthook and s.shim is not None}
+    if joined:
+        _check_lefthook(top, joined)
+    for step in steps:
+        for src, dst in step.moves:
+            if dst is None:
+                src.unlink()
             else:
-                os.replace(st.path, folder / (st.hook_type + LEGACY))
-                note = f"installed (existing hook kept as {st.hook_type}{LEGACY}, runs first)"
-        text = render_shim(st.hook_type, interpreter)
-        if st.ours:
-            same = st.path.read_text(encoding="utf-8", errors="replace") == text
-            note = "already installed" if same else "updated"
-        _write_executable(st.path, text)
-        print(f"{st.hook_type}: {note}")
+                os.replace(src, dst)
+        note = step.note
+        if step.shim is not None:
+            chained = folder / (step.hook_type + CHAINED)
+            mode = managers.chain_mode(chained) if chained.exists() else "exec"
+            text = render_shim(step.hook_type, interpreter, mode)
+            try:
+                before: str | None = step.shim.read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                before = None
+            if before != text:
+                _write_executable(step.shim, text)
+            if not note:
+                note = "already installed" if before == text else "updated"
+        print(f"{step.hook_type}: {note}")
+    if top is not None:
+        entries = {t: p for t, p in joined.items()}
+        entries.update({t: folder / (t + SIDE) for t in managers.lefthook_entries(top)
+                        if t not in chosen and (folder / (t + SIDE)).exists()})
+        if managers.lefthook_write(top, dict(sorted(entries.items()))):
+            print(f"{managers.LEFTHOOK_LOCAL}: runs ossa-hooks for {', '.join(sorted(entries))}")
     print(f"hooks folder: {folder}")
     print(f"interpreter: {interpreter}")
-    if repo.toplevel is not None:
-        _write_default_config(repo.toplevel)
+    if top is not None:
+        _write_default_config(top)
         _ensure_gitignore(repo)
     return 0
 
 
+def _check_lefthook(top: Path | None, joined: dict[str, Path]) -> None:
+    from ossa_hooks import managers
+
+    if top is None:
+        raise OssaError("lefthook manages these hooks, and a bare repository has no"
+                        " lefthook-local.yml to add ossa-hooks to")
+    conflicts = managers.lefthook_conflicts(top, list(joined))
+    if conflicts or not managers.lefthook_appendable(top):
+        print(f"add this to {top / managers.LEFTHOOK_LOCAL} (merging it with the"
+              f" {', '.join(conflicts) or 'existing'} section there):\n")
+        print(managers.lefthook_block(joined))
+        raise OssaError(f"{managers.LEFTHOOK_LOCAL} already defines"
+                        f" {', '.join(conflicts) or 'content without a final newline'}:"
+                        " add the lines above to it, then run `ossa-hooks install` again")
+
+
 def uninstall(repo_arg: str | None, hook_types: Sequence[str] = ()) -> int:
-    git.repo_paths(repo_arg)
+    from ossa_hooks import managers
+
+    repo = git.repo_paths(repo_arg)
     chosen = _validate_types(hook_types)
     folder = hooks_dir(repo_arg)
+    top = repo.toplevel
     for t in chosen:
-        st = state(folder, t)
-        legacy = folder / (t + LEGACY)
-        if st.present and not st.ours:
-            print(f"{t}: not an ossa-hooks shim, left in place")
-            continue
-        if st.ours:
-            st.path.unlink()
-        if legacy.exists():
-            os.replace(legacy, st.path)
-            print(f"{t}: removed; the earlier hook is back")
-        elif st.ours:
-            print(f"{t}: removed")
-        else:
-            print(f"{t}: not installed")
+        print(f"{t}: {_uninstall_one(layout(folder, t))}")
+    if top is not None:
+        keep = {t: folder / (t + SIDE) for t in managers.lefthook_entries(top)
+                if t not in chosen}
+        if managers.lefthook_write(top, keep):
+            print(f"{managers.LEFTHOOK_LOCAL}: "
+                  + ("ossa-hooks block removed" if not keep else "ossa-hooks block updated"))
     return 0
+
+
+def _uninstall_one(lay: Layout) -> str:
+    """Remove ossa's files for one hook type; each earlier hook goes back where it was."""
+    t = lay.hook_type
+    said = []
+    if lay.old == "ossa":
+        lay.path(LEFTHOOK_OLD).unlink()
+    if lay.side == "ossa":
+        lay.path(SIDE).unlink()
+        said.append("removed")
+    if lay.main == "ossa":
+        lay.path().unlink()
+        said.append("removed")
+        if lay.chained is not None:
+            os.replace(lay.path(CHAINED), lay.path())
+            said.append("the earlier hook is back")
+        elif _older_chain(lay):
+            os.replace(lay.path(LEGACY), lay.path())
+            said.append("the earlier hook is back")
+        return "; ".join(said)
+    if lay.main == "pre-commit" and lay.legacy == "ossa":
+        lay.path(LEGACY).unlink()
+        said.append("removed from pre-commit's migration mode")
+        if lay.chained is not None:
+            os.replace(lay.path(CHAINED), lay.path(LEGACY))
+            said.append(f"the earlier hook is back as {t}{LEGACY} (pre-commit runs it)")
+        return "; ".join(said)
+    if lay.chained is not None:
+        if lay.main is None:
+            os.replace(lay.path(CHAINED), lay.path())
+            said.append("the earlier hook is back")
+        elif lay.main == "lefthook" and lay.old is None:
+            os.replace(lay.path(CHAINED), lay.path(LEFTHOOK_OLD))
+            said.append(f"the earlier hook is back as {t}{LEFTHOOK_OLD} (where lefthook keeps it)")
+        elif lay.main == lay.chained and _same_hook(lay.path(), lay.path(CHAINED), lay.main):
+            lay.path(CHAINED).unlink()  # the manager wrote the same hook again
+            said.append(f"{lay.main}'s hook was already back")
+        else:
+            said.append(f"{t}{CHAINED} left in place ({t} is another tool's hook)")
+    if said:
+        return "; ".join(said)
+    if lay.main is not None:
+        return "not an ossa-hooks shim, left in place"
+    return "not installed"
 
 
 def _write_default_config(top: Path) -> None:

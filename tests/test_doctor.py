@@ -37,8 +37,9 @@ def test_reports_missing_foreign_and_broken_hooks(committed_repo: Path) -> None:
     out = proc.stdout
     assert f"missing {committed_repo}: post-checkout: not installed" in out
     assert f"foreign {committed_repo}: post-merge:" in out
+    assert "ossa's actions do not run (run `ossa-hooks install`)" in out
     assert f"problem {committed_repo}: pre-push: interpreter /nowhere/python is gone" in out
-    assert out.strip().endswith("3 problem(s)")
+    assert out.strip().endswith("4 problem(s)")
 
 
 def test_not_executable(committed_repo: Path) -> None:
@@ -60,7 +61,7 @@ def test_a_shim_from_an_older_version_is_pointed_out(committed_repo: Path) -> No
     proc = ossa(committed_repo, "doctor")
     assert "older ossa-hooks" not in proc.stdout
     shim = committed_repo / ".git" / "hooks" / "post-checkout"
-    shim.write_text(shim.read_text().replace("# ossa-hooks-shim-version: 2",
+    shim.write_text(shim.read_text().replace("# ossa-hooks-shim-version: 3",
                                              "# ossa-hooks-shim-version: 1"))
     proc = ossa(committed_repo, "doctor")
     assert proc.returncode == 0  # it still works: a note, not a problem

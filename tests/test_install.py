@@ -17,7 +17,7 @@ HOOKS = ("post-checkout", "pre-commit", "pre-push", "post-merge", "pre-rebase")
 # A hook written by someone else: records its arguments and stdin, fails on demand.
 FOREIGN = """#!/bin/sh
 echo "args:$*" >> "{log}"
-if [ "$(basename "$0")" = pre-push.legacy ] || [ "$(basename "$0")" = pre-push ]; then
+if [ "$(basename "$0")" = pre-push.ossa-chained ] || [ "$(basename "$0")" = pre-push ]; then
     cat >> "{log}"
 fi
 [ -e "{fail}" ] && exit 3
@@ -78,7 +78,7 @@ def test_install_is_idempotent(committed_repo: Path) -> None:
     lines = gitignore.decode().splitlines()
     assert lines[:2] == ["node_modules/", ".env"]
     assert lines.count(".env") == 1
-    assert not list((committed_repo / ".git" / "hooks").glob("*.legacy"))
+    assert not list((committed_repo / ".git" / "hooks").glob("*.ossa-chained"))
 
 
 def test_commit_runs_the_hook_and_records_an_event(committed_repo: Path) -> None:
@@ -97,8 +97,8 @@ def test_existing_hook_runs_first_and_its_failure_blocks(committed_repo: Path,
     original = write_foreign(hooks / "pre-commit", log, fail)
     mode = (hooks / "pre-commit").stat().st_mode
     proc = ossa(committed_repo, "install")
-    assert "kept as pre-commit.legacy" in proc.stdout
-    assert (hooks / "pre-commit.legacy").read_bytes() == original
+    assert "kept as pre-commit.ossa-chained" in proc.stdout
+    assert (hooks / "pre-commit.ossa-chained").read_bytes() == original
 
     git(committed_repo, "commit", "-q", "--allow-empty", "-m", "one")
     assert log.read_text() == "args:\n"
@@ -112,7 +112,7 @@ def test_existing_hook_runs_first_and_its_failure_blocks(committed_repo: Path,
     assert ossa(committed_repo, "uninstall").returncode == 0
     assert (hooks / "pre-commit").read_bytes() == original
     assert (hooks / "pre-commit").stat().st_mode == mode
-    assert not (hooks / "pre-commit.legacy").exists()
+    assert not (hooks / "pre-commit.ossa-chained").exists()
     assert not (hooks / "post-merge").exists()
 
 
@@ -146,21 +146,21 @@ def test_uninstall_without_a_previous_hook_removes_only_ours(committed_repo: Pat
     assert (committed_repo / ".ossa-hooks.yaml").exists()  # the user's config stays
 
 
-def test_foreign_hook_with_existing_legacy_is_refused_then_forced(committed_repo: Path,
-                                                                  tmp_path: Path) -> None:
+def test_foreign_hook_with_existing_chained_is_refused_then_forced(committed_repo: Path,
+                                                                   tmp_path: Path) -> None:
     hooks = committed_repo / ".git" / "hooks"
-    legacy = write_foreign(hooks / "pre-commit.legacy", tmp_path / "a", tmp_path / "f")
+    legacy = write_foreign(hooks / "pre-commit.ossa-chained", tmp_path / "a", tmp_path / "f")
     current = write_foreign(hooks / "pre-commit", tmp_path / "b", tmp_path / "f")
     proc = ossa(committed_repo, "install")
     assert proc.returncode == 2
-    assert "pre-commit.legacy already exists" in proc.stderr
+    assert "pre-commit.ossa-chained already exists" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
     assert (hooks / "pre-commit").read_bytes() == current
     assert not (hooks / "pre-push").exists()  # nothing half-installed
     proc = ossa(committed_repo, "install", "--force")
     assert proc.returncode == 0, proc.stderr
     assert (hooks / "pre-commit.ossa-replaced").read_bytes() == current
-    assert (hooks / "pre-commit.legacy").read_bytes() == legacy
+    assert (hooks / "pre-commit.ossa-chained").read_bytes() == legacy
 
 
 def test_core_hooks_path_is_honoured(committed_repo: Path) -> None:
