@@ -265,8 +265,7 @@ def plan(lay: Layout, top: Path | None, force: bool) -> Step:
     if main == "ossa" or main is None:
         if lay.side == "ossa":
             moves.append((lay.path(SIDE), None))
-        return Step(t, tuple(moves), lay.path(), "; ".join([*notes, "installed"])
-                    if main is None else "; ".join(notes))
+        return Step(t, tuple(moves), lay.path(), "; ".join(notes))
     if main == "pre-commit":
         listed = pre_commit_ids(top).get(t)
         if listed:
@@ -283,14 +282,13 @@ def plan(lay: Layout, top: Path | None, force: bool) -> Step:
                     f"{lay.path(LEGACY)} and {lay.path(CHAINED)} both exist: move one of them"
                     f" away, then run `ossa-hooks install` again")
             moves.append((lay.path(LEGACY), lay.path(CHAINED)))
-        notes.append(f"joined pre-commit: shim installed as {t}{LEGACY}"
-                     " (pre-commit's migration mode runs it first)")
+        notes.append(f"as {t}{LEGACY}, which pre-commit's script runs first")
         return Step(t, tuple(moves), lay.path(LEGACY), "; ".join(notes))
     if main == "lefthook":
         if lay.old == "ossa":
             moves.append((lay.path(LEFTHOOK_OLD), None))
             notes.append(f"lefthook had moved the shim to {t}{LEFTHOOK_OLD}")
-        notes.append(f"joined lefthook: lefthook-local.yml runs {t}{SIDE}")
+        notes.append(f"as {t}{SIDE}, run by lefthook through lefthook-local.yml")
         return Step(t, tuple(moves), lay.path(SIDE), "; ".join(notes), lefthook=True)
     # husky's wrapper or any other hook: chained under our own name, run first.
     if chained is None:
@@ -299,7 +297,7 @@ def plan(lay: Layout, top: Path | None, force: bool) -> Step:
         notes.append(f"{who} kept as {t}{CHAINED}, runs first")
     elif main == chained and _same_hook(lay.path(), lay.path(CHAINED), main):
         moves.append((lay.path(), lay.path(CHAINED)))
-        notes.append(f"{main} had written its hook over the shim: repaired")
+        notes.append(f"{main} had written its hook over the shim again; it runs first")
     elif force:
         moves.append((lay.path(), lay.path(REPLACED)))
         notes.append(f"replaced hook kept as {t}{REPLACED}")
@@ -337,6 +335,7 @@ def install(
             else:
                 os.replace(src, dst)
         note = step.note
+        status = ""
         if step.shim is not None:
             chained = folder / (step.hook_type + CHAINED)
             mode = managers.chain_mode(chained) if chained.exists() else "exec"
@@ -347,9 +346,10 @@ def install(
                 before = None
             if before != text:
                 _write_executable(step.shim, text)
-            if not note:
-                note = "already installed" if before == text else "updated"
-        print(f"{step.hook_type}: {note}")
+            status = ("installed" if before is None else
+                      "already installed" if before == text else "updated")
+        print(f"{step.hook_type}: {status} ({note})" if status and note
+              else f"{step.hook_type}: {status or note}")
     if top is not None:
         entries = {t: p for t, p in joined.items()}
         entries.update({t: folder / (t + SIDE) for t in managers.lefthook_entries(top)
@@ -389,6 +389,13 @@ def uninstall(repo_arg: str | None, hook_types: Sequence[str] = ()) -> int:
     top = repo.toplevel
     for t in chosen:
         print(f"{t}: {_uninstall_one(layout(folder, t))}")
+    # Shims left in .git/hooks when a manager later pointed core.hooksPath elsewhere (husky).
+    default = repo.common_dir / "hooks"
+    if default.resolve() != folder.resolve():
+        for t in chosen:
+            lay = layout(default, t)
+            if "ossa" in (lay.main, lay.side, lay.old):
+                print(f"{t} in {default}: {_uninstall_one(lay)}")
     if top is not None:
         keep = {t: folder / (t + SIDE) for t in managers.lefthook_entries(top)
                 if t not in chosen}
