@@ -65,7 +65,7 @@ class Check(NamedTuple):
 
 CHECKS: tuple[Check, ...] = (
     Check("config", "worktree", "ossa_hooks.doctor:check_config"),
-    Check("hooks", "worktree", "ossa_hooks.doctor:check_hooks"),
+    Check("hooks", "worktree", "ossa_hooks.doctor:check_hooks", "ossa_hooks.install:fix_hooks"),
 )
 
 

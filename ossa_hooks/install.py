@@ -415,12 +415,13 @@ def _uninstall_one(lay: Layout) -> str:
         lay.path(SIDE).unlink()
         said.append("removed")
     if lay.main == "ossa":
+        older = _older_chain(lay)
         lay.path().unlink()
         said.append("removed")
         if lay.chained is not None:
             os.replace(lay.path(CHAINED), lay.path())
             said.append("the earlier hook is back")
-        elif _older_chain(lay):
+        elif older:
             os.replace(lay.path(LEGACY), lay.path())
             said.append("the earlier hook is back")
         return "; ".join(said)
@@ -470,3 +471,19 @@ def _ensure_gitignore(repo: git.RepoPaths) -> None:
         print(f".gitignore: added {', '.join(added)}")
     else:
         print(".gitignore: has the required entries")
+
+
+def fix_hooks(repo: git.RepoPaths) -> list[str]:
+    """``doctor --fix`` for the hook checks: what ``install`` does, in its own words."""
+    import contextlib
+    import io
+
+    out = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(out):
+            install(repo.toplevel_str or repo.git_dir_str)
+    except OssaError as e:
+        return [f"hooks: not repaired: {e.message}"]
+    return [f"hooks: {line}" for line in out.getvalue().splitlines()
+            if ": " in line and "already installed" not in line
+            and not line.startswith(("hooks folder:", "interpreter:", "config:", ".gitignore:"))]

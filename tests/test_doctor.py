@@ -122,3 +122,49 @@ def test_fix_runs_a_checks_fixer_and_checks_again(committed_repo: Path) -> None:
         assert calls == ["fix"]
     finally:
         del sys.modules["doctor_probe"]
+
+
+def test_an_older_shim_that_renamed_huskys_wrapper_is_a_problem(committed_repo: Path) -> None:
+    hooks = committed_repo / ".git" / "hooks"
+    assert ossa(committed_repo, "install").returncode == 0
+    (hooks / "pre-commit.legacy").write_text('#!/usr/bin/env sh\n. "$(dirname "$0")/h"')
+    (hooks / "pre-commit.legacy").chmod(0o755)
+    text = (hooks / "pre-commit").read_text()
+    (hooks / "pre-commit").write_text(text.replace("shim-version: 3", "shim-version: 2"))
+    proc = ossa(committed_repo, "doctor", "--format", "json")
+    assert proc.returncode == 1
+    import json
+
+    found = [f for f in json.loads(proc.stdout)["findings"] if f["where"].endswith("pre-commit")]
+    assert found == [{"status": "problem", "where": f"{committed_repo}: pre-commit",
+                      "text": "husky's scripts do not run (its wrapper was renamed)",
+                      "fix": "ossa-hooks install", "problem": True}]
+
+
+def test_only_the_hook_types_the_config_gives_actions_are_checked(committed_repo: Path) -> None:
+    (committed_repo / ".ossa-hooks.yaml").write_text(
+        "hooks:\n  pre-commit: [ossa-secrets]\n  pre-push: []\n  post-checkout: []\n"
+        "  post-merge: []\n  pre-rebase: []\n")
+    assert ossa(committed_repo, "install", "-t", "pre-commit").returncode == 0
+    proc = ossa(committed_repo, "doctor")
+    assert proc.returncode == 0, proc.stdout
+    assert "pre-push" not in proc.stdout
+
+
+def test_a_hook_chained_where_nothing_runs_it(committed_repo: Path) -> None:
+    hooks = committed_repo / ".git" / "hooks"
+    assert ossa(committed_repo, "install").returncode == 0
+    (hooks / "post-merge").rename(hooks / "post-merge.ossa-chained")
+    proc = ossa(committed_repo, "doctor")
+    assert proc.returncode == 1
+    assert (f"missing {committed_repo}: post-merge: not installed, and post-merge.ossa-chained"
+            " is not run by anything (run `ossa-hooks install`)") in proc.stdout
+
+
+def test_fix_repairs_the_hooks(committed_repo: Path) -> None:
+    assert ossa(committed_repo, "install").returncode == 0
+    (committed_repo / ".git" / "hooks" / "pre-push").unlink()
+    proc = ossa(committed_repo, "doctor", "--fix")
+    assert proc.returncode == 0, proc.stdout
+    assert "fixed   hooks: pre-push: installed" in proc.stdout
+    assert proc.stdout.strip().endswith("all good")
