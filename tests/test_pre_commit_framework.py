@@ -249,3 +249,20 @@ def test_snapshot_under_pre_commit_holds_the_stashed_unstaged_changes(committed_
     saved = git(repo, "show", f"{names[0]}:README.md").stdout
     assert saved == "hello\nunstaged edit\n"
     assert (repo / "README.md").read_text() == "hello\nunstaged edit\n"
+
+
+def test_the_readmes_example_names_a_commit_of_this_repository() -> None:
+    import re
+
+    import yaml
+
+    if not (SOURCE / ".git").exists():
+        pytest.skip("needs the ossa-hooks source checkout")
+    readme = (SOURCE / "README.md").read_text()
+    rev = re.search(r"^    rev: (\S+)", readme, re.MULTILINE)
+    assert rev is not None
+    assert git(SOURCE, "cat-file", "-e", f"{rev.group(1)}^{{commit}}", check=False).returncode == 0
+    manifest = yaml.safe_load((SOURCE / ".pre-commit-hooks.yaml").read_text())
+    assert {h["minimum_pre_commit_version"] for h in manifest} == {"3.2.0"}
+    for hook in manifest:
+        assert f"- id: {hook['id']}" in readme
