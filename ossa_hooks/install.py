@@ -216,8 +216,10 @@ def _older_chain(lay: Layout) -> bool:
 
 def _same_hook(a: Path, b: Path, manager: str | None) -> bool:
     """Whether ``b`` is what ``a`` was before a manager wrote it again (same manager)."""
-    if manager in ("husky", "lefthook", "pre-commit"):
-        return True
+    return manager in ("husky", "lefthook", "pre-commit") or _same_bytes(a, b)
+
+
+def _same_bytes(a: Path, b: Path) -> bool:
     try:
         return a.read_bytes() == b.read_bytes()
     except OSError:
@@ -291,6 +293,11 @@ def plan(lay: Layout, top: Path | None, force: bool) -> Step:
         notes.append(f"as {t}{SIDE}, run by lefthook through lefthook-local.yml")
         return Step(t, tuple(moves), lay.path(SIDE), "; ".join(notes), lefthook=True)
     # husky's wrapper or any other hook: chained under our own name, run first.
+    if legacy == main and _same_bytes(lay.path(), lay.path(LEGACY)):
+        # An older ossa-hooks renamed this manager's hook HOOK.legacy, and the manager has
+        # written the same hook again since: the copy is a leftover.
+        moves.append((lay.path(LEGACY), None))
+        notes.append(f"removed {t}{LEGACY}, a copy of {t} an older ossa-hooks had kept")
     if chained is None:
         moves.append((lay.path(), lay.path(CHAINED)))
         who = "husky's wrapper" if main == "husky" else "existing hook"

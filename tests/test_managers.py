@@ -365,3 +365,31 @@ def test_ids_in_pre_commit_config_and_a_shim_run_twice(repo: Path, tmp_path: Pat
     assert hook_runs(repo, "ossa-secrets") == before + 1
     assert hook_runs(repo) == 0  # no shim ran the pre-commit hook type
     token_refused(repo)
+
+
+def test_huskys_wrapper_renamed_by_an_older_ossa(repo: Path, husky: Path, tmp_path: Path) -> None:
+    """The issue's first report: an older ossa-hooks kept husky's wrapper as HOOK.legacy, where
+    it looks for `.husky/pre-commit.legacy` and silently runs nothing; `npx husky` then wrote
+    the wrappers again and `install` refused."""
+    log = tmp_path / "log"
+    husky_init(repo, husky, log)
+    folder = repo / ".husky" / "_"
+    wrapper = folder / "pre-commit"
+    os.replace(wrapper, folder / "pre-commit.legacy")
+    wrapper.write_text(
+        "#!/bin/sh\n# ossa-hooks-shim-version: 2\nOSSA_HOOK_TYPE=pre-commit\n"
+        f"OSSA_PYTHON={sys.executable}\n"
+        'if [ -x "$0.legacy" ]; then "$0.legacy" "$@" || exit $?; fi\n'
+        'exec "$OSSA_PYTHON" -m ossa_hooks run "$OSSA_HOOK_TYPE" "$@"\n')
+    wrapper.chmod(0o755)
+    code, out = doctor(repo)
+    assert code == 1
+    assert "pre-commit: husky's scripts do not run (its wrapper was renamed)" in out
+    subprocess.run(["node", str(husky)], cwd=repo, check=True, capture_output=True)
+    proc = ossa(repo, "install")
+    assert proc.returncode == 0, proc.stderr
+    assert "removed pre-commit.legacy, a copy of pre-commit an older ossa-hooks had kept" \
+        in proc.stdout
+    commit_ok(repo, "a.txt")
+    assert log_lines(log) == ["husky pre-commit"]
+    assert doctor(repo)[0] == 0
