@@ -403,11 +403,15 @@ def uninstall(repo_arg: str | None, hook_types: Sequence[str] = ()) -> int:
             lay = layout(default, t)
             if "ossa" in (lay.main, lay.side, lay.old):
                 print(f"{t} in {default}: {_uninstall_one(lay)}")
-    if top is not None:
-        keep = {t: folder / (t + SIDE) for t in managers.lefthook_entries(top)
+    # The hooks are shared by every worktree, and so is the shim lefthook-local.yml runs.
+    from ossa_hooks.doctor import worktrees
+
+    for wt in dict.fromkeys([*([top] if top is not None else []), *worktrees(repo_arg)]):
+        keep = {t: folder / (t + SIDE) for t in managers.lefthook_entries(wt)
                 if t not in chosen}
-        if managers.lefthook_write(top, keep):
-            print(f"{managers.LEFTHOOK_LOCAL}: "
+        if wt.is_dir() and managers.lefthook_write(wt, keep):
+            where = "" if wt == top else f" in {wt}"
+            print(f"{managers.LEFTHOOK_LOCAL}{where}: "
                   + ("ossa-hooks block removed" if not keep else "ossa-hooks block updated"))
     return 0
 

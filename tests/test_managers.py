@@ -208,7 +208,22 @@ def test_lefthook_then_ossa(repo: Path, lefthook: Path, tmp_path: Path) -> None:
     commit_ok(repo, "b.txt")
     assert log_lines(log) == ["lefthook-team"] * 3
     assert doctor(repo)[0] == 0
-    assert ossa(repo, "uninstall").returncode == 0
+    # lefthook-local.yml is per worktree: a linked worktree needs its own.
+    git(repo, "add", "lefthook.yml")
+    git(repo, "commit", "-q", "--no-verify", "-m", "lefthook")
+    linked = tmp_path / "linked"
+    git(repo, "worktree", "add", "-q", "-b", "side", str(linked))
+    code, out = doctor(repo)
+    assert code == 1
+    assert (f"missing {linked}: pre-commit: lefthook runs this hook and its configuration does"
+            " not run ossa-hooks (run `ossa-hooks install`)") in out
+    assert ossa(linked, "install").returncode == 0
+    assert doctor(repo)[0] == 0
+    commit_ok(linked, "c.txt")
+    proc = ossa(linked, "uninstall")  # from any worktree: every worktree's block goes
+    assert proc.returncode == 0
+    assert f"lefthook-local.yml in {repo}: ossa-hooks block removed" in proc.stdout
+    assert not (linked / "lefthook-local.yml").exists()
     assert files(hooks, repo / "lefthook-local.yml") == before
 
 
