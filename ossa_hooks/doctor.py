@@ -20,13 +20,13 @@ from typing import NamedTuple
 from ossa_hooks import git
 from ossa_hooks.config import HOOK_TYPES
 from ossa_hooks.errors import OssaError
-from ossa_hooks.install import Layout
 from ossa_hooks.install import current_shim_version
 from ossa_hooks.install import hooks_dir
-from ossa_hooks.install import layout
 from ossa_hooks.install import shim_python
-from ossa_hooks.install import shim_version
 from ossa_hooks.managers import CHAINED
+from ossa_hooks.managers import Layout
+from ossa_hooks.managers import layout
+from ossa_hooks.managers import shim_version
 
 # Statuses that make ``doctor`` exit 1 ("foreign": another tool's hook where ossa's should run);
 # "note" is advice.

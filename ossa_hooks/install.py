@@ -9,7 +9,6 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
 
 from ossa_hooks import git
 from ossa_hooks.config import CONFIG_NAME
@@ -17,11 +16,16 @@ from ossa_hooks.config import HOOK_TYPES
 from ossa_hooks.errors import OssaError
 from ossa_hooks.managers import CHAINED
 from ossa_hooks.managers import LEFTHOOK_OLD
+from ossa_hooks.managers import PRE_COMMIT_LEGACY as LEGACY
 from ossa_hooks.managers import SIDE
+from ossa_hooks.managers import Layout
+from ossa_hooks.managers import layout
+from ossa_hooks.managers import older_chain
+from ossa_hooks.managers import plan
+from ossa_hooks.managers import same_hook
+from ossa_hooks.managers import shim_version
 
 MARKER = "# ossa-hooks-shim-version:"
-LEGACY = ".legacy"  # pre-commit's name; ossa-hooks before shim version 3 used it too
-REPLACED = ".ossa-replaced"
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,15 +64,6 @@ def shim_python(path: Path) -> str | None:
         if line.startswith("OSSA_PYTHON="):
             parts = shlex.split(line.partition("=")[2])
             return parts[0] if parts else None
-    return None
-
-
-def shim_version(text: str) -> int | None:
-    """The version a shim's marker line states (None when there is no readable one)."""
-    for line in text.splitlines()[:5]:
-        if line.startswith(MARKER):
-            value = line[len(MARKER):].strip()
-            return int(value) if value.isdigit() else None
     return None
 
 
@@ -168,152 +163,6 @@ def _validate_types(hook_types: Sequence[str]) -> list[str]:
         if t not in HOOK_TYPES:
             raise OssaError(f"unknown hook type '{t}' (one of {', '.join(HOOK_TYPES)})")
     return chosen
-
-
-class Layout(NamedTuple):
-    """Who wrote each file ossa-hooks and the other managers keep for one hook type."""
-
-    folder: Path
-    hook_type: str
-    main: str | None  # HOOK: what git runs
-    chained: str | None  # HOOK.ossa-chained: the hook that was there before ossa-hooks
-    legacy: str | None  # HOOK.legacy: pre-commit's migration mode (older ossa-hooks too)
-    side: str | None  # HOOK.ossa: ossa's shim beside lefthook's script
-    old: str | None  # HOOK.old: what lefthook moved aside
-
-    def path(self, suffix: str = "") -> Path:
-        return self.folder / (self.hook_type + suffix)
-
-    @property
-    def shim(self) -> Path | None:
-        """Where ossa's shim that git (through any manager) runs would be."""
-        if self.main == "ossa":
-            return self.path()
-        if self.main == "pre-commit" and self.legacy == "ossa":
-            return self.path(LEGACY)
-        if self.main == "lefthook" and self.side == "ossa":
-            return self.path(SIDE)
-        return None
-
-
-def layout(folder: Path, hook_type: str) -> Layout:
-    from ossa_hooks.managers import owner
-
-    def at(suffix: str) -> str | None:
-        return owner(folder / (hook_type + suffix))
-
-    return Layout(folder, hook_type, at(""), at(CHAINED), at(LEGACY), at(SIDE),
-                  at(LEFTHOOK_OLD))
-
-
-def _older_chain(lay: Layout) -> bool:
-    """The shim at HOOK was written before version 3 and chains HOOK.legacy, not ours."""
-    if lay.main != "ossa" or lay.legacy is None or lay.legacy == "ossa":
-        return False
-    version = shim_version(lay.path().read_text(encoding="utf-8", errors="replace"))
-    return version is not None and version < 3
-
-
-def _same_hook(a: Path, b: Path, manager: str | None) -> bool:
-    """Whether ``b`` is what ``a`` was before a manager wrote it again (same manager)."""
-    return manager in ("husky", "lefthook", "pre-commit") or _same_bytes(a, b)
-
-
-def _same_bytes(a: Path, b: Path) -> bool:
-    try:
-        return a.read_bytes() == b.read_bytes()
-    except OSError:
-        return False
-
-
-class Step(NamedTuple):
-    """What install does for one hook type: file moves, then where the shim goes."""
-
-    hook_type: str
-    moves: tuple[tuple[Path, Path | None], ...]  # (from, to); to None: delete
-    shim: Path | None  # None: nothing to write
-    note: str
-    lefthook: bool = False  # run through our block in lefthook-local.yml
-
-
-def plan(lay: Layout, top: Path | None, force: bool) -> Step:
-    """The step that makes ossa's actions run exactly once for ``lay.hook_type``.
-
-    Raises OssaError (changing nothing) when joining would lose or disable a hook.
-    """
-    from ossa_hooks.managers import pre_commit_ids
-
-    t = lay.hook_type
-    moves: list[tuple[Path, Path | None]] = []
-    chained = lay.chained
-    notes: list[str] = []
-    main = lay.main
-    if _older_chain(lay) and chained is not None:
-        raise OssaError(
-            f"{lay.path(LEGACY)} (kept by an older ossa-hooks) and {lay.path(CHAINED)} both"
-            " exist: move one of them away, then run `ossa-hooks install` again")
-    if _older_chain(lay):
-        # An older ossa-hooks kept the earlier hook as HOOK.legacy, the name pre-commit uses.
-        moves.append((lay.path(LEGACY), lay.path(CHAINED)))
-        chained, legacy = lay.legacy, None
-        notes.append(f"{t}{LEGACY} (kept by an older ossa-hooks) renamed {t}{CHAINED}")
-        if chained == "pre-commit":
-            # pre-commit's script belongs at HOOK, where it runs ossa's shim as HOOK.legacy.
-            moves.append((lay.path(CHAINED), lay.path()))
-            chained, main = None, "pre-commit"
-            notes[-1] = f"pre-commit's script put back as {t}"
-    else:
-        legacy = lay.legacy
-    if main == "ossa" or main is None:
-        if lay.side == "ossa":
-            moves.append((lay.path(SIDE), None))
-        return Step(t, tuple(moves), lay.path(), "; ".join(notes))
-    if main == "pre-commit":
-        listed = pre_commit_ids(top).get(t)
-        if listed:
-            if legacy == "ossa":
-                moves.append((lay.path(LEGACY), None))
-                if chained is not None:
-                    moves.append((lay.path(CHAINED), lay.path(LEGACY)))
-                notes.append(f"removed the shim in {t}{LEGACY}: it ran them a second time")
-            notes.append(f"run by pre-commit ({', '.join(listed)} in .pre-commit-config.yaml)")
-            return Step(t, tuple(moves), None, "; ".join(notes))
-        if legacy not in (None, "ossa"):
-            if chained is not None:
-                raise OssaError(
-                    f"{lay.path(LEGACY)} and {lay.path(CHAINED)} both exist: move one of them"
-                    f" away, then run `ossa-hooks install` again")
-            moves.append((lay.path(LEGACY), lay.path(CHAINED)))
-        notes.append(f"as {t}{LEGACY}, which pre-commit's script runs first")
-        return Step(t, tuple(moves), lay.path(LEGACY), "; ".join(notes))
-    if main == "lefthook":
-        if lay.old == "ossa":
-            moves.append((lay.path(LEFTHOOK_OLD), None))
-            notes.append(f"lefthook had moved the shim to {t}{LEFTHOOK_OLD}")
-        notes.append(f"as {t}{SIDE}, run by lefthook through lefthook-local.yml")
-        return Step(t, tuple(moves), lay.path(SIDE), "; ".join(notes), lefthook=True)
-    # husky's wrapper or any other hook: chained under our own name, run first.
-    if legacy == main and _same_bytes(lay.path(), lay.path(LEGACY)):
-        # An older ossa-hooks renamed this manager's hook HOOK.legacy, and the manager has
-        # written the same hook again since: the copy is a leftover.
-        moves.append((lay.path(LEGACY), None))
-        notes.append(f"removed {t}{LEGACY}, a copy of {t} an older ossa-hooks had kept")
-    if chained is None:
-        moves.append((lay.path(), lay.path(CHAINED)))
-        who = "husky's wrapper" if main == "husky" else "existing hook"
-        notes.append(f"{who} kept as {t}{CHAINED}, runs first")
-    elif main == chained and _same_hook(lay.path(), lay.path(CHAINED), main):
-        moves.append((lay.path(), lay.path(CHAINED)))
-        notes.append(f"{main} had written its hook over the shim again; it runs first")
-    elif force:
-        moves.append((lay.path(), lay.path(REPLACED)))
-        notes.append(f"replaced hook kept as {t}{REPLACED}")
-    else:
-        raise OssaError(
-            f"{lay.path()} is not an ossa-hooks shim and {t}{CHAINED} already exists:"
-            f" move one of them away, or use --force to replace {t}"
-            f" (a copy is kept as {t}{REPLACED})")
-    return Step(t, tuple(moves), lay.path(), "; ".join(notes))
 
 
 def install(
@@ -426,7 +275,7 @@ def _uninstall_one(lay: Layout) -> str:
         lay.path(SIDE).unlink()
         said.append("removed")
     if lay.main == "ossa":
-        older = _older_chain(lay)
+        older = older_chain(lay)
         lay.path().unlink()
         said.append("removed")
         if lay.chained is not None:
@@ -450,7 +299,7 @@ def _uninstall_one(lay: Layout) -> str:
         elif lay.main == "lefthook" and lay.old is None:
             os.replace(lay.path(CHAINED), lay.path(LEFTHOOK_OLD))
             said.append(f"the earlier hook is back as {t}{LEFTHOOK_OLD} (where lefthook keeps it)")
-        elif lay.main == lay.chained and _same_hook(lay.path(), lay.path(CHAINED), lay.main):
+        elif lay.main == lay.chained and same_hook(lay.path(), lay.path(CHAINED), lay.main):
             lay.path(CHAINED).unlink()  # the manager wrote the same hook again
             said.append(f"{lay.main}'s hook was already back")
         else:

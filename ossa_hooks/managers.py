@@ -11,15 +11,22 @@
 - **lefthook** runs only what its configuration lists (a foreign hook it finds becomes
   ``HOOK.old``, never run). ossa-hooks adds a block to ``lefthook-local.yml`` (the per-clone
   file) that runs its shim, kept beside lefthook's script as ``HOOK.ossa``.
+
+:func:`layout` says who wrote each of those files for one hook type; :func:`plan` is what
+``install`` does with them so that ossa's actions run exactly once.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NamedTuple
+
+from ossa_hooks.errors import OssaError
 
 CHAINED = ".ossa-chained"  # ossa's own name for the hook that was there before it
 SIDE = ".ossa"  # ossa's shim beside another manager's script (lefthook)
-PRE_COMMIT_LEGACY = ".legacy"  # pre-commit's name (ossa-hooks < 0.2 used it too)
+PRE_COMMIT_LEGACY = ".legacy"  # pre-commit's name (ossa-hooks before shim version 3 too)
+LEGACY = PRE_COMMIT_LEGACY
 LEFTHOOK_OLD = ".old"  # lefthook's name for a hook it replaced
 
 LEFTHOOK_LOCAL = "lefthook-local.yml"
@@ -29,7 +36,9 @@ PRE_COMMIT_CONFIG = ".pre-commit-config.yaml"
 BEGIN = "# >>> ossa-hooks: written by `ossa-hooks install`, removed by `ossa-hooks uninstall`"
 END = "# <<< ossa-hooks"
 
-SHIM_MARKER = b"# ossa-hooks-shim-version:"
+SHIM_MARKER_TEXT = "# ossa-hooks-shim-version:"
+SHIM_MARKER = SHIM_MARKER_TEXT.encode()
+REPLACED = ".ossa-replaced"  # a hook `install --force` replaced
 # How many arguments git passes each hook type (at most): lefthook hands them on as {1}, {2}…
 GIT_ARGS = {"pre-commit": 0, "post-checkout": 3, "pre-push": 2, "post-merge": 1, "pre-rebase": 2}
 
@@ -220,3 +229,157 @@ def _our_block(text: str | None) -> str | None:
     if text[end:end + 1] == "\n":
         end += 1
     return text[start:end]
+
+
+# --- what install does for one hook type ----------------------------------------------
+
+
+def shim_version(text: str) -> int | None:
+    """The version a shim's marker line states (None when there is no readable one)."""
+    for line in text.splitlines()[:5]:
+        if line.startswith(SHIM_MARKER_TEXT):
+            value = line[len(SHIM_MARKER_TEXT):].strip()
+            return int(value) if value.isdigit() else None
+    return None
+
+
+class Layout(NamedTuple):
+    """Who wrote each file ossa-hooks and the other managers keep for one hook type."""
+
+    folder: Path
+    hook_type: str
+    main: str | None  # HOOK: what git runs
+    chained: str | None  # HOOK.ossa-chained: the hook that was there before ossa-hooks
+    legacy: str | None  # HOOK.legacy: pre-commit's migration mode (older ossa-hooks too)
+    side: str | None  # HOOK.ossa: ossa's shim beside lefthook's script
+    old: str | None  # HOOK.old: what lefthook moved aside
+
+    def path(self, suffix: str = "") -> Path:
+        return self.folder / (self.hook_type + suffix)
+
+    @property
+    def shim(self) -> Path | None:
+        """Where ossa's shim that git (through any manager) runs would be."""
+        if self.main == "ossa":
+            return self.path()
+        if self.main == "pre-commit" and self.legacy == "ossa":
+            return self.path(LEGACY)
+        if self.main == "lefthook" and self.side == "ossa":
+            return self.path(SIDE)
+        return None
+
+
+def layout(folder: Path, hook_type: str) -> Layout:
+    def at(suffix: str) -> str | None:
+        return owner(folder / (hook_type + suffix))
+
+    return Layout(folder, hook_type, at(""), at(CHAINED), at(LEGACY), at(SIDE),
+                  at(LEFTHOOK_OLD))
+
+
+def older_chain(lay: Layout) -> bool:
+    """The shim at HOOK was written before version 3 and chains HOOK.legacy, not ours."""
+    if lay.main != "ossa" or lay.legacy is None or lay.legacy == "ossa":
+        return False
+    version = shim_version(lay.path().read_text(encoding="utf-8", errors="replace"))
+    return version is not None and version < 3
+
+
+def same_hook(a: Path, b: Path, manager: str | None) -> bool:
+    """Whether ``b`` is what ``a`` was before a manager wrote it again (same manager)."""
+    return manager in ("husky", "lefthook", "pre-commit") or _same_bytes(a, b)
+
+
+def _same_bytes(a: Path, b: Path) -> bool:
+    try:
+        return a.read_bytes() == b.read_bytes()
+    except OSError:
+        return False
+
+
+class Step(NamedTuple):
+    """What install does for one hook type: file moves, then where the shim goes."""
+
+    hook_type: str
+    moves: tuple[tuple[Path, Path | None], ...]  # (from, to); to None: delete
+    shim: Path | None  # None: nothing to write
+    note: str
+    lefthook: bool = False  # run through our block in lefthook-local.yml
+
+
+def plan(lay: Layout, top: Path | None, force: bool) -> Step:
+    """The step that makes ossa's actions run exactly once for ``lay.hook_type``.
+
+    Raises OssaError (changing nothing) when joining would lose or disable a hook.
+    """
+    t = lay.hook_type
+    moves: list[tuple[Path, Path | None]] = []
+    chained = lay.chained
+    notes: list[str] = []
+    main = lay.main
+    if older_chain(lay) and chained is not None:
+        raise OssaError(
+            f"{lay.path(LEGACY)} (kept by an older ossa-hooks) and {lay.path(CHAINED)} both"
+            " exist: move one of them away, then run `ossa-hooks install` again")
+    if older_chain(lay):
+        # An older ossa-hooks kept the earlier hook as HOOK.legacy, the name pre-commit uses.
+        moves.append((lay.path(LEGACY), lay.path(CHAINED)))
+        chained, legacy = lay.legacy, None
+        notes.append(f"{t}{LEGACY} (kept by an older ossa-hooks) renamed {t}{CHAINED}")
+        if chained == "pre-commit":
+            # pre-commit's script belongs at HOOK, where it runs ossa's shim as HOOK.legacy.
+            moves.append((lay.path(CHAINED), lay.path()))
+            chained, main = None, "pre-commit"
+            notes[-1] = f"pre-commit's script put back as {t}"
+    else:
+        legacy = lay.legacy
+    if main == "ossa" or main is None:
+        if lay.side == "ossa":
+            moves.append((lay.path(SIDE), None))
+        return Step(t, tuple(moves), lay.path(), "; ".join(notes))
+    if main == "pre-commit":
+        listed = pre_commit_ids(top).get(t)
+        if listed:
+            if legacy == "ossa":
+                moves.append((lay.path(LEGACY), None))
+                if chained is not None:
+                    moves.append((lay.path(CHAINED), lay.path(LEGACY)))
+                notes.append(f"removed the shim in {t}{LEGACY}: it ran them a second time")
+            notes.append(f"run by pre-commit ({', '.join(listed)} in .pre-commit-config.yaml)")
+            return Step(t, tuple(moves), None, "; ".join(notes))
+        if legacy not in (None, "ossa"):
+            if chained is not None:
+                raise OssaError(
+                    f"{lay.path(LEGACY)} and {lay.path(CHAINED)} both exist: move one of them"
+                    f" away, then run `ossa-hooks install` again")
+            moves.append((lay.path(LEGACY), lay.path(CHAINED)))
+        notes.append(f"as {t}{LEGACY}, which pre-commit's script runs first")
+        return Step(t, tuple(moves), lay.path(LEGACY), "; ".join(notes))
+    if main == "lefthook":
+        if lay.old == "ossa":
+            moves.append((lay.path(LEFTHOOK_OLD), None))
+            notes.append(f"lefthook had moved the shim to {t}{LEFTHOOK_OLD}")
+        notes.append(f"as {t}{SIDE}, run by lefthook through lefthook-local.yml")
+        return Step(t, tuple(moves), lay.path(SIDE), "; ".join(notes), lefthook=True)
+    # husky's wrapper or any other hook: chained under our own name, run first.
+    if legacy == main and _same_bytes(lay.path(), lay.path(LEGACY)):
+        # An older ossa-hooks renamed this manager's hook HOOK.legacy, and the manager has
+        # written the same hook again since: the copy is a leftover.
+        moves.append((lay.path(LEGACY), None))
+        notes.append(f"removed {t}{LEGACY}, a copy of {t} an older ossa-hooks had kept")
+    if chained is None:
+        moves.append((lay.path(), lay.path(CHAINED)))
+        who = "husky's wrapper" if main == "husky" else "existing hook"
+        notes.append(f"{who} kept as {t}{CHAINED}, runs first")
+    elif main == chained and same_hook(lay.path(), lay.path(CHAINED), main):
+        moves.append((lay.path(), lay.path(CHAINED)))
+        notes.append(f"{main} had written its hook over the shim again; it runs first")
+    elif force:
+        moves.append((lay.path(), lay.path(REPLACED)))
+        notes.append(f"replaced hook kept as {t}{REPLACED}")
+    else:
+        raise OssaError(
+            f"{lay.path()} is not an ossa-hooks shim and {t}{CHAINED} already exists:"
+            f" move one of them away, or use --force to replace {t}"
+            f" (a copy is kept as {t}{REPLACED})")
+    return Step(t, tuple(moves), lay.path(), "; ".join(notes))
