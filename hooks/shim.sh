@@ -1,21 +1,35 @@
 #!/bin/sh
 # ossa-hooks shim: installed by `ossa-hooks install`, removed by `ossa-hooks uninstall`.
-# ossa-hooks-shim-version: 2
+# ossa-hooks-shim-version: 3
 OSSA_HOOK_TYPE=@HOOK_TYPE@
 OSSA_PYTHON=@PYTHON@
 OSSA_SYSPATH=@SYSPATH@
+# How the hook that was here before runs: "exec" (as a program) or "source" (read by sh with
+# $0 set to this hook's own path, for wrappers such as husky's that dispatch on their name).
+OSSA_CHAIN=@CHAIN@
 
-# A hook that was here before ossa-hooks runs first, with the same arguments and stdin;
-# its failure is ours (pre-commit's "migration mode").
-if [ -x "$0.legacy" ]; then
+# A hook that was here before ossa-hooks is kept as HOOK.ossa-chained (a name no other manager
+# uses) and runs first, with the same arguments and stdin; its failure is ours. It is found
+# by the hook type, not by $0: pre-commit may run this shim as HOOK.legacy.
+case $0 in */*) ossa_dir=${0%/*} ;; *) ossa_dir=. ;; esac
+ossa_chained=$ossa_dir/$OSSA_HOOK_TYPE.ossa-chained
+ossa_chain() {
+    if [ "$OSSA_CHAIN" = source ]; then
+        OSSA_CHAINED=$ossa_chained sh -c 'c=$OSSA_CHAINED; unset OSSA_CHAINED; . "$c"' \
+            "$ossa_dir/$OSSA_HOOK_TYPE" "$@"
+    else
+        "$ossa_chained" "$@"
+    fi
+}
+if [ -x "$ossa_chained" ]; then
     if [ "$OSSA_HOOK_TYPE" = pre-push ] || [ "$OSSA_HOOK_TYPE" = reference-transaction ]; then
         ossa_stdin=$(mktemp) || exit 1
         cat > "$ossa_stdin"
-        "$0.legacy" "$@" < "$ossa_stdin" || { ossa_rc=$?; rm -f "$ossa_stdin"; exit "$ossa_rc"; }
+        ossa_chain "$@" < "$ossa_stdin" || { ossa_rc=$?; rm -f "$ossa_stdin"; exit "$ossa_rc"; }
         exec < "$ossa_stdin"
         rm -f "$ossa_stdin"
     else
-        "$0.legacy" "$@" || exit $?
+        ossa_chain "$@" || exit $?
     fi
 fi
 

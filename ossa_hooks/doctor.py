@@ -23,11 +23,15 @@ from ossa_hooks.config import HOOK_TYPES
 from ossa_hooks.errors import OssaError
 from ossa_hooks.install import current_shim_version
 from ossa_hooks.install import hooks_dir
-from ossa_hooks.install import shim_version
-from ossa_hooks.install import state
+from ossa_hooks.install import shim_python
+from ossa_hooks.managers import CHAINED
+from ossa_hooks.managers import Layout
+from ossa_hooks.managers import layout
+from ossa_hooks.managers import shim_version
 
-# Statuses that make ``doctor`` exit 1. "foreign" is another tool's hook; "note" is advice.
-PROBLEMS = frozenset({"problem", "missing", "stale"})
+# Statuses that make ``doctor`` exit 1 ("foreign": another tool's hook where ossa's should run);
+# "note" is advice.
+PROBLEMS = frozenset({"problem", "missing", "stale", "foreign"})
 
 
 class Finding(NamedTuple):
@@ -62,7 +66,7 @@ class Check(NamedTuple):
 
 CHECKS: tuple[Check, ...] = (
     Check("config", "worktree", "ossa_hooks.doctor:check_config"),
-    Check("hooks", "worktree", "ossa_hooks.doctor:check_hooks"),
+    Check("hooks", "worktree", "ossa_hooks.doctor:check_hooks", "ossa_hooks.install:fix_hooks"),
     Check("leases", "repository", "ossa_hooks.worktree.lease:doctor_check",
           "ossa_hooks.worktree.lease:doctor_fix"),
     Check("databases", "repository", "ossa_hooks.store:check_databases",
@@ -111,34 +115,104 @@ def check_config(top: Path) -> list[Finding]:
     return [Finding("ok", str(top), "config valid")]
 
 
+def _configured_types(top: Path) -> list[str]:
+    """Hook types the config gives actions (all of them when the config cannot be read)."""
+    from ossa_hooks import config as config_mod
+
+    try:
+        hooks = config_mod.load(top).get("hooks")
+    except OssaError:
+        return list(HOOK_TYPES)
+    return [t for t in HOOK_TYPES if hooks.get(t)]
+
+
 def check_hooks(top: Path) -> list[Finding]:
-    """For each hook type: the shim installed, executable, and its interpreter working."""
+    """For each configured hook type: ossa's actions run exactly once, through whichever
+    manager runs the hook, and no other manager's hooks were disabled on the way."""
+    from ossa_hooks.managers import lefthook_entries
+    from ossa_hooks.managers import pre_commit_ids
+
     found: list[Finding] = []
     folder = hooks_dir(str(top))
-    for hook_type in HOOK_TYPES:
-        st = state(folder, hook_type)
+    listed = pre_commit_ids(top)
+    entries = lefthook_entries(top)
+    for hook_type in _configured_types(top):
         where = f"{top}: {hook_type}"
-        if not st.present:
-            found.append(Finding("missing", where, "not installed", "ossa-hooks install"))
-            continue
-        if not st.ours:
-            found.append(Finding("foreign", where, f"{st.path} is not an ossa-hooks shim"))
-            continue
-        if not st.path.stat().st_mode & 0o111:
-            found.append(Finding("problem", where, f"{st.path} is not executable",
-                                 f"chmod +x {st.path}"))
-            continue
-        trouble = interpreter_problem(st.python or "")
-        if trouble:
-            found.append(Finding("problem", where, f"{trouble}", "ossa-hooks install"))
-            continue
-        chained = f", runs {hook_type}.legacy first" if st.legacy else ""
-        older = ""
-        if shim_version(st.path.read_text(encoding="utf-8", errors="replace")) != \
-                current_shim_version():
-            older = " (written by an older ossa-hooks: `ossa-hooks install` again updates it)"
-        found.append(Finding("ok", where, f"shim -> {st.python}{chained}{older}"))
+        found.extend(Finding(s, where, text, fix) for s, text, fix in
+                     hook_findings(layout(folder, hook_type), listed.get(hook_type, []),
+                                   hook_type in entries))
     return found
+
+
+def hook_findings(lay: Layout, listed: Sequence[str],
+                  in_lefthook: bool) -> list[tuple[str, str, str | None]]:
+    """(status, text, fix) lines for one hook type; see :func:`check_hooks`."""
+    install = "ossa-hooks install"
+    runs: list[str] = []
+    shim = lay.shim
+    if shim is not None and lay.main == "lefthook" and not in_lefthook:
+        shim = None
+    if shim is not None:
+        runs.append(f"shim {shim.name}")
+    if lay.main == "pre-commit" and listed:
+        runs.append(f"pre-commit ({', '.join(listed)})")
+    if not runs:
+        return [_why_not_run(lay, listed)]
+    if len(runs) > 1:
+        return [("problem", f"ossa's actions run twice: {' and '.join(runs)}", install)]
+    if shim is None:
+        return [("ok", f"run by pre-commit's config: {', '.join(listed)}", None)]
+    if not shim.stat().st_mode & 0o111:
+        return [("problem", f"{shim} is not executable", f"chmod +x {shim}")]
+    python = shim_python(shim)
+    trouble = interpreter_problem(python or "")
+    if trouble:
+        return [("problem", trouble, install)]
+    text = shim.read_text(encoding="utf-8", errors="replace")
+    version = shim_version(text)
+    chained = lay.path(CHAINED)
+    if lay.chained == "husky" and "OSSA_CHAIN=source" not in text:
+        return [("problem", f"husky's scripts do not run: the shim runs {chained.name} without"
+                 " the name husky's wrapper dispatches on", install)]
+    if version is not None and version < 3 and lay.main == "ossa" and lay.legacy is not None:
+        what = {"husky": "husky's scripts do not run (its wrapper was renamed)",
+                "pre-commit": "every commit fails: pre-commit's script runs in migration mode"
+                              " from the wrong name"}.get(lay.legacy or "")
+        if what:
+            return [("problem", what, install)]
+    how = {"ossa": "shim", "pre-commit": f"shim {shim.name} (run by pre-commit's migration mode)",
+           "lefthook": f"shim {shim.name} (run by lefthook-local.yml)"}[lay.main or "ossa"]
+    chain = f", runs {chained.name} first" if lay.chained else ""
+    older = ""
+    if version != current_shim_version():
+        older = " (written by an older ossa-hooks: `ossa-hooks install` again updates it)"
+    return [("ok", f"{how} -> {python}{chain}{older}", None)]
+
+
+def _why_not_run(lay: Layout, listed: Sequence[str]) -> tuple[str, str, str | None]:
+    t = lay.hook_type
+    install = "ossa-hooks install"
+    if lay.main is None:
+        if lay.chained or lay.legacy:
+            return ("missing", f"not installed, and {t}{CHAINED if lay.chained else '.legacy'}"
+                    " is not run by anything", install)
+        return ("missing", "not installed", install)
+    if lay.main == "lefthook":
+        if lay.old == "ossa":
+            return ("missing", f"lefthook moved the shim to {t}.old and never runs it", install)
+        return ("missing", "lefthook runs this hook and its configuration does not run"
+                " ossa-hooks", install)
+    if lay.main == "pre-commit":
+        return ("missing", "pre-commit runs this hook, and neither .pre-commit-config.yaml nor"
+                " a shim in its migration mode runs ossa-hooks", install)
+    if lay.chained is not None and lay.main == lay.chained:
+        return ("missing", f"{lay.main} wrote its hook over the shim; ossa's actions do not run",
+                install)
+    if lay.chained is not None:
+        return ("foreign", f"{lay.path()} is another tool's hook and {t}{CHAINED} exists",
+                f"{install} --force")
+    name = {"husky": "husky's wrapper"}.get(lay.main, "another tool's hook")
+    return ("foreign", f"{lay.path()} is {name}; ossa's actions do not run", install)
 
 
 def _load(target: str) -> Callable[..., Any]:

@@ -410,11 +410,13 @@ def hook(ctx: HookContext) -> int:
     """pre-commit: refuse staged forbidden paths; report missing required entries."""
     import sys
 
-    report = check(ctx.repo, ctx.config, staged_only=True, environ=ctx.environ or None)
+    # `pre-commit run --all-files` (files the commit does not change): the whole index.
+    whole = ctx.all_files
+    report = check(ctx.repo, ctx.config, staged_only=not whole, environ=ctx.environ or None)
     for r in report.refused:
         print(refused_line(r), file=sys.stderr)
     code = 0
-    line = summary(report, "staged")
+    line = summary(report, "tracked" if whole else "staged")
     if line:
         print(f"{line}: commit refused (skip once with SKIP={HOOK_ID})", file=sys.stderr)
         code = 1

@@ -82,6 +82,7 @@ class HookContext:
 
     # A plain class, not a dataclass: hooks import this, and start-up time is their budget.
     __slots__ = (
+        "_pushed",
         "args",
         "config",
         "environ",
@@ -114,16 +115,46 @@ class HookContext:
         self.via_pre_commit = via_pre_commit
         self.environ: Mapping[str, str] = environ if environ is not None else {}
         self.prefetched = prefetched
+        self._pushed: list[PushedRef] | None = None
+
+    @property
+    def all_files(self) -> bool:
+        """Under pre-commit: it passed files the commit does not change (``pre-commit run
+        --all-files``, ``--files``, ``--from-ref``): the actions then look at those files
+        whole, as the index holds them, not at a staged change. A commit passes only files
+        it changes."""
+        if not (self.via_pre_commit and self.filenames):
+            return False
+        from ossa_hooks import git
+
+        env = git.no_git_env(self.environ or os.environ)
+        index = (self.environ or os.environ).get("GIT_INDEX_FILE")
+        if index:
+            env["GIT_INDEX_FILE"] = os.path.abspath(index)
+        top = self.repo.toplevel_str or "."
+        staged = git.call(["diff", "--cached", "--name-only", "-z", "--no-renames"], top,
+                          env=env).stdout
+        return not set(self.filenames) <= set(git.split_z(staged))
 
     @property
     def pushed_refs(self) -> list[PushedRef]:
-        """pre-push's stdin as records (under pre-commit: the one ref it exposes)."""
-        refs = []
-        for line in self.stdin.decode("utf-8", "replace").splitlines():
-            parts = line.split()
-            if len(parts) == 4:
-                refs.append(PushedRef(*parts))
-        return refs
+        """pre-push's stdin as records.
+
+        Under the pre-commit framework git's stdin is gone: pre-commit exposes at most one ref
+        (none for a push that includes the root commit, none under ``pre-commit run``), so the
+        refs are decided from git instead: see :func:`refs_pre_commit_hides`.
+        """
+        if self._pushed is None:
+            refs = []
+            for line in self.stdin.decode("utf-8", "replace").splitlines():
+                parts = line.split()
+                if len(parts) == 4:
+                    refs.append(PushedRef(*parts))
+            if self.via_pre_commit and self.hook_type == "pre-push":
+                remote = self.args[0] if self.args else ""
+                refs = refs_pre_commit_hides(self.repo, remote, refs, self.environ)
+            self._pushed = refs
+        return self._pushed
 
 
 def infer_hook_type(environ: Mapping[str, str]) -> str | None:
@@ -178,3 +209,129 @@ def from_pre_commit(
             stdin = f"{local} {to_ref} {remote} {from_ref}\n".encode()
         return hook_type, tuple(args), stdin
     return hook_type, (), b""
+
+
+def refs_pre_commit_hides(repo: RepoPaths, remote: str, exposed: Sequence[PushedRef],
+                          environ: Mapping[str, str]) -> list[PushedRef]:
+    """What a push under pre-commit may be pushing, decided from git: the ref pre-commit
+    exposed, the local branch it names, and every local branch tip that ``remote`` lacks
+    (``git rev-list TIP --not --remotes=REMOTE``); HEAD when that finds nothing (``pre-commit
+    run --hook-stage pre-push`` on a tree the remote has). Never less than was pushed.
+    """
+    from ossa_hooks import git
+
+    cwd = repo.toplevel_str or repo.git_dir_str
+    name = _remote_name(cwd, remote)
+    tracking: dict[str, str] = {}
+    branches: list[tuple[str, str]] = []
+    data = git.run(["for-each-ref", "--format=%(objectname) %(refname)", "refs/heads",
+                    f"refs/remotes/{name}" if name else "refs/remotes"], cwd).stdout
+    for line in data.decode("utf-8", "surrogateescape").splitlines():
+        sha, _, ref = line.partition(" ")
+        if ref.startswith("refs/heads/"):
+            branches.append((sha, ref))
+        elif name:
+            tracking["refs/heads/" + ref[len(f"refs/remotes/{name}/"):]] = sha
+    refs = list(exposed)
+    seen = {r.local_ref for r in refs}
+    local = environ.get("PRE_COMMIT_LOCAL_BRANCH", "")
+    if local and local not in seen:
+        local_sha = _commit_of(cwd, local)
+        if local_sha:
+            remote_ref = environ.get("PRE_COMMIT_REMOTE_BRANCH") or local
+            refs.append(PushedRef(local, local_sha, remote_ref,
+                                  tracking.get(remote_ref, ZERO_SHA)))
+            seen.add(local)
+    lacking = ["--remotes=" + name] if name else ["--remotes"]
+    for sha, ref in branches:
+        if ref in seen:
+            continue
+        if git.run(["rev-list", "-n1", sha, "--not", *lacking, "--"], cwd).stdout.strip():
+            refs.append(PushedRef(ref, sha, ref, tracking.get(ref, ZERO_SHA)))
+    if not refs:
+        head = _commit_of(cwd, "HEAD")
+        if head:
+            refs.append(PushedRef("HEAD", head, "HEAD", ZERO_SHA))
+    return refs
+
+
+def _remote_name(cwd: str, remote: str) -> str:
+    """The configured remote ``remote`` names (it may be a URL); "" for none (any remote)."""
+    from ossa_hooks import git
+
+    if not remote:
+        return ""
+    data = git.run(["config", "--get-regexp", r"^remote\..*\.url$"], cwd, check=False).stdout
+    for line in data.decode("utf-8", "surrogateescape").splitlines():
+        key, _, url = line.partition(" ")
+        remote_name = key[len("remote."):-len(".url")]
+        if remote in (remote_name, url):
+            return remote_name
+    return ""
+
+
+def _commit_of(cwd: str, rev: str) -> str | None:
+    from ossa_hooks import git
+
+    proc = git.run(["rev-parse", "-q", "--verify", "--end-of-options", f"{rev}^{{commit}}"], cwd,
+                   check=False)
+    return proc.stdout.decode().strip() or None if proc.returncode == 0 else None
+
+
+def pre_commit_stash(environ: Mapping[str, str]) -> str | None:
+    """The patch of unstaged changes the pre-commit framework put aside for this hook run.
+
+    Before running hooks, pre-commit saves the unstaged changes of tracked files as
+    ``patch<time>-<its pid>`` in its store folder and checks the files out clean; it puts them
+    back afterwards. A hook that saves the working tree must add them back. Found by the pid of
+    a parent process (pre-commit runs the hook's entry directly), and only when the patch is
+    newer than that process; None when pre-commit stashed nothing.
+    """
+    if environ.get("PRE_COMMIT") != "1":
+        return None
+    home = environ.get("PRE_COMMIT_HOME") or os.path.join(
+        environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"),
+        "pre-commit")
+    try:
+        names = os.listdir(home)
+    except OSError:
+        return None
+    pid = os.getppid()
+    for _ in range(3):  # pre-commit, or the wrapper it started the entry through
+        started = _process_start(pid)
+        found = []
+        for name in names:
+            if name.startswith("patch") and name.endswith(f"-{pid}"):
+                path = os.path.join(home, name)
+                try:
+                    mtime = os.stat(path).st_mtime
+                except OSError:
+                    continue
+                if started is None or mtime >= started - 1:
+                    found.append((mtime, path))
+        if found:
+            return max(found)[1]
+        pid = _parent_of(pid) or 0
+        if pid <= 1:
+            break
+    return None
+
+
+def _process_start(pid: int) -> float | None:
+    """When process ``pid`` started (seconds since the epoch), from /proc; None elsewhere."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+            fields = f.read().rpartition(")")[2].split()
+        with open("/proc/stat", encoding="ascii") as f:
+            boot = next(float(line.split()[1]) for line in f if line.startswith("btime "))
+        return boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None
+
+
+def _parent_of(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+            return int(f.read().rpartition(")")[2].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None

@@ -15,10 +15,18 @@ from ossa_hooks import git
 from ossa_hooks.config import CONFIG_NAME
 from ossa_hooks.config import HOOK_TYPES
 from ossa_hooks.errors import OssaError
+from ossa_hooks.managers import CHAINED
+from ossa_hooks.managers import LEFTHOOK_OLD
+from ossa_hooks.managers import PRE_COMMIT_LEGACY as LEGACY
+from ossa_hooks.managers import SIDE
+from ossa_hooks.managers import Layout
+from ossa_hooks.managers import layout
+from ossa_hooks.managers import older_chain
+from ossa_hooks.managers import plan
+from ossa_hooks.managers import same_hook
+from ossa_hooks.managers import shim_version
 
 MARKER = "# ossa-hooks-shim-version:"
-LEGACY = ".legacy"
-REPLACED = ".ossa-replaced"
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +37,7 @@ class HookState:
     path: Path
     ours: bool
     present: bool
-    legacy: bool
+    chained: bool
     python: str | None
 
 
@@ -60,15 +68,6 @@ def shim_python(path: Path) -> str | None:
     return None
 
 
-def shim_version(text: str) -> int | None:
-    """The version a shim's marker line states (None when there is no readable one)."""
-    for line in text.splitlines()[:5]:
-        if line.startswith(MARKER):
-            value = line[len(MARKER):].strip()
-            return int(value) if value.isdigit() else None
-    return None
-
-
 def current_shim_version() -> int | None:
     """The version of the shim ``install`` writes now."""
     from ossa_hooks.resources import data_dir
@@ -84,17 +83,18 @@ def state(folder: Path, hook_type: str) -> HookState:
         path=path,
         ours=ours,
         present=path.exists() or path.is_symlink(),
-        legacy=(folder / (hook_type + LEGACY)).exists(),
+        chained=(folder / (hook_type + CHAINED)).exists(),
         python=shim_python(path) if ours else None,
     )
 
 
-def render_shim(hook_type: str, python: str) -> str:
+def render_shim(hook_type: str, python: str, chain: str = "exec") -> str:
     from ossa_hooks.resources import data_dir
 
     text = (data_dir("hooks") / "shim.sh").read_text(encoding="utf-8")
     return (
         text.replace("@HOOK_TYPE@", shlex.quote(hook_type))
+        .replace("@CHAIN@", chain)
         .replace("@PYTHON@", shlex.quote(python))
         .replace("@SYSPATH@", shlex.quote(recorded_path(python)))
         .replace("@START@", start_lines(hook_type))
@@ -193,63 +193,144 @@ def install(
     force: bool = False,
     python: str | None = None,
 ) -> int:
+    from ossa_hooks import managers
+
     repo = git.repo_paths(repo_arg, option="--repo")
     chosen = _validate_types(hook_types)
     folder = hooks_dir(repo_arg)
     folder.mkdir(parents=True, exist_ok=True)
     interpreter = python or sys.executable
-    # Check every hook before touching any, so a refusal leaves nothing half-installed.
-    plans = [state(folder, t) for t in chosen]
-    for st in plans:
-        if st.present and not st.ours and st.legacy and not force:
-            raise OssaError(
-                f"{st.path} is not an ossa-hooks shim and {st.path.name}{LEGACY} already exists:"
-                f" move one of them away, or use --force to replace {st.path.name}"
-                f" (a copy is kept as {st.path.name}{REPLACED})"
-            )
-    for st in plans:
-        note = "installed"
-        if st.present and not st.ours:
-            if st.legacy:
-                os.replace(st.path, folder / (st.hook_type + REPLACED))
-                note = f"installed (replaced hook kept as {st.hook_type}{REPLACED})"
+    top = repo.toplevel
+    # Plan every hook before touching any, so a refusal leaves nothing half-installed.
+    steps = [plan(layout(folder, t), top, force) for t in chosen]
+    joined = {s.hook_type: s.shim for s in steps if s.lefthook and s.shim is not None}
+    if joined:
+        _check_lefthook(top, joined)
+    for step in steps:
+        for src, dst in step.moves:
+            if dst is None:
+                src.unlink()
             else:
-                os.replace(st.path, folder / (st.hook_type + LEGACY))
-                note = f"installed (existing hook kept as {st.hook_type}{LEGACY}, runs first)"
-        text = render_shim(st.hook_type, interpreter)
-        if st.ours:
-            same = st.path.read_text(encoding="utf-8", errors="replace") == text
-            note = "already installed" if same else "updated"
-        _write_executable(st.path, text)
-        print(f"{st.hook_type}: {note}")
+                os.replace(src, dst)
+        note = step.note
+        status = ""
+        if step.shim is not None:
+            chained = folder / (step.hook_type + CHAINED)
+            mode = managers.chain_mode(chained) if chained.exists() else "exec"
+            text = render_shim(step.hook_type, interpreter, mode)
+            try:
+                before: str | None = step.shim.read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                before = None
+            if before != text:
+                _write_executable(step.shim, text)
+            status = ("installed" if before is None else
+                      "already installed" if before == text else "updated")
+        print(f"{step.hook_type}: {status} ({note})" if status and note
+              else f"{step.hook_type}: {status or note}")
+    if top is not None:
+        entries = {t: p for t, p in joined.items()}
+        entries.update({t: folder / (t + SIDE) for t in managers.lefthook_entries(top)
+                        if t not in chosen and (folder / (t + SIDE)).exists()})
+        if managers.lefthook_write(top, dict(sorted(entries.items()))):
+            print(f"{managers.LEFTHOOK_LOCAL}: runs ossa-hooks for {', '.join(sorted(entries))}")
     print(f"hooks folder: {folder}")
     print(f"interpreter: {interpreter}")
-    if repo.toplevel is not None:
-        _write_default_config(repo.toplevel)
+    if top is not None:
+        _write_default_config(top)
         _ensure_gitignore(repo)
     return 0
 
 
+def _check_lefthook(top: Path | None, joined: dict[str, Path]) -> None:
+    from ossa_hooks import managers
+
+    if top is None:
+        raise OssaError("lefthook manages these hooks, and a bare repository has no"
+                        " lefthook-local.yml to add ossa-hooks to")
+    conflicts = managers.lefthook_conflicts(top, list(joined))
+    if conflicts or not managers.lefthook_appendable(top):
+        print(f"add this to {top / managers.LEFTHOOK_LOCAL} (merging it with the"
+              f" {', '.join(conflicts) or 'existing'} section there):\n")
+        print(managers.lefthook_block(joined))
+        raise OssaError(f"{managers.LEFTHOOK_LOCAL} already defines"
+                        f" {', '.join(conflicts) or 'content without a final newline'}:"
+                        " add the lines above to it, then run `ossa-hooks install` again")
+
+
 def uninstall(repo_arg: str | None, hook_types: Sequence[str] = ()) -> int:
-    git.repo_paths(repo_arg, option="--repo")
+    from ossa_hooks import managers
+
+    repo = git.repo_paths(repo_arg, option="--repo")
     chosen = _validate_types(hook_types)
     folder = hooks_dir(repo_arg)
+    top = repo.toplevel
     for t in chosen:
-        st = state(folder, t)
-        legacy = folder / (t + LEGACY)
-        if st.present and not st.ours:
-            print(f"{t}: not an ossa-hooks shim, left in place")
-            continue
-        if st.ours:
-            st.path.unlink()
-        if legacy.exists():
-            os.replace(legacy, st.path)
-            print(f"{t}: removed; the earlier hook is back")
-        elif st.ours:
-            print(f"{t}: removed")
-        else:
-            print(f"{t}: not installed")
+        print(f"{t}: {_uninstall_one(layout(folder, t))}")
+    # Shims left in .git/hooks when a manager later pointed core.hooksPath elsewhere (husky).
+    default = repo.common_dir / "hooks"
+    if default.resolve() != folder.resolve():
+        for t in chosen:
+            lay = layout(default, t)
+            if "ossa" in (lay.main, lay.side, lay.old):
+                print(f"{t} in {default}: {_uninstall_one(lay)}")
+    # The hooks are shared by every worktree, and so is the shim lefthook-local.yml runs.
+    from ossa_hooks.doctor import worktrees
+
+    for wt in dict.fromkeys([*([top] if top is not None else []), *worktrees(repo_arg)]):
+        keep = {t: folder / (t + SIDE) for t in managers.lefthook_entries(wt)
+                if t not in chosen}
+        if wt.is_dir() and managers.lefthook_write(wt, keep):
+            where = "" if wt == top else f" in {wt}"
+            print(f"{managers.LEFTHOOK_LOCAL}{where}: "
+                  + ("ossa-hooks block removed" if not keep else "ossa-hooks block updated"))
     return 0
+
+
+def _uninstall_one(lay: Layout) -> str:
+    """Remove ossa's files for one hook type; each earlier hook goes back where it was."""
+    t = lay.hook_type
+    said = []
+    if lay.old == "ossa":
+        lay.path(LEFTHOOK_OLD).unlink()
+    if lay.side == "ossa":
+        lay.path(SIDE).unlink()
+        said.append("removed")
+    if lay.main == "ossa":
+        older = older_chain(lay)
+        lay.path().unlink()
+        said.append("removed")
+        if lay.chained is not None:
+            os.replace(lay.path(CHAINED), lay.path())
+            said.append("the earlier hook is back")
+        elif older:
+            os.replace(lay.path(LEGACY), lay.path())
+            said.append("the earlier hook is back")
+        return "; ".join(said)
+    if lay.main == "pre-commit" and lay.legacy == "ossa":
+        lay.path(LEGACY).unlink()
+        said.append("removed from pre-commit's migration mode")
+        if lay.chained is not None:
+            os.replace(lay.path(CHAINED), lay.path(LEGACY))
+            said.append(f"the earlier hook is back as {t}{LEGACY} (pre-commit runs it)")
+        return "; ".join(said)
+    if lay.chained is not None:
+        if lay.main is None:
+            os.replace(lay.path(CHAINED), lay.path())
+            said.append("the earlier hook is back")
+        elif lay.main == "lefthook" and lay.old is None:
+            os.replace(lay.path(CHAINED), lay.path(LEFTHOOK_OLD))
+            said.append(f"the earlier hook is back as {t}{LEFTHOOK_OLD} (where lefthook keeps it)")
+        elif lay.main == lay.chained and same_hook(lay.path(), lay.path(CHAINED), lay.main):
+            lay.path(CHAINED).unlink()  # the manager wrote the same hook again
+            said.append(f"{lay.main}'s hook was already back")
+        else:
+            said.append(f"{t}{CHAINED} left in place ({t} is another tool's hook)")
+    if said:
+        return "; ".join(said)
+    if lay.main is not None:
+        return "not an ossa-hooks shim, left in place"
+    return "not installed"
 
 
 def _write_default_config(top: Path) -> None:
@@ -272,3 +353,19 @@ def _ensure_gitignore(repo: git.RepoPaths) -> None:
         print(f".gitignore: added {', '.join(added)}")
     else:
         print(".gitignore: has the required entries")
+
+
+def fix_hooks(repo: git.RepoPaths) -> list[str]:
+    """``doctor --fix`` for the hook checks: what ``install`` does, in its own words."""
+    import contextlib
+    import io
+
+    out = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(out):
+            install(repo.toplevel_str or repo.git_dir_str)
+    except OssaError as e:
+        return [f"hooks: not repaired: {e.message}"]
+    return [f"hooks: {line}" for line in out.getvalue().splitlines()
+            if ": " in line and "already installed" not in line
+            and not line.startswith(("hooks folder:", "interpreter:", "config:", ".gitignore:"))]

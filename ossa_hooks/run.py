@@ -84,6 +84,12 @@ def run(
         environ=env,
         prefetched=prefetched,
     )
+    if via_pre_commit and hook_type == "pre-push" and "ossa-judge" in ids \
+            and "ossa-judge" not in skip:
+        # pre-commit hands no hook git's list of pushed refs: say what is judged instead.
+        names = ", ".join(r.local_ref for r in ctx.pushed_refs) or "nothing (no commit)"
+        print(f"ossa-judge: refs decided from git (pre-commit passes at most one): {names}",
+              file=sys.stderr)
     results: dict[str, str] = {}
     code = 0
     # A hook waits at most a second for a state database another process holds (the

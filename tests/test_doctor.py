@@ -38,6 +38,7 @@ def test_reports_missing_foreign_and_broken_hooks(committed_repo: Path) -> None:
     out = proc.stdout
     assert f"missing {committed_repo}: post-checkout: not installed" in out
     assert f"foreign {committed_repo}: post-merge:" in out
+    assert "ossa's actions do not run (run `ossa-hooks install`)" in out
     assert f"problem {committed_repo}: pre-push: interpreter /nowhere/python is gone" in out
     assert f"missing {committed_repo}: reference-transaction: not installed" in out
     problems = [line for line in out.splitlines() if line.split(" ", 1)[0] in PROBLEMS]
@@ -64,7 +65,7 @@ def test_a_shim_from_an_older_version_is_pointed_out(committed_repo: Path) -> No
     proc = ossa(committed_repo, "doctor")
     assert "older ossa-hooks" not in proc.stdout
     shim = committed_repo / ".git" / "hooks" / "post-checkout"
-    shim.write_text(shim.read_text().replace("# ossa-hooks-shim-version: 2",
+    shim.write_text(shim.read_text().replace("# ossa-hooks-shim-version: 3",
                                              "# ossa-hooks-shim-version: 1"))
     proc = ossa(committed_repo, "doctor")
     assert proc.returncode == 0  # it still works: a note, not a problem
@@ -126,3 +127,49 @@ def test_fix_runs_a_checks_fixer_and_checks_again(committed_repo: Path) -> None:
         assert calls == ["fix"]
     finally:
         del sys.modules["doctor_probe"]
+
+
+def test_an_older_shim_that_renamed_huskys_wrapper_is_a_problem(committed_repo: Path) -> None:
+    hooks = committed_repo / ".git" / "hooks"
+    assert ossa(committed_repo, "install").returncode == 0
+    (hooks / "pre-commit.legacy").write_text('#!/usr/bin/env sh\n. "$(dirname "$0")/h"')
+    (hooks / "pre-commit.legacy").chmod(0o755)
+    text = (hooks / "pre-commit").read_text()
+    (hooks / "pre-commit").write_text(text.replace("shim-version: 3", "shim-version: 2"))
+    proc = ossa(committed_repo, "doctor", "--format", "json")
+    assert proc.returncode == 1
+    import json
+
+    found = [f for f in json.loads(proc.stdout)["findings"] if f["where"].endswith("pre-commit")]
+    assert found == [{"status": "problem", "where": f"{committed_repo}: pre-commit",
+                      "text": "husky's scripts do not run (its wrapper was renamed)",
+                      "fix": "ossa-hooks install", "problem": True}]
+
+
+def test_only_the_hook_types_the_config_gives_actions_are_checked(committed_repo: Path) -> None:
+    (committed_repo / ".ossa-hooks.yaml").write_text(
+        "hooks:\n  pre-commit: [ossa-secrets]\n  pre-push: []\n  post-checkout: []\n"
+        "  post-merge: []\n  pre-rebase: []\n  reference-transaction: []\n")
+    assert ossa(committed_repo, "install", "-t", "pre-commit").returncode == 0
+    proc = ossa(committed_repo, "doctor")
+    assert proc.returncode == 0, proc.stdout
+    assert "pre-push" not in proc.stdout
+
+
+def test_a_hook_chained_where_nothing_runs_it(committed_repo: Path) -> None:
+    hooks = committed_repo / ".git" / "hooks"
+    assert ossa(committed_repo, "install").returncode == 0
+    (hooks / "post-merge").rename(hooks / "post-merge.ossa-chained")
+    proc = ossa(committed_repo, "doctor")
+    assert proc.returncode == 1
+    assert (f"missing {committed_repo}: post-merge: not installed, and post-merge.ossa-chained"
+            " is not run by anything (run `ossa-hooks install`)") in proc.stdout
+
+
+def test_fix_repairs_the_hooks(committed_repo: Path) -> None:
+    assert ossa(committed_repo, "install").returncode == 0
+    (committed_repo / ".git" / "hooks" / "pre-push").unlink()
+    proc = ossa(committed_repo, "doctor", "--fix")
+    assert proc.returncode == 0, proc.stdout
+    assert "fixed   hooks: pre-push: installed" in proc.stdout
+    assert proc.stdout.strip().endswith("all good")

@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 import threading
 import time
+from pathlib import Path
+
+from conftest import git
 
 from ossa_hooks.hook_context import Prefetched
 from ossa_hooks.hook_context import from_pre_commit
@@ -60,3 +63,57 @@ def test_prefetched_answers_are_read_as_they_arrive() -> None:
     writer.join()
     answers.close()  # twice is harmless
 
+
+
+def _ctx(repo: Path, remote: str, stdin: bytes = b"") -> object:
+    from ossa_hooks.config import load
+    from ossa_hooks.git import repo_paths
+    from ossa_hooks.hook_context import HookContext
+
+    return HookContext("pre-push", (remote, ""), repo_paths(str(repo)), load(repo), stdin=stdin,
+                       via_pre_commit=True, environ={"PRE_COMMIT": "1"})
+
+
+def test_under_pre_commit_the_pushed_refs_come_from_git(committed_repo: Path,
+                                                        tmp_path: Path) -> None:
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", str(remote))
+    git(committed_repo, "remote", "add", "origin", str(remote))
+    git(committed_repo, "push", "-q", "origin", "main")
+    git(committed_repo, "checkout", "-q", "-b", "topic")
+    git(committed_repo, "commit", "-q", "--allow-empty", "-m", "topic")
+    tip = git(committed_repo, "rev-parse", "HEAD").stdout.strip()
+    # The remote named by its URL (git push URL …) is the same remote.
+    for name in ("origin", str(remote)):
+        refs = _ctx(committed_repo, name).pushed_refs  # type: ignore[attr-defined]
+        assert [(r.local_ref, r.local_sha, r.remote_sha) for r in refs] == [
+            ("refs/heads/topic", tip, "0" * 40)]
+    git(committed_repo, "push", "-q", "origin", "topic")
+    refs = _ctx(committed_repo, "origin").pushed_refs  # type: ignore[attr-defined]
+    assert [(r.local_ref, r.local_sha) for r in refs] == [("HEAD", tip)]  # never nothing
+
+
+def test_pre_commit_stash_is_found_by_the_parent_process(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    home = tmp_path / "pc-home"
+    home.mkdir()
+    probe = ("import sys; from ossa_hooks.hook_context import pre_commit_stash;"
+             " print(pre_commit_stash({'PRE_COMMIT': '1', 'PRE_COMMIT_HOME': sys.argv[1]}))")
+
+    def found() -> str:
+        return subprocess.run([sys.executable, "-c", probe, str(home)], capture_output=True,
+                              text=True, check=True).stdout.strip()
+
+    assert found() == "None"
+    stale = home / f"patch1000-{os.getpid()}"
+    stale.write_text("old\n")
+    os.utime(stale, (1000, 1000))  # older than this process: another process with our pid
+    assert found() == "None"
+    patch = home / f"patch2000-{os.getpid()}"
+    patch.write_text("diff\n")
+    assert found() == str(patch)
+    from ossa_hooks.hook_context import pre_commit_stash
+
+    assert pre_commit_stash({"PRE_COMMIT_HOME": str(home)}) is None  # not under pre-commit

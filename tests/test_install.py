@@ -17,7 +17,7 @@ HOOKS = ("post-checkout", "pre-commit", "pre-push", "post-merge", "pre-rebase")
 # A hook written by someone else: records its arguments and stdin, fails on demand.
 FOREIGN = """#!/bin/sh
 echo "args:$*" >> "{log}"
-if [ "$(basename "$0")" = pre-push.legacy ] || [ "$(basename "$0")" = pre-push ]; then
+if [ "$(basename "$0")" = pre-push.ossa-chained ] || [ "$(basename "$0")" = pre-push ]; then
     cat >> "{log}"
 fi
 [ -e "{fail}" ] && exit 3
@@ -78,7 +78,7 @@ def test_install_is_idempotent(committed_repo: Path) -> None:
     lines = gitignore.decode().splitlines()
     assert lines[:2] == ["node_modules/", ".env"]
     assert lines.count(".env") == 1
-    assert not list((committed_repo / ".git" / "hooks").glob("*.legacy"))
+    assert not list((committed_repo / ".git" / "hooks").glob("*.ossa-chained"))
 
 
 def test_commit_runs_the_hook_and_records_an_event(committed_repo: Path) -> None:
@@ -97,8 +97,8 @@ def test_existing_hook_runs_first_and_its_failure_blocks(committed_repo: Path,
     original = write_foreign(hooks / "pre-commit", log, fail)
     mode = (hooks / "pre-commit").stat().st_mode
     proc = ossa(committed_repo, "install")
-    assert "kept as pre-commit.legacy" in proc.stdout
-    assert (hooks / "pre-commit.legacy").read_bytes() == original
+    assert "kept as pre-commit.ossa-chained" in proc.stdout
+    assert (hooks / "pre-commit.ossa-chained").read_bytes() == original
 
     git(committed_repo, "commit", "-q", "--allow-empty", "-m", "one")
     assert log.read_text() == "args:\n"
@@ -112,7 +112,7 @@ def test_existing_hook_runs_first_and_its_failure_blocks(committed_repo: Path,
     assert ossa(committed_repo, "uninstall").returncode == 0
     assert (hooks / "pre-commit").read_bytes() == original
     assert (hooks / "pre-commit").stat().st_mode == mode
-    assert not (hooks / "pre-commit.legacy").exists()
+    assert not (hooks / "pre-commit.ossa-chained").exists()
     assert not (hooks / "post-merge").exists()
 
 
@@ -146,21 +146,21 @@ def test_uninstall_without_a_previous_hook_removes_only_ours(committed_repo: Pat
     assert (committed_repo / ".ossa-hooks.yaml").exists()  # the user's config stays
 
 
-def test_foreign_hook_with_existing_legacy_is_refused_then_forced(committed_repo: Path,
-                                                                  tmp_path: Path) -> None:
+def test_foreign_hook_with_existing_chained_is_refused_then_forced(committed_repo: Path,
+                                                                   tmp_path: Path) -> None:
     hooks = committed_repo / ".git" / "hooks"
-    legacy = write_foreign(hooks / "pre-commit.legacy", tmp_path / "a", tmp_path / "f")
+    legacy = write_foreign(hooks / "pre-commit.ossa-chained", tmp_path / "a", tmp_path / "f")
     current = write_foreign(hooks / "pre-commit", tmp_path / "b", tmp_path / "f")
     proc = ossa(committed_repo, "install")
     assert proc.returncode == 2
-    assert "pre-commit.legacy already exists" in proc.stderr
+    assert "pre-commit.ossa-chained already exists" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
     assert (hooks / "pre-commit").read_bytes() == current
     assert not (hooks / "pre-push").exists()  # nothing half-installed
     proc = ossa(committed_repo, "install", "--force")
     assert proc.returncode == 0, proc.stderr
     assert (hooks / "pre-commit.ossa-replaced").read_bytes() == current
-    assert (hooks / "pre-commit.legacy").read_bytes() == legacy
+    assert (hooks / "pre-commit.ossa-chained").read_bytes() == legacy
 
 
 def test_core_hooks_path_is_honoured(committed_repo: Path) -> None:
@@ -297,3 +297,61 @@ def test_shims_start_the_prefetched_questions_only_where_an_action_asks_them(
         text = (hooks / hook_type).read_text()
         assert text.rstrip().endswith('ossa_start "$@"') and "OSSA_PREFETCH=stdin" not in text
 
+
+
+def older_shim(hook_type: str) -> str:
+    """A shim as ossa-hooks wrote it before version 3: it chained ``$0.legacy``."""
+    return (f"#!/bin/sh\n# ossa-hooks shim: installed by `ossa-hooks install`\n"
+            f"# ossa-hooks-shim-version: 2\nOSSA_HOOK_TYPE={hook_type}\n"
+            f"OSSA_PYTHON={sys.executable}\n"
+            'if [ -x "$0.legacy" ]; then "$0.legacy" "$@" || exit $?; fi\n'
+            'exec "$OSSA_PYTHON" -m ossa_hooks run "$OSSA_HOOK_TYPE" "$@"\n')
+
+
+def test_a_legacy_hook_kept_by_an_older_ossa_is_renamed(committed_repo: Path,
+                                                        tmp_path: Path) -> None:
+    quiet_config(committed_repo)
+    hooks = committed_repo / ".git" / "hooks"
+    log = tmp_path / "log"
+    original = write_foreign(hooks / "pre-commit.legacy", log, tmp_path / "fail")
+    (hooks / "pre-commit.legacy").chmod(0o700)
+    (hooks / "pre-commit").write_text(older_shim("pre-commit"))
+    (hooks / "pre-commit").chmod(0o755)
+    proc = ossa(committed_repo, "install", "-t", "pre-commit")
+    assert proc.returncode == 0, proc.stderr
+    assert ("pre-commit: updated (pre-commit.legacy (kept by an older ossa-hooks) renamed"
+            " pre-commit.ossa-chained)") in proc.stdout
+    assert not (hooks / "pre-commit.legacy").exists()
+    git(committed_repo, "commit", "-q", "--allow-empty", "-m", "x")
+    assert log.read_text() == "args:\n"  # ran once, first
+    assert len(hook_events(committed_repo)) == 1
+    assert ossa(committed_repo, "uninstall", "-t", "pre-commit").returncode == 0
+    assert (hooks / "pre-commit").read_bytes() == original
+    assert stat.S_IMODE((hooks / "pre-commit").stat().st_mode) == 0o700
+
+
+def test_uninstall_of_an_older_shim_puts_its_legacy_hook_back(committed_repo: Path,
+                                                              tmp_path: Path) -> None:
+    hooks = committed_repo / ".git" / "hooks"
+    original = write_foreign(hooks / "pre-push.legacy", tmp_path / "log", tmp_path / "fail")
+    (hooks / "pre-push").write_text(older_shim("pre-push"))
+    proc = ossa(committed_repo, "uninstall", "-t", "pre-push")
+    assert "pre-push: removed; the earlier hook is back" in proc.stdout
+    assert (hooks / "pre-push").read_bytes() == original
+    assert not (hooks / "pre-push.legacy").exists()
+
+
+def test_pre_commit_script_kept_by_an_older_ossa_goes_back_in_place(committed_repo: Path
+                                                                   ) -> None:
+    quiet_config(committed_repo)
+    hooks = committed_repo / ".git" / "hooks"
+    script = ("#!/usr/bin/env bash\n# File generated by pre-commit: https://pre-commit.com\n"
+              "exit 0\n")
+    (hooks / "pre-commit.legacy").write_text(script)
+    (hooks / "pre-commit.legacy").chmod(0o755)
+    (hooks / "pre-commit").write_text(older_shim("pre-commit"))
+    proc = ossa(committed_repo, "install", "-t", "pre-commit")
+    assert proc.returncode == 0, proc.stderr
+    assert "pre-commit's script put back as pre-commit" in proc.stdout
+    assert (hooks / "pre-commit").read_text() == script
+    assert "ossa-hooks-shim-version: 3" in (hooks / "pre-commit.legacy").read_text()

@@ -90,14 +90,20 @@ def hook(ctx: HookContext) -> int:
         return 0
     if ctx.hook_type == "post-checkout" and _rebase_in_progress(ctx.repo):
         return 0  # the rebase's own checkouts: its pre-rebase snapshot already holds the work
-    if certainly_clean(worktree, ctx.prefetched):
+    # Under the pre-commit framework the unstaged changes are stashed while hooks run.
+    stash = None
+    if ctx.via_pre_commit:
+        from ossa_hooks.hook_context import pre_commit_stash
+
+        stash = pre_commit_stash(ctx.environ)
+    if stash is None and certainly_clean(worktree, ctx.prefetched):
         return 0
     from ossa_hooks.backup import snapshot as backup
     from ossa_hooks.errors import OssaError
 
     try:
         name = backup.snapshot(ctx.repo, hook=ctx.hook_type, config=ctx.config,
-                               check_clean=False)
+                               check_clean=False, patches=(stash,) if stash else ())
     except OssaError as e:
         from ossa_hooks.git import GitUnavailable
 

@@ -128,15 +128,18 @@ def snapshot(
     message: str | None = None,
     config: Config | None = None,
     check_clean: bool = True,
+    patches: Sequence[str] = (),
 ) -> str | None:
     """Save the working tree of ``repo.worktree`` on a new ``backup/auto-save-*`` branch.
 
     Returns the branch name, or None when there was nothing to save: a clean tree, or the same
     tree as the newest snapshot of this worktree. Never prompts. ``check_clean=False``: the
     caller has just asked ``backup_hook.certainly_clean`` (and the tree was not).
+    ``patches``: changes to add on top of the working tree (the unstaged changes the
+    pre-commit framework stashed while its hooks run).
     """
     saved = _save(repo, kind=AUTO, hook=hook, subject=message, dedupe=True,
-                  check_clean=check_clean)
+                  check_clean=check_clean, patches=patches)
     if saved is not None:
         _maybe_push(repo, saved, config)
     return saved
@@ -185,6 +188,7 @@ def _save(
     extra_parents: tuple[str, ...] = (),
     reason: str = "",
     check_clean: bool = False,
+    patches: Sequence[str] = (),
 ) -> str | None:
     worktree = _worktree(repo)
     _clean_stale(repo.git_dir_str)  # also when there is nothing to save
@@ -202,6 +206,12 @@ def _save(
         env["GIT_INDEX_FILE"] = index
         before = _stat_key(index)
         add = git.call(_ADD_ARGS, worktree, env=env, check=False)
+        for patch in patches:
+            applied = git.call(["apply", "--cached", "--whitespace=nowarn", patch], worktree,
+                               env=env, check=False)
+            if applied.returncode != 0:
+                print(f"ossa-hooks: backup: the stashed unstaged changes ({patch}) could not"
+                      " be added to the snapshot", file=sys.stderr)
         if dedupe and _stat_key(index) != before:  # `add` changed something: likely a snapshot
             refs_proc = git.start(_SNAPSHOTS_ARGS, repo.common_dir_str)
         tree_proc = git.call(["write-tree"], worktree, env=env, check=False)

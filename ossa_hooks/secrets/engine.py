@@ -728,10 +728,10 @@ def scan_staged(repo: git.RepoPaths, config: Config, *, env: Mapping[str, str] |
 
 
 def scan_all_files(repo: git.RepoPaths, config: Config, *,
-                   engine: Engine | None = None) -> ScanResult:
-    """Scan every file in the index, as if all were being added."""
+                   engine: Engine | None = None, files: Sequence[str] = ()) -> ScanResult:
+    """Scan every file in the index (or ``files`` of it), as if all were being added."""
     empty = git.out(["hash-object", "-t", "tree", "--stdin"], repo.worktree, input=b"")
-    args = ["diff", "--cached", *DIFF_OPTIONS, empty, "--", *pathspecs(config)]
+    args = ["diff", "--cached", *DIFF_OPTIONS, empty, "--", *pathspecs(config, files)]
     eng = engine or engine_for(config)
     return eng.scan_patch(git.call(args, repo.worktree).stdout)
 
@@ -897,7 +897,11 @@ def hook(ctx: HookContext) -> int:
     has_baseline = top is not None and os.path.exists(
         os.path.join(top, str(ctx.config.get("secrets.baseline"))))
     baseline = load_baseline(ctx.repo, ctx.config) if has_baseline else None
-    result = scan_staged(ctx.repo, ctx.config, env=ctx.environ or None, files=ctx.filenames)
+    # `pre-commit run --all-files` passes every tracked file: those are scanned whole.
+    if ctx.all_files:
+        result = scan_all_files(ctx.repo, ctx.config, files=ctx.filenames)
+    else:
+        result = scan_staged(ctx.repo, ctx.config, env=ctx.environ or None, files=ctx.filenames)
     if result.findings:
         apply_baseline(result, baseline)
     if not result.findings:
@@ -905,6 +909,7 @@ def hook(ctx: HookContext) -> int:
     out = sys.stderr
     for line in format_text(result):
         print(line, file=out)
-    print(f"ossa-secrets: {summary(result, 'the staged changes')}: commit refused", file=out)
+    where = "the files pre-commit passed" if ctx.all_files else "the staged changes"
+    print(f"ossa-secrets: {summary(result, where)}: commit refused", file=out)
     print(f"hint: {HOW_TO_ALLOW}", file=out)
     return 1
