@@ -23,7 +23,7 @@ def register(sub: SubParsers) -> None:
         help="snapshot, then a worktree on branch agents/AGENT/TASK with .env and"
         " .agents-workspace/",
         description="REPO defaults to the repository's folder name.",
-        usage="%(prog)s [-h] [--base BRANCH] [--force] [REPO] AGENT TASK",
+        usage="%(prog)s [-h] [--base BRANCH] [--force] [--no-include] [REPO] AGENT TASK",
     )
     c.add_argument("names", nargs="+", metavar="NAME", help=_NAMES)
     c.add_argument("--base", metavar="BRANCH",
@@ -32,6 +32,9 @@ def register(sub: SubParsers) -> None:
     c.add_argument("--force", action="store_true",
                    help="replace an existing worktree of that name (snapshotted first) or reuse"
                    " an existing agents/AGENT/TASK branch")
+    c.add_argument("--no-include", action="store_true",
+                   help="do not copy the ignored files .worktreeinclude lists from the main"
+                   " worktree")
     c.set_defaults(func=main_create)
 
     ls = wsub.add_parser("list", help="agent worktrees: ahead/behind, dirty, verdict, tokens")
@@ -83,7 +86,7 @@ def main_create(args: argparse.Namespace) -> int:
     repo_name, agent, task = _names(args.names)
     repo, cfg = _context()
     create(repo, cfg, repo_name, agent, task, base=args.base,
-                    force=args.force)
+                    force=args.force, include=not args.no_include)
     return 0
 
 
