@@ -1,4 +1,4 @@
-"""``ossa-hooks worktree create|list|cleanup``."""
+"""``ossa-hooks worktree create|list|cleanup|review``."""
 
 from __future__ import annotations
 
@@ -53,6 +53,28 @@ def register(sub: SubParsers) -> None:
     cl.add_argument("--force", action="store_true",
                     help="proceed with uncommitted changes (they are snapshotted first)")
     cl.set_defaults(func=main_cleanup)
+
+    rv = wsub.add_parser(
+        "review",
+        help="the diff against the base, the judge's and the reviewer's verdicts, tokens; then"
+        " accept, reject or send back",
+        description="On a terminal it asks what to do; --accept/--reject/--send-back decide"
+        " without asking. REPO defaults to the repository's folder name.",
+        usage="%(prog)s [-h] [--format text|json] [--stat] [--accept | --reject |"
+        " --send-back NOTE] [REPO] AGENT TASK",
+    )
+    rv.add_argument("names", nargs="+", metavar="NAME", help=_NAMES)
+    rv.add_argument("--format", choices=("text", "json"), default="text")
+    rv.add_argument("--stat", action="store_true", help="the diffstat only, not the patch")
+    what = rv.add_mutually_exclusive_group()
+    what.add_argument("--accept", action="store_const", const="accept", dest="decision",
+                      help="merge back and remove the worktree, as cleanup does")
+    what.add_argument("--reject", action="store_const", const="reject", dest="decision",
+                      help="keep the tip under a keep ref, remove the worktree, delete the"
+                      " branch")
+    what.add_argument("--send-back", metavar="NOTE", dest="note",
+                      help="store NOTE for the next execute round of the task")
+    rv.set_defaults(func=main_review)
 
 
 def _names(parser_names: list[str]) -> tuple[str | None, str, str]:
@@ -110,3 +132,13 @@ def main_cleanup(args: argparse.Namespace) -> int:
     repo_name, agent, task = _names(args.names)
     repo, cfg = _context()
     return cleanup(repo, cfg, repo_name, agent, task, merge=not args.no_merge, force=args.force)
+
+
+def main_review(args: argparse.Namespace) -> int:
+    from ossa_hooks.agents import review
+
+    repo_name, agent, task = _names(args.names)
+    repo, cfg = _context()
+    decision = "send-back" if args.note is not None else args.decision
+    return review.run(repo, cfg, repo_name, agent, task, fmt=args.format, decision=decision,
+                      note=args.note, patch=not args.stat)
