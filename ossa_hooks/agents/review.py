@@ -114,6 +114,7 @@ def workflow_facts(repo: RepoPaths, s: Subject) -> dict[str, Any] | None:
     last = max(reviews, key=lambda p: p.round) if reviews else None
     return {
         "workflow": wf.id,
+        "description": wf.description,
         "status": wf.shown_status,
         "reason": wf.reason,
         "review": None if last is None else {

@@ -8,6 +8,9 @@ from typing import TYPE_CHECKING
 from ossa_hooks.commands import SubParsers
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from collections.abc import Sequence
+
     from ossa_hooks.config import Config
     from ossa_hooks.git import RepoPaths
 
@@ -76,6 +79,22 @@ def register(sub: SubParsers) -> None:
                       help="store NOTE for the next execute round of the task")
     rv.set_defaults(func=main_review)
 
+    pr = wsub.add_parser(
+        "pr",
+        help="push agents/AGENT/TASK (after the secret scan) and open a pull request with gh",
+        description="Title: the task's description; body: its compliance report (phases,"
+        " verdicts, tokens and cost). REPO defaults to the repository's folder name.",
+        usage="%(prog)s [-h] [--remote NAME] [--base BRANCH] [--draft] [--format text|json]"
+        " [REPO] AGENT TASK",
+    )
+    pr.add_argument("names", nargs="+", metavar="NAME", help=_NAMES)
+    pr.add_argument("--remote", default="origin", help="where to push (default origin)")
+    pr.add_argument("--base", metavar="BRANCH",
+                    help="the pull request's base (default: the task's base branch)")
+    pr.add_argument("--draft", action="store_true", help="open it as a draft")
+    pr.add_argument("--format", choices=("text", "json"), default="text")
+    pr.set_defaults(func=main_pr)
+
 
 def _names(parser_names: list[str]) -> tuple[str | None, str, str]:
     from ossa_hooks.errors import OssaError
@@ -142,3 +161,34 @@ def main_review(args: argparse.Namespace) -> int:
     decision = "send-back" if args.note is not None else args.decision
     return review.run(repo, cfg, repo_name, agent, task, fmt=args.format, decision=decision,
                       note=args.note, patch=not args.stat)
+
+
+def main_pr(args: argparse.Namespace) -> int:
+    import json
+
+    from ossa_hooks.agents import pr
+
+    _, agent, task = _names(args.names)
+    repo, cfg = _context()
+    lines: list[str] = []
+    echo = lines.append if args.format == "json" else print
+    done = pr.open_pr(repo, cfg, agent, task, scan=_secret_scan(cfg), remote=args.remote,
+                      base=args.base, draft=args.draft, echo=echo)
+    if args.format == "json":
+        print(json.dumps({**done, "output": lines}, indent=2, ensure_ascii=False))
+    return 0
+
+
+def _secret_scan(cfg: Config) -> Callable[[RepoPaths, Sequence[str]], list[str]]:
+    """The push secret scan (``secrets``) handed to ``agents.pr``, which may not import it."""
+    from ossa_hooks.secrets import engine
+
+    def scan(repo: RepoPaths, commits: Sequence[str]) -> list[str]:
+        eng = engine.engine_for(cfg)
+        result = engine.ScanResult()
+        for sha in commits:
+            result.merge(engine.scan_rev(repo, cfg, sha, engine=eng))
+        engine.apply_baseline(result, engine.load_baseline(repo, cfg))
+        return engine.format_text(result)
+
+    return scan
