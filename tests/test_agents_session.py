@@ -104,7 +104,7 @@ def test_spawn_interactive_runs_the_coder_in_a_session(wt: Path, sock: str) -> N
 
     assert (wt / "notes.txt").read_text() == "Add a greet() function\nalso add a test\n"
     [rec] = json.loads(ossa(wt, "agents", "list", "--format", "json").stdout)
-    assert (rec["status"], rec["pid"], rec["last_exit"]) == ("done", None, 0)
+    assert (rec["status"], rec["pid"], rec["last_exit"], rec["calls"]) == ("done", None, 0, 1)
     assert lease.read(repo, wt) is None
     log = wt / ".agents-workspace/logs/session-coder.log"
     assert "noted: also add a test" in log.read_text(errors="replace")

@@ -261,9 +261,10 @@ def keep(agent_id: str, worktree: Path, argv: Sequence[str], prompt_tokens: int)
                          f"tiktoken:{encoding_name}:transcript")
     budget.record(repo, task, agent=spec.name, agent_type=spec.type, phase=PHASE, usage=usage,
                   workflow=rec.workflow, exit_code=code, seconds=seconds)
-    terminated = agents.get(repo, agent_id).status == "terminated"
+    now = agents.get(repo, agent_id)
+    terminated = now.status == "terminated"
     agents._update(repo, agent_id, status="terminated" if terminated else (
-        "done" if code == 0 else "failed"), pid=None, last_exit=code)
+        "done" if code == 0 else "failed"), pid=None, last_exit=code, calls=now.calls + 1)
     audit.record(repo, "agents", "session", 0 if code == 0 else 1, seconds,
                  {"agent": agent_id, "tokens": usage.total, "exit": code, "log": str(log)})
     try:

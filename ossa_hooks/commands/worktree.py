@@ -18,7 +18,8 @@ _NAMES = "[REPO] AGENT TASK"
 
 
 def register(sub: SubParsers) -> None:
-    p = sub.add_parser("worktree", help="agent worktrees: create, list, clean up (merge back)")
+    p = sub.add_parser("worktree", help="agent worktrees: create, list, clean up (merge back),"
+                       " review, pull request")
     wsub = p.add_subparsers(dest="worktree_command", metavar="ACTION", required=True)
 
     c = wsub.add_parser(
@@ -40,7 +41,8 @@ def register(sub: SubParsers) -> None:
                    " worktree")
     c.set_defaults(func=main_create)
 
-    ls = wsub.add_parser("list", help="agent worktrees: ahead/behind, dirty, verdict, tokens")
+    ls = wsub.add_parser("list", help="agent worktrees: ahead/behind, dirty, lock, lease,"
+                         " verdict, tokens")
     ls.add_argument("--format", choices=("text", "json"), default="text")
     ls.set_defaults(func=main_list)
 
