@@ -71,30 +71,46 @@ def carry_over(main: Path, worktree: Path, *, env_file: str = ".env",
                skip: Collection[str] = ()) -> Carried:
     """Copy the files ``listed(main)`` gives into ``worktree``; a file already there is kept."""
     result = Carried()
-    main_real = Path(os.path.realpath(main))
-    wt_real = Path(os.path.realpath(worktree))
+    main_real = os.path.realpath(main)
+    wt_real = os.path.realpath(worktree)
+    prefixes = tuple(f"{s.rstrip('/')}/" for s in skip)
+    # Folders checked once each: in the main worktree (None: no symlink on the way) and made
+    # in the new one (True: a real folder there).
+    sources: dict[str, str | None] = {"": None}
+    targets: dict[str, bool] = {"": True}
     for rel in listed(main):
-        if rel in skip or rel.startswith(tuple(f"{s.rstrip('/')}/" for s in skip)):
+        if rel in skip or rel.startswith(prefixes):
             continue
-        src = main / rel
-        why = _unsafe_source(main_real, rel)
+        src = os.path.join(main_real, rel)
+        parent = os.path.dirname(rel)
+        if parent not in sources:
+            sources[parent] = (None if os.path.realpath(os.path.join(main_real, parent))
+                               == os.path.join(main_real, parent)
+                               else "a folder on its path is a symlink")
+        try:
+            st = os.lstat(src)
+        except OSError as e:
+            result.skipped.append((rel, e.strerror or str(e)))
+            continue
+        why = sources[parent]
+        if why is None and stat.S_ISLNK(st.st_mode) and not _inside(main_real, src):
+            why = "symlink pointing outside the repository"
         if why:
             result.skipped.append((rel, why))
             continue
         if rel == env_file:
             result.env = Path(os.path.realpath(src))
             continue
-        dst = worktree / rel
+        dst = os.path.join(wt_real, rel)
         if os.path.lexists(dst):
             result.skipped.append((rel, "already in the new worktree"))
             continue
-        if not _make_parents(wt_real, rel):
+        if not _make_parents(wt_real, parent, targets):
             result.skipped.append((rel, "its folder in the new worktree is a symlink"))
             continue
         try:
-            st = os.lstat(src)
             if stat.S_ISLNK(st.st_mode):
-                _relink(main_real, wt_real, rel)
+                _relink(Path(main_real), Path(wt_real), rel)
                 result.links.append(rel)
             elif stat.S_ISREG(st.st_mode):
                 if copy_file(src, dst, st):
@@ -108,33 +124,27 @@ def carry_over(main: Path, worktree: Path, *, env_file: str = ".env",
     return result
 
 
-def _inside(root: Path, path: Path) -> bool:
+def _inside(root: str | Path, path: str | Path) -> bool:
     real, top = os.path.realpath(path), os.path.realpath(root)
     return real == top or real.startswith(top.rstrip(os.sep) + os.sep)
 
 
-def _unsafe_source(main_real: Path, rel: str) -> str | None:
-    """Why ``rel`` must not be read, or None: no folder on the way may be a symlink, and a
-    symlink may only point inside the main worktree."""
-    parent = os.path.dirname(rel)
-    if parent and os.path.realpath(main_real / parent) != str(main_real / parent):
-        return "a folder on its path is a symlink"
-    src = main_real / rel
-    if os.path.islink(src) and not _inside(main_real, src):
-        return "symlink pointing outside the repository"
-    return None
-
-
-def _make_parents(wt_real: Path, rel: str) -> bool:
-    """Create ``rel``'s folders in the worktree, refusing to go through a symlink."""
-    here = wt_real
-    for part in Path(rel).parts[:-1]:
-        here = here / part
-        if os.path.islink(here):
-            return False
-        if not here.is_dir():
-            here.mkdir()
-    return True
+def _make_parents(wt_real: str, parent: str, known: dict[str, bool]) -> bool:
+    """Create the folder ``parent`` (relative) in the worktree, refusing to go through a
+    symlink; ``known`` remembers the answer for each folder on the way."""
+    if parent in known:
+        return known[parent]
+    up = os.path.dirname(parent)
+    ok = _make_parents(wt_real, up, known)
+    if ok:
+        here = os.path.join(wt_real, parent)
+        try:
+            st = os.lstat(here)
+            ok = stat.S_ISDIR(st.st_mode)
+        except FileNotFoundError:
+            os.mkdir(here)
+    known[parent] = ok
+    return ok
 
 
 def _relink(main_real: Path, wt_real: Path, rel: str) -> None:
@@ -148,7 +158,7 @@ def _relink(main_real: Path, wt_real: Path, rel: str) -> None:
     os.symlink(target, wt_real / rel)
 
 
-def copy_file(src: Path, dst: Path, st: os.stat_result) -> bool:
+def copy_file(src: str | Path, dst: str | Path, st: os.stat_result) -> bool:
     """Copy one regular file like ``cp --reflink=auto -p``: True when it was cloned
     (copy-on-write, no data copied). Never follows a symlink at either end."""
     fin = os.open(src, os.O_RDONLY | os.O_NOFOLLOW)
