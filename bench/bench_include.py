@@ -14,6 +14,7 @@ A main worktree with a ``node_modules/`` of many small files, a 20 MB cache file
 from __future__ import annotations
 
 import argparse
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -43,8 +44,8 @@ def build(root: Path, env: dict[str, str], files: int) -> Path:
 def shell_copy(repo: Path, dest: Path, env: dict[str, str]) -> None:
     subprocess.run(
         "git ls-files -z --others --ignored --exclude-from=.worktreeinclude"
-        f" | xargs -0 cp -a --parents --reflink=auto -t '{dest}'",
-        shell=True, cwd=repo, env=env, check=True)  # noqa: S602 - a fixed benchmark command
+        f" | xargs -0 cp -a --parents --reflink=auto -t {shlex.quote(str(dest))}",
+        shell=True, cwd=repo, env=env, check=True)
 
 
 def main() -> int:

@@ -211,3 +211,19 @@ def test_no_remote(setup: tuple[Path, Path, dict[str, str]]) -> None:
     proc = ossa(repo, "worktree", "pr", "coder", "greet", "--remote", "upstream", env=env)
     assert proc.returncode == 2
     assert "no remote 'upstream': add one (git remote add upstream URL)" in proc.stderr
+
+
+def test_the_pre_push_gate_still_applies(setup: tuple[Path, Path, dict[str, str]]) -> None:
+    repo, remote, env = setup
+    (repo / ".ossa-hooks.yaml").write_text(CONFIG.replace("pre-push: []", "pre-push: [ossa-judge]"))
+    assert ossa(repo, "install").returncode == 0
+    wt = repo / ".worktrees" / "repo-space__coder__greet"
+    (wt / "broken.txt").write_text("the judge refuses this\n")
+    git(wt, "add", "broken.txt")
+    git(wt, "commit", "-q", "--no-verify", "-m", "broken")
+    proc = ossa(repo, "worktree", "pr", "coder", "greet", env=env)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert proc.stderr.strip() == ("ossa-hooks: git push origin agents/coder/greet failed:"
+                                   " ossa-judge: push refused")
+    assert remote_rev(remote, "refs/heads/agents/coder/greet") is None
+    assert gh_calls(env) == []

@@ -123,8 +123,11 @@ def open_pr(repo: RepoPaths, config: Config, agent: str, task: str, *, scan: Sca
     refspec = f"refs/heads/{s.branch}:refs/heads/{s.branch}"
     push = git.run(["push", "--porcelain", remote, refspec], cwd, check=False)
     if push.returncode != 0:
+        said = [line.strip() for line in (push.stderr or push.stdout).decode(
+            "utf-8", "replace").splitlines() if line.strip() and not line.startswith(
+            ("error: failed to push", "To ", "!"))]
         raise OssaError(f"git push {remote} {s.branch} failed: "
-                        f"{_last_line(push.stderr or push.stdout)}", code=EXIT_FAILED)
+                        f"{said[-1] if said else 'see git push output'}", code=EXIT_FAILED)
     echo(f"pushed {s.branch} ({s.head[:10]}) to {remote}")
     f = review.facts(repo, config, s)
     title, body = title_and_body(f, s.worktree.path if s.worktree is not None else None)
