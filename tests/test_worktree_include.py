@@ -233,3 +233,23 @@ def test_other_errors_are_not_swallowed(tmp_path: Path, monkeypatch: pytest.Monk
     finally:
         os.close(fin)
         os.close(fout)
+
+
+def test_a_refused_way_is_not_tried_again(tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    import fcntl
+
+    calls: list[object] = []
+
+    def no_clone(*args: object) -> None:
+        calls.append(args)
+        raise OSError(errno.EXDEV, "no reflink across these")
+
+    monkeypatch.setattr(fcntl, "ioctl", no_clone)
+    unavailable: set[str] = set()
+    for name in ("a", "b", "c"):
+        src = tmp_path / f"{name}.src"
+        src.write_text(name * 100)
+        assert include.copy_file(src, tmp_path / name, src.stat(), unavailable) is False
+        assert (tmp_path / name).read_text() == name * 100
+    assert len(calls) == 1 and "clone" in unavailable

@@ -78,6 +78,7 @@ def carry_over(main: Path, worktree: Path, *, env_file: str = ".env",
     # in the new one (True: a real folder there).
     sources: dict[str, str | None] = {"": None}
     targets: dict[str, bool] = {"": True}
+    unavailable: set[str] = set()
     for rel in listed(main):
         if rel in skip or rel.startswith(prefixes):
             continue
@@ -113,7 +114,7 @@ def carry_over(main: Path, worktree: Path, *, env_file: str = ".env",
                 _relink(Path(main_real), Path(wt_real), rel)
                 result.links.append(rel)
             elif stat.S_ISREG(st.st_mode):
-                if copy_file(src, dst, st):
+                if copy_file(src, dst, st, unavailable):
                     result.cloned += 1
                 result.copied.append(rel)
                 result.size += st.st_size
@@ -158,16 +159,19 @@ def _relink(main_real: Path, wt_real: Path, rel: str) -> None:
     os.symlink(target, wt_real / rel)
 
 
-def copy_file(src: str | Path, dst: str | Path, st: os.stat_result) -> bool:
+def copy_file(src: str | Path, dst: str | Path, st: os.stat_result,
+              unavailable: set[str] | None = None) -> bool:
     """Copy one regular file like ``cp --reflink=auto -p``: True when it was cloned
-    (copy-on-write, no data copied). Never follows a symlink at either end."""
+    (copy-on-write, no data copied). Never follows a symlink at either end. ``unavailable``
+    collects the ways of copying this file system refused, so the next file skips them."""
     fin = os.open(src, os.O_RDONLY | os.O_NOFOLLOW)
     try:
         fout = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW,
                        stat.S_IMODE(st.st_mode) | stat.S_IWUSR)
         try:
-            cloned = clone_fd(fin, fout, st.st_size)
+            cloned = clone_fd(fin, fout, st.st_size, unavailable)
             os.fchmod(fout, stat.S_IMODE(st.st_mode))
+            os.utime(fout, ns=(st.st_atime_ns, st.st_mtime_ns))
         except BaseException:
             os.close(fout)
             os.unlink(dst)
@@ -175,7 +179,6 @@ def copy_file(src: str | Path, dst: str | Path, st: os.stat_result) -> bool:
         os.close(fout)
     finally:
         os.close(fin)
-    os.utime(dst, ns=(st.st_atime_ns, st.st_mtime_ns), follow_symlinks=False)
     return cloned
 
 
@@ -184,19 +187,24 @@ _UNSUPPORTED = frozenset({errno.EOPNOTSUPP, errno.ENOTTY, errno.EXDEV, errno.EIN
                           errno.ENOSYS, errno.EBADF, errno.EPERM})
 
 
-def clone_fd(fin: int, fout: int, size: int) -> bool:
+def clone_fd(fin: int, fout: int, size: int, unavailable: set[str] | None = None) -> bool:
     """``fin`` into ``fout``: a reflink (True), else ``copy_file_range`` (in-kernel, and
     copy-on-write on file systems that do it there), else read/write."""
-    try:
-        import fcntl
+    skip = set() if unavailable is None else unavailable
+    if size == 0:
+        return False
+    if "clone" not in skip:
+        try:
+            import fcntl
 
-        fcntl.ioctl(fout, FICLONE, fin)
-        return True
-    except (OSError, ImportError) as e:
-        if isinstance(e, OSError) and e.errno not in _UNSUPPORTED:
-            raise
+            fcntl.ioctl(fout, FICLONE, fin)
+            return True
+        except (OSError, ImportError) as e:
+            if isinstance(e, OSError) and e.errno not in _UNSUPPORTED:
+                raise
+            skip.add("clone")
     done = 0
-    if hasattr(os, "copy_file_range"):
+    if "range" not in skip and hasattr(os, "copy_file_range"):
         try:
             while done < size:
                 n = os.copy_file_range(fin, fout, size - done)
@@ -206,6 +214,7 @@ def clone_fd(fin: int, fout: int, size: int) -> bool:
         except OSError as e:
             if e.errno not in _UNSUPPORTED or done:
                 raise
+            skip.add("range")
     os.lseek(fin, done, os.SEEK_SET)
     os.lseek(fout, done, os.SEEK_SET)
     while chunk := os.read(fin, 1 << 20):
