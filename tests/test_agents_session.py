@@ -170,7 +170,12 @@ def test_terminate_ends_the_session(wt: Path, sock: str) -> None:
     proc = ossa(wt, "agents", "terminate", "coder-1", "--grace", "10", env=env)
     assert proc.returncode == 0, proc.stderr
     wait_for("the session to end", lambda: gone(sock))
-    assert lease.read(ossa_git.repo_paths(wt), wt) is None
+    repo = ossa_git.repo_paths(wt)
+    wait_for("the lease to go", lambda: lease.read(repo, wt) is None)
+    [rec] = json.loads(ossa(wt, "agents", "list", "--format", "json").stdout)
+    assert (rec["status"], rec["pid"]) == ("terminated", None)
+    [tu] = budget.usage(repo, ["agents/coder/greet"])
+    assert tu.calls == 1  # the session is in the ledger even though it was ended
 
 
 def test_no_tmux(wt: Path, tmp_path: Path) -> None:
