@@ -397,7 +397,13 @@ class Runner:
             findings = list(prev.result.get("findings", [])) if prev else []
             ctx["findings"] = ("The reviewer requested changes; address every finding:\n"
                                + "\n".join(f"- {f}" for f in findings))
+        from ossa_hooks.agents import sendback  # notes of `worktree review --send-back`
+        notes = sendback.pending(self.worktree)
+        if notes:
+            ctx["findings"] = "\n\n".join(filter(None, (ctx["findings"],
+                                                         sendback.as_prompt(notes))))
         res = self.call("2_execute", ctx)
+        sendback.done(self.worktree, notes)
         sha, files = commit_changes(self.worktree, f"{self.task.name}: {self.wf.description}"
                                     f"\n\nCoder round {round_} of workflow {self.wf.id}.")
         if sha is None:

@@ -10,7 +10,7 @@ from ossa_hooks.commands import SubParsers
 
 
 def register(sub: SubParsers) -> None:
-    p = sub.add_parser("agents", help="spawn, list, run and terminate agents")
+    p = sub.add_parser("agents", help="spawn, list, run, attach to and terminate agents")
     asub = p.add_subparsers(dest="agents_command", metavar="ACTION", required=True)
     s = asub.add_parser("spawn", help="register an agent from its spec; prints its id")
     s.add_argument("type", metavar="TYPE", help="researcher, coder or reviewer")
@@ -23,8 +23,14 @@ def register(sub: SubParsers) -> None:
     ls.set_defaults(func=main_list)
     r = asub.add_parser("run", help="send one message to an agent and print its answer")
     r.add_argument("id", metavar="ID")
-    r.add_argument("--message", "-m", required=True, metavar="TEXT")
+    r.add_argument("--message", "-m", metavar="TEXT",
+                   help="the message (required unless --interactive, where it is the first)")
+    r.add_argument("--interactive", action="store_true",
+                   help="run the agent's CLI in a tmux session to attach to (see: attach)")
     r.set_defaults(func=main_run)
+    at = asub.add_parser("attach", help="attach this terminal to an agent's live tmux session")
+    at.add_argument("id", metavar="ID")
+    at.set_defaults(func=main_attach)
     t = asub.add_parser("terminate", help="end a running agent's whole process group")
     t.add_argument("id", metavar="ID")
     t.add_argument("--grace", type=float, default=5.0, metavar="SECONDS",
@@ -85,8 +91,16 @@ def main_run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from ossa_hooks.agents.budget import BudgetExceeded
+    from ossa_hooks.errors import OssaError
 
     cfg = config_mod.load(Path(rec.worktree))
+    if args.interactive:
+        from ossa_hooks.agents import session
+
+        session.start(repo, cfg, args.id, args.message)
+        return 0
+    if args.message is None:
+        raise OssaError("agents run needs --message TEXT (or --interactive)")
     try:
         result = agents.run_message(repo, cfg, args.id, args.message)
     except BudgetExceeded as e:
@@ -97,6 +111,13 @@ def main_run(args: argparse.Namespace) -> int:
     print(f"ossa: {args.id}: {result.usage.prompt:,} prompt + {result.usage.output:,} output "
           f"tokens ({result.usage.source}), {result.seconds:.1f} s")
     return 0
+
+
+def main_attach(args: argparse.Namespace) -> int:
+    from ossa_hooks import git
+    from ossa_hooks.agents import session
+
+    return session.attach(git.repo_paths(), args.id)
 
 
 def main_terminate(args: argparse.Namespace) -> int:

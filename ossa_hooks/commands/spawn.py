@@ -18,6 +18,9 @@ def register(sub: SubParsers) -> None:
     p.add_argument("--module", metavar="PKG.MOD:FUNC",
                    help="with --provider python: the callable that runs the agent")
     p.add_argument("--force", "-f", action="store_true", help="overwrite existing specs")
+    p.add_argument("--interactive", action="store_true",
+                   help="then start the coder's CLI in a tmux session named after the task"
+                   " (attach: ossa-hooks agents attach ID)")
     p.set_defaults(func=main)
 
 
@@ -36,5 +39,10 @@ def main(args: argparse.Namespace) -> int:
     written = spawn.auto_spawn(repo, cfg, worktree, args.task, provider, force=args.force)
     for path in written:
         print(f"wrote {os.path.relpath(path, worktree)}")
+    if args.interactive:
+        from ossa_hooks.agents import session
+
+        session.start_coder(repo, cfg, worktree, args.task)
+        return 0
     print("next: .agents-workspace/execute-task.sh   (or: ossa-hooks workflow run)")
     return 0

@@ -1,4 +1,4 @@
-"""``ossa-hooks worktree create|list|cleanup|adopt``."""
+"""``ossa-hooks worktree create|list|cleanup|adopt|review|pr``."""
 
 from __future__ import annotations
 
@@ -8,6 +8,9 @@ from typing import TYPE_CHECKING
 from ossa_hooks.commands import SubParsers
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from collections.abc import Sequence
+
     from ossa_hooks.config import Config
     from ossa_hooks.git import RepoPaths
 
@@ -15,7 +18,8 @@ _NAMES = "[REPO] AGENT TASK"
 
 
 def register(sub: SubParsers) -> None:
-    p = sub.add_parser("worktree", help="agent worktrees: create, list, clean up (merge back)")
+    p = sub.add_parser("worktree", help="agent worktrees: create, list, clean up (merge back),"
+                       " review, pull request")
     wsub = p.add_subparsers(dest="worktree_command", metavar="ACTION", required=True)
 
     c = wsub.add_parser(
@@ -23,7 +27,7 @@ def register(sub: SubParsers) -> None:
         help="snapshot, then a worktree on branch agents/AGENT/TASK with .env and"
         " .agents-workspace/",
         description="REPO defaults to the repository's folder name.",
-        usage="%(prog)s [-h] [--base BRANCH] [--force] [REPO] AGENT TASK",
+        usage="%(prog)s [-h] [--base BRANCH] [--force] [--no-include] [REPO] AGENT TASK",
     )
     c.add_argument("names", nargs="+", metavar="NAME", help=_NAMES)
     c.add_argument("--base", metavar="BRANCH",
@@ -33,9 +37,13 @@ def register(sub: SubParsers) -> None:
     c.add_argument("--force", action="store_true",
                    help="replace an existing worktree of that name (snapshotted first) or reuse"
                    " an existing agents/AGENT/TASK branch")
+    c.add_argument("--no-include", action="store_true",
+                   help="do not copy the ignored files .worktreeinclude lists from the main"
+                   " worktree")
     c.set_defaults(func=main_create)
 
-    ls = wsub.add_parser("list", help="agent worktrees: ahead/behind, dirty, verdict, tokens")
+    ls = wsub.add_parser("list", help="agent worktrees: ahead/behind, dirty, lock, lease,"
+                         " verdict, tokens")
     ls.add_argument("--format", choices=("text", "json"), default="text")
     ls.set_defaults(func=main_list)
 
@@ -64,6 +72,44 @@ def register(sub: SubParsers) -> None:
     ad.add_argument("--task", metavar="NAME", help="the task (default: the folder's name)")
     ad.add_argument("--forget", action="store_true", help="drop the adoption record instead")
     ad.set_defaults(func=main_adopt)
+
+    rv = wsub.add_parser(
+        "review",
+        help="the diff against the base, the judge's and the reviewer's verdicts, tokens; then"
+        " accept, reject or send back",
+        description="On a terminal it asks what to do; --accept/--reject/--send-back decide"
+        " without asking. REPO defaults to the repository's folder name.",
+        usage="%(prog)s [-h] [--format text|json] [--stat] [--accept | --reject |"
+        " --send-back NOTE] [REPO] AGENT TASK",
+    )
+    rv.add_argument("names", nargs="+", metavar="NAME", help=_NAMES)
+    rv.add_argument("--format", choices=("text", "json"), default="text")
+    rv.add_argument("--stat", action="store_true", help="the diffstat only, not the patch")
+    what = rv.add_mutually_exclusive_group()
+    what.add_argument("--accept", action="store_const", const="accept", dest="decision",
+                      help="merge back and remove the worktree, as cleanup does")
+    what.add_argument("--reject", action="store_const", const="reject", dest="decision",
+                      help="keep the tip under a keep ref, remove the worktree, delete the"
+                      " branch")
+    what.add_argument("--send-back", metavar="NOTE", dest="note",
+                      help="store NOTE for the next execute round of the task")
+    rv.set_defaults(func=main_review)
+
+    pr = wsub.add_parser(
+        "pr",
+        help="push agents/AGENT/TASK (after the secret scan) and open a pull request with gh",
+        description="Title: the task's description; body: its compliance report (phases,"
+        " verdicts, tokens and cost). REPO defaults to the repository's folder name.",
+        usage="%(prog)s [-h] [--remote NAME] [--base BRANCH] [--draft] [--format text|json]"
+        " [REPO] AGENT TASK",
+    )
+    pr.add_argument("names", nargs="+", metavar="NAME", help=_NAMES)
+    pr.add_argument("--remote", default="origin", help="where to push (default origin)")
+    pr.add_argument("--base", metavar="BRANCH",
+                    help="the pull request's base (default: the task's base branch)")
+    pr.add_argument("--draft", action="store_true", help="open it as a draft")
+    pr.add_argument("--format", choices=("text", "json"), default="text")
+    pr.set_defaults(func=main_pr)
 
 
 def _names(parser_names: list[str]) -> tuple[str | None, str, str]:
@@ -97,7 +143,7 @@ def main_create(args: argparse.Namespace) -> int:
     repo_name, agent, task = _names(args.names)
     repo, cfg = _context()
     create(repo, cfg, repo_name, agent, task, base=args.base,
-                    force=args.force)
+                    force=args.force, include=not args.no_include)
     return 0
 
 
@@ -135,3 +181,44 @@ def main_adopt(args: argparse.Namespace) -> int:
     print(f"adopted {record.path} ({record.branch or 'detached HEAD'}):"
           f" {record.describe()}")
     return 0
+
+
+def main_review(args: argparse.Namespace) -> int:
+    from ossa_hooks.agents import review
+
+    repo_name, agent, task = _names(args.names)
+    repo, cfg = _context()
+    decision = "send-back" if args.note is not None else args.decision
+    return review.run(repo, cfg, repo_name, agent, task, fmt=args.format, decision=decision,
+                      note=args.note, patch=not args.stat)
+
+
+def main_pr(args: argparse.Namespace) -> int:
+    import json
+
+    from ossa_hooks.agents import pr
+
+    _, agent, task = _names(args.names)
+    repo, cfg = _context()
+    lines: list[str] = []
+    echo = lines.append if args.format == "json" else print
+    done = pr.open_pr(repo, cfg, agent, task, scan=_secret_scan(cfg), remote=args.remote,
+                      base=args.base, draft=args.draft, echo=echo)
+    if args.format == "json":
+        print(json.dumps({**done, "output": lines}, indent=2, ensure_ascii=False))
+    return 0
+
+
+def _secret_scan(cfg: Config) -> Callable[[RepoPaths, Sequence[str]], list[str]]:
+    """The push secret scan (``secrets``) handed to ``agents.pr``, which may not import it."""
+    from ossa_hooks.secrets import engine
+
+    def scan(repo: RepoPaths, commits: Sequence[str]) -> list[str]:
+        eng = engine.engine_for(cfg)
+        result = engine.ScanResult()
+        for sha in commits:
+            result.merge(engine.scan_rev(repo, cfg, sha, engine=eng))
+        engine.apply_baseline(result, engine.load_baseline(repo, cfg))
+        return engine.format_text(result)
+
+    return scan

@@ -18,6 +18,7 @@ from ossa_hooks.backup import snapshot as backup
 from ossa_hooks.config import Config
 from ossa_hooks.errors import OssaError
 from ossa_hooks.git import RepoPaths
+from ossa_hooks.worktree import include as worktree_include
 from ossa_hooks.worktree.cleanup import _remove_worktree
 from ossa_hooks.worktree.records import _EXCLUDED
 from ossa_hooks.worktree.records import ENV_FILE
@@ -150,9 +151,11 @@ def create(
     force: bool = False,
     *,
     quiet: bool = False,
+    include: bool = True,
 ) -> Path:
     """Snapshot, then branch ``agents/AGENT/TASK`` from the base and add its worktree with
-    ``.env`` and ``.agents-workspace/``. Returns the worktree's path."""
+    ``.env`` and ``.agents-workspace/``; with ``include``, the ignored files ``.worktreeinclude``
+    lists are carried over from the main worktree. Returns the worktree's path."""
     echo: Echo = _silent if quiet else print
     start = time.perf_counter()
     validate_name("AGENT", agent)
@@ -221,8 +224,13 @@ def create(
                 f"{base_name} tracks {ENV_FILE}: the agent's {ENV_FILE} would be committable;"
                 f" untrack it first (git rm --cached {ENV_FILE}, commit), then run this again"
             )
+        carried = worktree_include.carry_over(main, path, env_file=ENV_FILE,
+                                               skip=(WORKSPACE,)) if (
+            include and main is not None) else None
         values = env_values(repo, config, name, agent, task, base_name, base_commit, path, main)
         write_env(path / ENV_FILE, values)
+        env_keys = worktree_include.merge_env(carried.env, path / ENV_FILE) if (
+            carried is not None and carried.env is not None) else None
         written = write_scaffold(path, values)
     except BaseException:
         # Half a worktree is worse than none: take back what this call made.
@@ -237,6 +245,9 @@ def create(
     echo(f"worktree: {path}")
     echo(f"wrote {ENV_FILE} (mode 0600) and {WORKSPACE}/ ({' '.join(WORKSPACE_DIRS)};"
          f" {len(written)} files)")
+    carried_line = worktree_include.summary(carried, env_keys) if carried is not None else None
+    if carried_line:
+        echo(carried_line)
     echo(f"hooks: {ensure_hooks(path)}")
     echo(f"cd {shlex.quote(str(path))}")
     _audit(repo, "create", 0, start, {"branch": branch, "path": str(path), "base": base_name,

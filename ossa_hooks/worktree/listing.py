@@ -17,10 +17,10 @@ from ossa_hooks.worktree.records import ENV_FILE
 from ossa_hooks.worktree.records import SEPARATOR
 from ossa_hooks.worktree.records import _cwd
 from ossa_hooks.worktree.records import _default_base
-from ossa_hooks.worktree.records import _rev
 from ossa_hooks.worktree.records import branch_exists
 from ossa_hooks.worktree.records import integration_branch
 from ossa_hooks.worktree.records import read_env
+from ossa_hooks.worktree.records import recorded_base
 from ossa_hooks.worktree.records import worktree_entries
 
 # --- list ------------------------------------------------------------------------------------
@@ -69,7 +69,7 @@ def agent_worktrees(repo: RepoPaths, config: Config) -> list[AgentWorktree]:
                 head=e.head,
                 repo_name=repo_name,
                 base=env.get("OSSA_BASE_BRANCH") or None,
-                base_commit=env.get("OSSA_BASE_COMMIT") or None,
+                base_commit=recorded_base(e.path, env),
                 locked=e.locked,
                 missing=e.prunable or not e.path.is_dir(),
                 env=env,
@@ -112,19 +112,18 @@ def describe(repo: RepoPaths, config: Config) -> list[dict[str, Any]]:
     """One record per agent worktree: what ``worktree list`` shows."""
     cwd = _cwd(repo)
     from ossa_hooks.agents import budget as budget
-    from ossa_hooks.judge import gate as judge
     worktrees = agent_worktrees(repo, config)
     usage = {u.branch: u for u in budget.usage(repo, [wt.branch for wt in worktrees])}
+    from ossa_hooks.worktree import status
+
     rows = []
     for wt in worktrees:
-        target, compare = merge_target(repo, config, wt)
-        ahead: int | None = None
-        behind: int | None = None
-        if _rev(cwd, compare) is not None:
-            ahead, behind = ahead_behind(cwd, compare, wt.branch)
+        target, _ = merge_target(repo, config, wt)
+        base = wt.base or _default_base(repo, config)
+        pos = status.position(cwd, wt.head, base, wt.base_commit)
         dirty = None if wt.missing else changes(wt.path)
-        v = judge.last_verdict(repo, wt.branch)
-        verdict = None if v is None else ("passed" if v.passed else "failed")
+        verdict = status.own_verdict(repo, cwd, wt.head, pos.fork)
+        lock = status.lock_of(wt.path)
         task_usage = usage.get(wt.branch)
         used = task_usage.used if task_usage is not None else 0
         task_budget = wt.env.get("OSSA_TOKEN_BUDGET_TASK") or str(config.get("budget.task"))
@@ -135,13 +134,17 @@ def describe(repo: RepoPaths, config: Config) -> list[dict[str, Any]]:
             "task": wt.task,
             "branch": wt.branch,
             "base": wt.base,
+            "base_commit": pos.fork,
+            "base_commit_recorded": pos.recorded,
             "integration_branch": target,
-            "compared_with": compare,
-            "ahead": ahead,
-            "behind": behind,
+            "compared_with": base,
+            "ahead": pos.ahead,
+            "behind": pos.behind,
             "state": "missing" if dirty is None else ("dirty" if dirty else "clean"),
             "changes": None if dirty is None else len(dirty),
             "locked": wt.locked,
+            "lock_reason": lock,
+            "lease": status.lease_of(repo, wt.path),
             "verdict": verdict,
             "tokens_used": used,
             "token_budget": int(task_budget) if task_budget.isdigit() else None,
@@ -152,15 +155,22 @@ def describe(repo: RepoPaths, config: Config) -> list[dict[str, Any]]:
 def format_rows(rows: Sequence[Mapping[str, Any]]) -> str:
     if not rows:
         return "no agent worktrees (create one: ossa-hooks worktree create AGENT TASK)"
-    header = ("AGENT", "TASK", "BRANCH", "AHEAD/BEHIND", "STATE", "JUDGE", "TOKENS", "PATH")
+    from ossa_hooks.worktree import status
+
+    header = ("AGENT", "TASK", "BRANCH", "AHEAD/BEHIND", "STATE", "LOCK", "LEASE", "JUDGE",
+              "TOKENS", "PATH")
     table = [header]
     for r in rows:
-        ab = "-" if r["ahead"] is None else f"+{r['ahead']}/-{r['behind']} {r['compared_with']}"
+        behind = "?" if r["behind"] is None else r["behind"]
+        since = f"{r['compared_with']}@{r['base_commit'][:7]}" if r["base_commit"] else ""
+        ab = "-" if r["ahead"] is None else f"+{r['ahead']}/-{behind} {since}".rstrip()
         state = r["state"] + (f" ({r['changes']})" if r["changes"] else "")
         used = "-" if r["tokens_used"] is None else str(r["tokens_used"])
         cap = "-" if r["token_budget"] is None else str(r["token_budget"])
-        table.append((r["agent"], r["task"], r["branch"], ab, state, r["verdict"] or "-",
-                      f"{used}/{cap}", r["path"]))
+        lock = status.lock_cell(r["lock_reason"]) if r["locked"] else "-"
+        table.append((r["agent"], r["task"], r["branch"], ab, state, lock,
+                      status.lease_cell(r["lease"]), r["verdict"] or "-", f"{used}/{cap}",
+                      r["path"]))
     widths = [max(len(row[i]) for row in table) for i in range(len(header) - 1)]
     return "\n".join(
         "  ".join(cell.ljust(w) for cell, w in zip(row[:-1], widths, strict=True)) + "  " + row[-1]

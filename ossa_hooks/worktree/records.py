@@ -337,3 +337,10 @@ def _audit(repo: RepoPaths, name: str, code: int, start: float, detail: Mapping[
     from ossa_hooks import audit
 
     audit.record(repo, "worktree", name, code, time.perf_counter() - start, detail)
+
+
+def recorded_base(worktree: Path, env: Mapping[str, str] | None = None) -> str | None:
+    """The commit an agent worktree was created from (``OSSA_BASE_COMMIT`` of its ``.env``);
+    the one place that knows where it is recorded. ``env``: the ``.env`` already read."""
+    values = read_env(worktree / ENV_FILE) if env is None else env
+    return values.get("OSSA_BASE_COMMIT") or None
