@@ -63,6 +63,17 @@ SURFACE: tuple[tuple[str, ...], ...] = (
     ("run", "post-merge", "0"),
     ("run", "pre-rebase", "main"),
 )
+# The rest of the surface: commands that start agents or workflows (only swept without git,
+# where they stop before starting anything).
+AGENT_SURFACE: tuple[tuple[str, ...], ...] = (
+    ("agents", "spawn", "coder"),
+    ("agents", "run", "x", "-m", "hi"),
+    ("agents", "terminate", "x"),
+    ("workflow", "run"),
+    ("workflow", "logs"),
+    ("workflow", "execute", "phase", "--name", "1_plan"),
+    ("workflow", "orchestrate", "--config", "wf.yaml"),
+)
 HOOK_TYPES = ("pre-commit", "pre-push", "post-checkout", "post-merge", "pre-rebase")
 
 
@@ -158,7 +169,7 @@ def no_git_path(tmp_path_factory: pytest.TempPathFactory) -> str:
 # --- no git on PATH ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("args", SURFACE, ids=cmd_id)
+@pytest.mark.parametrize("args", SURFACE + AGENT_SURFACE, ids=cmd_id)
 def test_no_git_every_command_one_line_exit_2(proj: Path, no_git_path: str,
                                               args: tuple[str, ...]) -> None:
     before = state(proj)
@@ -166,6 +177,15 @@ def test_no_git_every_command_one_line_exit_2(proj: Path, no_git_path: str,
     assert proc.returncode == 2, proc.stderr
     assert_one_line(proc, "git not found on PATH")
     assert state(proj) == before
+
+
+@pytest.mark.parametrize("args", [("budget", "count", "README.md"), ("scan", "README.md")],
+                         ids=cmd_id)
+def test_no_git_commands_that_need_none_still_work(proj: Path, no_git_path: str,
+                                                   args: tuple[str, ...]) -> None:
+    proc = run(proj, *args, env={**os.environ, "PATH": no_git_path})
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr and "unexpected error" not in proc.stderr
 
 
 @pytest.mark.parametrize("hook_type", HOOK_TYPES)
