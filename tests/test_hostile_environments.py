@@ -262,6 +262,27 @@ def test_read_only_git_every_command_no_crash(proj: Path, args: tuple[str, ...])
         assert state(proj)["refs"] == before["refs"]
 
 
+@READ_ONLY
+def test_read_only_git_audit_lists_the_trail_in_place(proj: Path) -> None:
+    """The trail is read where it lies: audit.db read-only plus the journal's pending events."""
+    assert run(proj, "backup", "list").returncode == 0
+    assert run(proj, "audit").returncode == 0  # moves the journal into audit.db
+    assert run(proj, "doctor").returncode in (0, 1)  # one event left in the journal
+    writable = run(proj, "audit", "--format", "json", "-n", "0").stdout
+    before = state(proj)
+    journal = (proj / ".git" / "ossa-hooks" / "audit.journal").read_bytes()
+    proc = run(proj, "audit", "-n", "0", "--format", "json", prefix=read_only_prefix(proj))
+    assert proc.returncode == 0, proc.stderr
+    import json
+
+    names = [e["name"] for e in json.loads(proc.stdout)]
+    # what the writable audit listed, then the writable audit's own event (still journaled)
+    assert names == [*(e["name"] for e in json.loads(writable)), "audit"]
+    assert names[-3:] == ["audit", "doctor", "audit"]
+    assert (proj / ".git" / "ossa-hooks" / "audit.journal").read_bytes() == journal
+    assert state(proj) == before
+
+
 # --- corrupt and locked state databases ------------------------------------------------------
 
 
