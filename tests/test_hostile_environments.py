@@ -283,6 +283,14 @@ def test_read_only_git_audit_lists_the_trail_in_place(proj: Path) -> None:
     assert state(proj) == before
 
 
+@READ_ONLY
+def test_read_only_git_doctor_reads_healthy_databases_as_healthy(proj: Path) -> None:
+    assert run(proj, "audit").returncode == 0  # audit.db exists
+    proc = run(proj, "doctor", prefix=read_only_prefix(proj))
+    assert f"ok      {proj / '.git' / 'ossa-hooks' / 'audit.db'}: database readable" in proc.stdout
+    assert "problem" not in proc.stdout, proc.stdout
+
+
 # --- corrupt and locked state databases ------------------------------------------------------
 
 
