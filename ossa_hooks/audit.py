@@ -263,16 +263,76 @@ def events(repo: RepoPaths, limit: int | None = None, name: str | None = None) -
             rows = con.execute(query, params).fetchall()
         finally:
             con.close()
-    except sqlite3.Error as e:
-        from ossa_hooks.store import problem
+    except (sqlite3.Error, OSError) as e:
+        if not _read_only(repo, e):
+            if isinstance(e, OSError):
+                raise OssaError(f"{path}: cannot read the audit trail: {e}") from None
+            from ossa_hooks.store import problem
 
-        raise problem(path, e) from None
-    except OSError as e:
-        raise OssaError(f"{path}: cannot read the audit trail: {e}") from None
+            raise problem(path, e) from None
+        # A read-only git dir: read the trail where it lies, moving nothing.
+        rows = _rows_in_place(repo, query, params, limit, name)
     return [
         Event(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], _from_json(r[8]))
         for r in reversed(rows)
     ]
+
+
+def _read_only(repo: RepoPaths, error: BaseException) -> bool:
+    """True when ``error`` comes from a state folder this process may not write."""
+    import errno
+
+    if isinstance(error, OSError):
+        return error.errno in (errno.EROFS, errno.EACCES, errno.EPERM)
+    return not os.access(repo.state_dir_str, os.W_OK) or _on_read_only_fs(repo.state_dir_str)
+
+
+def _on_read_only_fs(folder: str) -> bool:
+    try:
+        return bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
+
+
+def _rows_in_place(repo: RepoPaths, query: str, params: list[Any], limit: int | None,
+                   name: str | None) -> list[Any]:
+    """The rows ``query`` gives from audit.db opened read-only (``immutable``: no -shm file is
+    needed) plus the events still waiting in the journal, newest first."""
+    import json
+    import sqlite3
+    from urllib.parse import quote
+
+    rows: list[Any] = []
+    path = db_path(repo)
+    if os.path.exists(path):
+        uri = f"file:{quote(os.path.abspath(path))}?mode=ro&immutable=1"
+        try:
+            con = sqlite3.connect(uri, uri=True)
+            try:
+                rows = con.execute(query, params).fetchall()
+            finally:
+                con.close()
+        except sqlite3.Error as e:
+            from ossa_hooks.store import problem
+
+            raise problem(path, e) from None
+    try:
+        with open(journal_path(repo), "rb") as f:
+            data = f.read()
+    except OSError:
+        data = b""
+    pending = []
+    for raw in data.splitlines():
+        try:
+            item = json.loads(raw)
+            values = tuple(_storable(item[c]) for c in _COLUMNS[1:])
+        except (ValueError, KeyError, TypeError):
+            continue
+        if name and values[3] != name:
+            continue
+        pending.append((0, *values))
+    merged = sorted([*rows, *pending], key=lambda r: (r[1], r[0]), reverse=True)
+    return merged[:limit] if limit else merged
 
 
 def _iso(t: float) -> str:

@@ -71,6 +71,10 @@ def os_error(error: OSError) -> OssaError | None:
 
     where = f"{quote_path(os.fsdecode(name))}: " if name else ""
     if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        folder = os.path.dirname(os.fsdecode(name)) if name else ""
+        if folder and not os.path.lexists(name):
+            # A file being created (often a temporary one): the folder is what to name.
+            where = f"cannot write in {quote_path(folder)}: "
         return OssaError(f"{where}{error.strerror} (the folder is read-only for this user or"
                          " file system: make it writable, or run this where you may write)")
     if error.errno == errno.ENAMETOOLONG:

@@ -132,11 +132,24 @@ def connect(path: Path | str, schema: str) -> Iterator[sqlite3.Connection]:
 
 
 def health(path: str) -> tuple[str, str]:
-    """``(kind, detail)`` of the database at ``path``: ok, locked, corrupt or unwritable."""
+    """``(kind, detail)`` of the database at ``path``: ok, locked, corrupt or unwritable.
+
+    A database in a folder this process may not write (a read-only git dir) is opened
+    ``immutable`` instead: its health does not depend on who looks at it."""
+    kind, detail = _health(path, path, False)
+    if kind == "unwritable":
+        from urllib.parse import quote
+
+        uri = f"file:{quote(os.path.abspath(path))}?mode=ro&immutable=1"
+        kind, detail = _health(path, uri, True)
+    return kind, detail
+
+
+def _health(path: str, target: str, uri: bool) -> tuple[str, str]:
     import sqlite3
 
     try:
-        con = sqlite3.connect(path, timeout=min(busy_timeout(), 1.0))
+        con = sqlite3.connect(target, timeout=min(busy_timeout(), 1.0), uri=uri)
     except sqlite3.Error as e:
         return kind_of(e) or "corrupt", str(e)
     try:

@@ -3,7 +3,6 @@ listing, the prompt format, and one database shared by every worktree of a repos
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from pathlib import Path
 
@@ -12,6 +11,7 @@ from conftest import git
 from conftest import ossa
 
 from ossa_hooks.agents import memory as memory
+from ossa_hooks.errors import OssaError
 from ossa_hooks.git import RepoPaths
 from ossa_hooks.git import repo_paths
 
@@ -186,5 +186,9 @@ def test_a_database_that_is_not_one_is_an_error(paths: RepoPaths) -> None:
     db = memory.db_path(paths)
     db.parent.mkdir(parents=True)
     db.write_bytes(b"not a database at all" * 100)
-    with pytest.raises(sqlite3.DatabaseError):
-        memory.recent(paths)
+    for read in (lambda: memory.recent(paths), lambda: memory.search(paths, "login bug")):
+        with pytest.raises(OssaError) as e:  # named with its fix, never "no memories"
+            read()
+        assert e.value.message == (f"{db}: the database is corrupt (file is not a database):"
+                                   " run `ossa-hooks doctor --fix` to move it aside and start"
+                                   " a new one")

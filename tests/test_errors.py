@@ -79,10 +79,11 @@ def test_a_missing_home_is_never_created(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("errno_name", "words"), [
-    ("EACCES", "Permission denied (the folder is read-only"),
-    ("EROFS", "Read-only file system (the folder is read-only"),
-    ("ENAMETOOLONG", "file name too long for the file system (use a shorter name)"),
-    ("ENOSPC", "No space left on device (free some space"),
+    ("EACCES", "cannot write in /repo/.git: Permission denied (the folder is read-only"),
+    ("EROFS", "cannot write in /repo/.git: Read-only file system (the folder is read-only"),
+    ("ENAMETOOLONG", '"/repo/.git/x\\ny": file name too long for the file system (use a'
+                     " shorter name)"),
+    ("ENOSPC", '"/repo/.git/x\\ny": No space left on device (free some space'),
 ])
 def test_what_the_system_refuses_is_one_line(capsys: pytest.CaptureFixture[str],
                                              errno_name: str, words: str) -> None:
@@ -96,5 +97,5 @@ def test_what_the_system_refuses_is_one_line(capsys: pytest.CaptureFixture[str],
 
     assert handle_errors(refuse) == 2
     err = capsys.readouterr().err
-    assert err.startswith('ossa-hooks: "/repo/.git/x\\ny": ') and words in err
+    assert err.startswith(f"ossa-hooks: {words}"), err
     assert err.count("\n") == 1 and "unexpected" not in err

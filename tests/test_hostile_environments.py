@@ -63,6 +63,17 @@ SURFACE: tuple[tuple[str, ...], ...] = (
     ("run", "post-merge", "0"),
     ("run", "pre-rebase", "main"),
 )
+# The rest of the surface: commands that start agents or workflows (only swept without git,
+# where they stop before starting anything).
+AGENT_SURFACE: tuple[tuple[str, ...], ...] = (
+    ("agents", "spawn", "coder"),
+    ("agents", "run", "x", "-m", "hi"),
+    ("agents", "terminate", "x"),
+    ("workflow", "run"),
+    ("workflow", "logs"),
+    ("workflow", "execute", "phase", "--name", "1_plan"),
+    ("workflow", "orchestrate", "--config", "wf.yaml"),
+)
 HOOK_TYPES = ("pre-commit", "pre-push", "post-checkout", "post-merge", "pre-rebase")
 
 
@@ -158,7 +169,7 @@ def no_git_path(tmp_path_factory: pytest.TempPathFactory) -> str:
 # --- no git on PATH ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("args", SURFACE, ids=cmd_id)
+@pytest.mark.parametrize("args", SURFACE + AGENT_SURFACE, ids=cmd_id)
 def test_no_git_every_command_one_line_exit_2(proj: Path, no_git_path: str,
                                               args: tuple[str, ...]) -> None:
     before = state(proj)
@@ -166,6 +177,15 @@ def test_no_git_every_command_one_line_exit_2(proj: Path, no_git_path: str,
     assert proc.returncode == 2, proc.stderr
     assert_one_line(proc, "git not found on PATH")
     assert state(proj) == before
+
+
+@pytest.mark.parametrize("args", [("budget", "count", "README.md"), ("scan", "README.md")],
+                         ids=cmd_id)
+def test_no_git_commands_that_need_none_still_work(proj: Path, no_git_path: str,
+                                                   args: tuple[str, ...]) -> None:
+    proc = run(proj, *args, env={**os.environ, "PATH": no_git_path})
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr and "unexpected error" not in proc.stderr
 
 
 @pytest.mark.parametrize("hook_type", HOOK_TYPES)
@@ -240,6 +260,35 @@ def test_read_only_git_every_command_no_crash(proj: Path, args: tuple[str, ...])
     if args[0] != "gitignore" and args[:2] != ("spawn", "a task"):
         # gitignore fix and spawn write into the worktree (not .git) by design
         assert state(proj)["refs"] == before["refs"]
+
+
+@READ_ONLY
+def test_read_only_git_audit_lists_the_trail_in_place(proj: Path) -> None:
+    """The trail is read where it lies: audit.db read-only plus the journal's pending events."""
+    assert run(proj, "backup", "list").returncode == 0
+    assert run(proj, "audit").returncode == 0  # moves the journal into audit.db
+    assert run(proj, "doctor").returncode in (0, 1)  # one event left in the journal
+    writable = run(proj, "audit", "--format", "json", "-n", "0").stdout
+    before = state(proj)
+    journal = (proj / ".git" / "ossa-hooks" / "audit.journal").read_bytes()
+    proc = run(proj, "audit", "-n", "0", "--format", "json", prefix=read_only_prefix(proj))
+    assert proc.returncode == 0, proc.stderr
+    import json
+
+    names = [e["name"] for e in json.loads(proc.stdout)]
+    # what the writable audit listed, then the writable audit's own event (still journaled)
+    assert names == [*(e["name"] for e in json.loads(writable)), "audit"]
+    assert names[-3:] == ["audit", "doctor", "audit"]
+    assert (proj / ".git" / "ossa-hooks" / "audit.journal").read_bytes() == journal
+    assert state(proj) == before
+
+
+@READ_ONLY
+def test_read_only_git_doctor_reads_healthy_databases_as_healthy(proj: Path) -> None:
+    assert run(proj, "audit").returncode == 0  # audit.db exists
+    proc = run(proj, "doctor", prefix=read_only_prefix(proj))
+    assert f"ok      {proj / '.git' / 'ossa-hooks' / 'audit.db'}: database readable" in proc.stdout
+    assert "problem" not in proc.stdout, proc.stdout
 
 
 # --- corrupt and locked state databases ------------------------------------------------------
