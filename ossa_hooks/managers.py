@@ -316,8 +316,12 @@ def plan(lay: Layout, top: Path | None, force: bool) -> Step:
     moves: list[tuple[Path, Path | None]] = []
     chained = lay.chained
     notes: list[str] = []
+    if chained == "ossa":  # a second shim of ours, run before the first: the actions ran twice
+        moves.append((lay.path(CHAINED), None))
+        chained = None
+        notes.append(f"removed {t}{CHAINED}: an ossa-hooks shim too")
     main = lay.main
-    if older_chain(lay) and chained is not None:
+    if older_chain(lay) and chained is not None and lay.chained != "ossa":
         raise OssaError(
             f"{lay.path(LEGACY)} (kept by an older ossa-hooks) and {lay.path(CHAINED)} both"
             " exist: move one of them away, then run `ossa-hooks install` again")
