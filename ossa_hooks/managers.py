@@ -39,7 +39,7 @@ END = "# <<< ossa-hooks"
 SHIM_MARKER_TEXT = "# ossa-hooks-shim-version:"
 SHIM_MARKER = SHIM_MARKER_TEXT.encode()
 REPLACED = ".ossa-replaced"  # a hook `install --force` replaced
-# How many arguments git passes each hook type (at most): lefthook hands them on as {1}, {2}…
+# How many arguments git passes each hook type (at most).
 GIT_ARGS = {"pre-commit": 0, "post-checkout": 3, "pre-push": 2, "post-merge": 1, "pre-rebase": 2}
 
 
@@ -127,7 +127,9 @@ def lefthook_block(entries: dict[str, Path]) -> str:
 
     lines = [BEGIN]
     for hook_type, shim in entries.items():
-        args = " ".join(f"{{{i}}}" for i in range(1, GIT_ARGS.get(hook_type, 0) + 1))
+        # {0}: git's arguments, however many there are ({2} is left as it is when git gives
+        # pre-rebase one argument).
+        args = "{0}" if GIT_ARGS.get(hook_type, 0) else ""
         run = f"{shlex.quote(str(shim))} {args}".rstrip()
         lines += [f"{hook_type}:", "  commands:", "    ossa-hooks:",
                   f"      run: {_yaml_str(run)}"]
