@@ -154,6 +154,8 @@ def hook_findings(lay: Layout, listed: Sequence[str],
         shim = None
     if shim is not None:
         runs.append(f"shim {shim.name}")
+        if lay.chained == "ossa":
+            runs.append(f"{lay.path(CHAINED).name} (an ossa-hooks shim it runs first)")
     if lay.main == "pre-commit" and listed:
         runs.append(f"pre-commit ({', '.join(listed)})")
     if not runs:

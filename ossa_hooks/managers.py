@@ -39,7 +39,7 @@ END = "# <<< ossa-hooks"
 SHIM_MARKER_TEXT = "# ossa-hooks-shim-version:"
 SHIM_MARKER = SHIM_MARKER_TEXT.encode()
 REPLACED = ".ossa-replaced"  # a hook `install --force` replaced
-# How many arguments git passes each hook type (at most): lefthook hands them on as {1}, {2}…
+# How many arguments git passes each hook type (at most).
 GIT_ARGS = {"pre-commit": 0, "post-checkout": 3, "pre-push": 2, "post-merge": 1, "pre-rebase": 2}
 
 
@@ -127,7 +127,9 @@ def lefthook_block(entries: dict[str, Path]) -> str:
 
     lines = [BEGIN]
     for hook_type, shim in entries.items():
-        args = " ".join(f"{{{i}}}" for i in range(1, GIT_ARGS.get(hook_type, 0) + 1))
+        # {0}: git's arguments, however many there are ({2} is left as it is when git gives
+        # pre-rebase one argument).
+        args = "{0}" if GIT_ARGS.get(hook_type, 0) else ""
         run = f"{shlex.quote(str(shim))} {args}".rstrip()
         lines += [f"{hook_type}:", "  commands:", "    ossa-hooks:",
                   f"      run: {_yaml_str(run)}"]
@@ -316,8 +318,12 @@ def plan(lay: Layout, top: Path | None, force: bool) -> Step:
     moves: list[tuple[Path, Path | None]] = []
     chained = lay.chained
     notes: list[str] = []
+    if chained == "ossa":  # a second shim of ours, run before the first: the actions ran twice
+        moves.append((lay.path(CHAINED), None))
+        chained = None
+        notes.append(f"removed {t}{CHAINED}: an ossa-hooks shim too")
     main = lay.main
-    if older_chain(lay) and chained is not None:
+    if older_chain(lay) and chained is not None and lay.chained != "ossa":
         raise OssaError(
             f"{lay.path(LEGACY)} (kept by an older ossa-hooks) and {lay.path(CHAINED)} both"
             " exist: move one of them away, then run `ossa-hooks install` again")

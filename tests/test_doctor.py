@@ -173,3 +173,18 @@ def test_fix_repairs_the_hooks(committed_repo: Path) -> None:
     assert proc.returncode == 0, proc.stdout
     assert "fixed   hooks: pre-push: installed" in proc.stdout
     assert proc.stdout.strip().endswith("all good")
+
+
+def test_a_shim_chaining_another_shim_runs_twice(committed_repo: Path) -> None:
+    hooks = committed_repo / ".git" / "hooks"
+    assert ossa(committed_repo, "install").returncode == 0
+    (hooks / "pre-push.ossa-chained").write_bytes((hooks / "pre-push").read_bytes())
+    (hooks / "pre-push.ossa-chained").chmod(0o755)
+    proc = ossa(committed_repo, "doctor")
+    assert proc.returncode == 1
+    assert ("pre-push: ossa's actions run twice: shim pre-push and pre-push.ossa-chained"
+            " (an ossa-hooks shim it runs first) (run `ossa-hooks install`)") in proc.stdout
+    proc = ossa(committed_repo, "install")
+    assert "pre-push: already installed (removed pre-push.ossa-chained: an ossa-hooks shim too)" \
+        in proc.stdout
+    assert ossa(committed_repo, "doctor").returncode == 0

@@ -284,17 +284,26 @@ def test_lefthook_local_with_content_of_its_own(repo: Path, lefthook: Path,
     assert local.read_text() == "pre-commit:\n  commands:\n    mine:\n      run: 'true'\n"
 
 
-def test_lefthook_hands_on_post_checkout_arguments(repo: Path, lefthook: Path,
-                                                   tmp_path: Path) -> None:
-    (repo / "lefthook.yml").write_text("post-checkout:\n  commands:\n    team:\n"
-                                       "      run: 'true'\n")
+def test_lefthook_hands_on_gits_arguments(repo: Path, lefthook: Path, tmp_path: Path) -> None:
+    (repo / "lefthook.yml").write_text(
+        "post-checkout:\n  commands:\n    team:\n      run: 'true'\n"
+        "pre-rebase:\n  commands:\n    team:\n      run: 'true'\n")
     subprocess.run([str(lefthook), "install"], cwd=repo, check=True, capture_output=True)
     assert ossa(repo, "install").returncode == 0
     old = git(repo, "rev-parse", "HEAD").stdout.strip()
     git(repo, "checkout", "-q", "-b", "side")
-    proc = ossa(repo, "audit", "--format", "json", "-n", "1", "--name", "post-checkout")
-    event = json.loads(proc.stdout)[0]
-    assert event["detail"]["args"] == [old, old, "1"]
+    git(repo, "commit", "-q", "--allow-empty", "-m", "side")
+    git(repo, "checkout", "-q", "main")
+    git(repo, "commit", "-q", "--allow-empty", "-m", "main")
+    git(repo, "checkout", "-q", "side")
+    git(repo, "rebase", "-q", "main")  # pre-rebase gets one argument
+
+    def args(name: str) -> list[str]:
+        proc = ossa(repo, "audit", "--format", "json", "-n", "0", "--name", name)
+        return [e["detail"]["args"] for e in json.loads(proc.stdout)]
+
+    assert args("post-checkout")[0] == [old, old, "1"]
+    assert args("pre-rebase") == [["main"]]
 
 
 # --- pre-commit -------------------------------------------------------------------------
