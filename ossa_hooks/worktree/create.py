@@ -120,8 +120,8 @@ def ensure_hooks(worktree: Path) -> str:
     added, foreign = [], []
     for hook_type in HOOK_TYPES:
         st = install.state(folder, hook_type)
-        if st.ours:
-            continue
+        if st.ours or install.layout(folder, hook_type).shim is not None:
+            continue  # ours, or joined to another manager (pre-commit, lefthook) that runs it
         if st.present:
             foreign.append(hook_type)
             continue
