@@ -113,6 +113,7 @@ def ensure_excluded(repo: RepoPaths, config: Config) -> list[str]:
 def ensure_hooks(worktree: Path) -> str:
     """Install the hook shims the worktree's hooks folder lacks; foreign hooks are left alone."""
     from ossa_hooks import install
+    from ossa_hooks import managers
     from ossa_hooks.config import HOOK_TYPES
 
     folder = install.hooks_dir(worktree)
@@ -120,7 +121,7 @@ def ensure_hooks(worktree: Path) -> str:
     added, foreign = [], []
     for hook_type in HOOK_TYPES:
         st = install.state(folder, hook_type)
-        if st.ours or install.layout(folder, hook_type).shim is not None:
+        if st.ours or managers.layout(folder, hook_type).shim is not None:
             continue  # ours, or joined to another manager (pre-commit, lefthook) that runs it
         if st.present:
             foreign.append(hook_type)
