@@ -12,8 +12,10 @@ import functools
 import json
 import sys
 import time
+from collections.abc import Iterator
 from collections.abc import Mapping
 from collections.abc import Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from dataclasses import field
 from pathlib import Path
@@ -200,10 +202,30 @@ CREATE TABLE IF NOT EXISTS calls (
     source TEXT NOT NULL,
     exit_code INTEGER NOT NULL,
     seconds REAL NOT NULL,
-    detail TEXT NOT NULL DEFAULT '{}'
+    detail TEXT NOT NULL DEFAULT '{}',
+    cost_usd REAL
 );
 CREATE INDEX IF NOT EXISTS calls_branch ON calls(branch);
+CREATE TABLE IF NOT EXISTS escalations (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    time REAL NOT NULL,
+    branch TEXT NOT NULL,
+    task TEXT NOT NULL,
+    workflow INTEGER,
+    reason TEXT NOT NULL
+);
 """
+
+
+@contextmanager
+def _connect(repo: RepoPaths) -> Iterator[Any]:
+    """The ledger, with the columns later versions added (a ledger an older version wrote
+    gains them, empty)."""
+    with store.connect(db_path(repo), _SCHEMA) as con:
+        cols = {r[1] for r in con.execute("PRAGMA table_info(calls)").fetchall()}
+        if "cost_usd" not in cols:
+            con.execute("ALTER TABLE calls ADD COLUMN cost_usd REAL")
+        yield con
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,6 +237,7 @@ class Usage:
     output: int
     source: str
     detail: Mapping[str, Any] = field(default_factory=dict)
+    cost_usd: float | None = None  # what the program reported it cost, when it did
 
     @property
     def total(self) -> int:
@@ -228,7 +251,7 @@ def db_path(repo: RepoPaths) -> Path:
 def register_task(repo: RepoPaths, task: TaskRef, budget: int, agents: Mapping[str, int]) -> None:
     """Create or update a task's budgets (agent name -> tokens; agents not named keep theirs)."""
     now = time.time()
-    with store.connect(db_path(repo), _SCHEMA) as con:
+    with _connect(repo) as con:
         con.execute("BEGIN IMMEDIATE")
         row = con.execute("SELECT agents FROM tasks WHERE branch = ?", (task.branch,)).fetchone()
         merged = {**(json.loads(row["agents"]) if row else {}), **agents}
@@ -244,7 +267,7 @@ def register_task(repo: RepoPaths, task: TaskRef, budget: int, agents: Mapping[s
 
 def set_tip(repo: RepoPaths, branch: str, sha: str) -> None:
     """Remember a task branch's newest commit (the branch may be deleted once merged)."""
-    with store.connect(db_path(repo), _SCHEMA) as con:
+    with _connect(repo) as con:
         con.execute("UPDATE tasks SET tip = ?, updated = ? WHERE branch = ?",
                     (sha, time.time(), branch))
 
@@ -262,25 +285,26 @@ def record(
     seconds: float = 0.0,
 ) -> None:
     """Append one agent call to the ledger."""
-    with store.connect(db_path(repo), _SCHEMA) as con:
+    with _connect(repo) as con:
         con.execute(
             "INSERT INTO calls (time, branch, task, workflow, agent, agent_type, phase,"
-            " prompt_tokens, output_tokens, source, exit_code, seconds, detail)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " prompt_tokens, output_tokens, source, exit_code, seconds, detail, cost_usd)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (time.time(), task.branch, task.name, workflow, agent, agent_type, phase,
              usage.prompt, usage.output, usage.source, exit_code, seconds,
-             json.dumps(dict(usage.detail), sort_keys=True)),
+             json.dumps(dict(usage.detail), sort_keys=True), usage.cost_usd),
         )
 
 
-def tokens_of(repo: RepoPaths, workflow: int, phase: str, since: float) -> int:
-    """Tokens of a workflow phase's calls made since ``since`` (an escalated phase's share)."""
-    with store.connect(db_path(repo), _SCHEMA) as con:
+def spent_since(repo: RepoPaths, workflow: int, phase: str, since: float
+                ) -> tuple[int, float | None]:
+    """Tokens and reported cost of a workflow phase's calls made since ``since``."""
+    with _connect(repo) as con:
         row = con.execute(
-            "SELECT COALESCE(SUM(prompt_tokens + output_tokens), 0) FROM calls"
-            " WHERE workflow = ? AND phase = ? AND time >= ?", (workflow, phase, since)
-        ).fetchone()
-    return int(row[0])
+            "SELECT COALESCE(SUM(prompt_tokens + output_tokens), 0), SUM(cost_usd),"
+            " COUNT(cost_usd) FROM calls WHERE workflow = ? AND phase = ? AND time >= ?",
+            (workflow, phase, since)).fetchone()
+    return int(row[0]), (round(float(row[1]), 6) if row[2] else None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,10 +316,12 @@ class AgentUsage:
     output: int
     calls: int
     sources: tuple[str, ...]
+    cost_usd: float | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {"used": self.used, "budget": self.budget, "prompt": self.prompt,
-                "output": self.output, "calls": self.calls, "sources": list(self.sources)}
+                "output": self.output, "calls": self.calls, "sources": list(self.sources),
+                "cost_usd": self.cost_usd}
 
 
 @dataclass(frozen=True, slots=True)
@@ -307,6 +333,13 @@ class TaskUsage:
     budget: int
     agents: tuple[AgentUsage, ...]
     calls: int
+    workflow: int | None = None  # the totals are this workflow's calls only
+    escalations: tuple[tuple[float, str], ...] = ()
+
+    @property
+    def cost_usd(self) -> float | None:
+        costs = [a.cost_usd for a in self.agents if a.cost_usd is not None]
+        return round(sum(costs), 6) if costs else None
 
     def agent(self, name: str) -> AgentUsage | None:
         return next((a for a in self.agents if a.name == name), None)
@@ -314,7 +347,9 @@ class TaskUsage:
     def as_json(self) -> dict[str, Any]:
         return {
             "task": {"name": self.name, "branch": self.branch, "worktree": self.worktree,
-                     "used": self.used, "budget": self.budget, "calls": self.calls},
+                     "used": self.used, "budget": self.budget, "calls": self.calls,
+                     "cost_usd": self.cost_usd, "workflow": self.workflow},
+            "escalations": [{"time": t, "reason": r} for t, r in self.escalations],
             "agents": {a.name: a.as_json() for a in self.agents},
         }
 
@@ -323,17 +358,24 @@ class TaskUsage:
 _ORDER = {"researcher": 0, "coder": 1, "reviewer": 2}
 
 
-def usage(repo: RepoPaths, branches: Sequence[str] | None = None) -> list[TaskUsage]:
-    """Used / budget per task (all registered tasks, or those of ``branches``), oldest first."""
+def usage(repo: RepoPaths, branches: Sequence[str] | None = None,
+          workflow: int | None = None) -> list[TaskUsage]:
+    """Used / budget per task (all registered tasks, or those of ``branches``), oldest first;
+    with ``workflow``, the calls of that workflow only (its tasks' budgets still shown)."""
     path = db_path(repo)
     if not path.exists():
         return []
-    with store.connect(path, _SCHEMA) as con:
+    where = "" if workflow is None else " WHERE workflow = ?"
+    params: tuple[Any, ...] = () if workflow is None else (workflow,)
+    with _connect(repo) as con:
         tasks = con.execute("SELECT * FROM tasks ORDER BY created, branch").fetchall()
         rows = con.execute(
-            "SELECT branch, agent, SUM(prompt_tokens) p, SUM(output_tokens) o, COUNT(*) n,"
-            " GROUP_CONCAT(DISTINCT source) s FROM calls GROUP BY branch, agent ORDER BY MIN(id)"
+            "SELECT branch, agent, SUM(prompt_tokens) p, SUM(output_tokens) o, COUNT(*) n,"  # noqa: S608
+            " GROUP_CONCAT(DISTINCT source) s, SUM(cost_usd) c, COUNT(cost_usd) nc FROM calls"
+            + where + " GROUP BY branch, agent ORDER BY MIN(id)", params
         ).fetchall()
+        esc = con.execute("SELECT branch, time, reason FROM escalations"  # noqa: S608
+                          + where + " ORDER BY id", params).fetchall()
         orphans = con.execute(
             "SELECT DISTINCT branch, task FROM calls WHERE branch NOT IN (SELECT branch FROM tasks)"
         ).fetchall()
@@ -355,11 +397,14 @@ def usage(repo: RepoPaths, branches: Sequence[str] | None = None) -> list[TaskUs
             agents[r["agent"]] = AgentUsage(
                 r["agent"], r["p"] + r["o"], agent_budgets.get(r["agent"]), r["p"], r["o"],
                 r["n"], tuple(sorted(set((r["s"] or "").split(",")) - {""})),
+                round(float(r["c"]), 6) if r["nc"] else None,
             )
         ordered = sorted(agents.values(), key=lambda a: (_ORDER.get(a.name, len(_ORDER)), a.name))
         result.append(TaskUsage(name, branch, worktree, sum(a.used for a in agents.values()),
                                 budget, tuple(ordered),
-                                sum(a.calls for a in agents.values())))
+                                sum(a.calls for a in agents.values()), workflow,
+                                tuple((e["time"], e["reason"]) for e in esc
+                                      if e["branch"] == branch)))
     return result
 
 
@@ -368,6 +413,15 @@ def task_usage(repo: RepoPaths, task: TaskRef) -> TaskUsage:
     if found:
         return found[0]
     return TaskUsage(task.name, task.branch, task.worktree, 0, task.budget or 0, (), 0)
+
+
+def workflow_usage(repo: RepoPaths, task: TaskRef, workflow: int) -> TaskUsage:
+    """The calls and escalations of one workflow, against its task's budgets."""
+    found = usage(repo, [task.branch], workflow=workflow)
+    if found:
+        return found[0]
+    return TaskUsage(task.name, task.branch, task.worktree, 0, task.budget or 0, (), 0,
+                     workflow)
 
 
 # --- limits and escalation ---------------------------------------------------------------
@@ -382,23 +436,45 @@ class BudgetExceeded(OssaError):
         self.output: str | None = None  # what the agent answered, when the call did happen
 
 
-def check_before(repo: RepoPaths, task: TaskRef, agent: str, prompt_tokens: int) -> None:
-    """Refuse a call whose prompt alone is more than what is left of the agent's or the task's
-    budget."""
+def expected_output(repo: RepoPaths, task: TaskRef, agent: str, default: int) -> int:
+    """The answer a call of ``agent`` is expected to take: the mean output of its earlier calls
+    in this task, else ``default`` (``budget.expected_output``)."""
+    if not db_path(repo).exists():
+        return default
+    with _connect(repo) as con:
+        row = con.execute("SELECT AVG(output_tokens), COUNT(*) FROM calls WHERE branch = ? AND"
+                          " agent = ?", (task.branch, agent)).fetchone()
+    return round(float(row[0])) if row[1] else default
+
+
+def room_left(repo: RepoPaths, task: TaskRef, agent: str) -> int | None:
+    """Tokens left for ``agent``: the smaller of what is left of its budget and of the task's
+    (None: no limit)."""
     tu = task_usage(repo, task)
     au = tu.agent(agent)
-    if au is not None and au.budget is not None and prompt_tokens > au.budget - au.used:
+    lefts = []
+    if au is not None and au.budget is not None:
+        lefts.append(max(au.budget - au.used, 0))
+    if tu.budget:
+        lefts.append(max(tu.budget - tu.used, 0))
+    return min(lefts) if lefts else None
+
+
+def check_before(repo: RepoPaths, task: TaskRef, agent: str, prompt_tokens: int,
+                 expected: int = 0) -> None:
+    """Refuse a call whose prompt plus the answer expected is more than what is left of the
+    agent's or the task's budget: better to stop before paying than to pay and throw away."""
+    need = prompt_tokens + expected
+    tu = task_usage(repo, task)
+    au = tu.agent(agent)
+    what = f"{agent}'s prompt is {prompt_tokens:,} tokens (+{expected:,} expected answer)"
+    if au is not None and au.budget is not None and need > au.budget - au.used:
         left = max(au.budget - au.used, 0)
-        raise BudgetExceeded(
-            f"{agent}'s prompt is {prompt_tokens:,} tokens but only {left:,} "
-            f"of its {au.budget:,} are left"
-        )
-    if tu.budget and prompt_tokens > tu.budget - tu.used:
+        raise BudgetExceeded(f"{what} but only {left:,} of its {au.budget:,} are left")
+    if tu.budget and need > tu.budget - tu.used:
         left = max(tu.budget - tu.used, 0)
-        raise BudgetExceeded(
-            f"{agent}'s prompt is {prompt_tokens:,} tokens but only {left:,} "
-            f"of task {task.name}'s {tu.budget:,} are left"
-        )
+        raise BudgetExceeded(f"{what} but only {left:,} of task {task.name}'s {tu.budget:,} "
+                             "are left")
 
 
 def check_after(repo: RepoPaths, task: TaskRef, agent: str) -> None:
@@ -420,6 +496,11 @@ def escalate(
     from ossa_hooks import audit
 
     print(f"ossa-hooks: escalated: {reason}", file=sys.stderr)
+    # On record for good: raising a budget later does not make this escalation go away.
+    with _connect(repo) as con:
+        con.execute("INSERT INTO escalations (time, branch, task, workflow, reason)"
+                    " VALUES (?, ?, ?, ?, ?)", (time.time(), task.branch, task.name, workflow,
+                                                reason))
     command = config.get("budget.escalate_command")
     rc: int | None = None
     if command:
@@ -602,7 +683,7 @@ def merged_task_branches(repo: RepoPaths, cwd: Path) -> list[str]:
     path = db_path(repo)
     if not path.exists():
         return []
-    with store.connect(path, _SCHEMA) as con:
+    with _connect(repo) as con:
         rows = con.execute("SELECT branch, tip FROM tasks").fetchall()
     has_orig = git.ok(["rev-parse", "-q", "--verify", "ORIG_HEAD^{commit}"], cwd)
     merged = []

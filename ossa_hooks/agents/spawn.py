@@ -7,11 +7,13 @@ import json
 import shlex
 import string
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from ossa_hooks.agents import budget as budget
-from ossa_hooks.agents import runner as agents
+from ossa_hooks.agents import providers as providers
+from ossa_hooks.agents import specs as agents
 from ossa_hooks.config import Config
 from ossa_hooks.errors import OssaError
 from ossa_hooks.git import RepoPaths
@@ -25,8 +27,11 @@ EXCLUDED = (f"/{agents.WORKSPACE}/agents/", f"/{agents.WORKSPACE}/workflows/",
             f"/{agents.WORKSPACE}/{SCRIPT}")
 
 
-def provider_value(provider: str, command: str | None, module: str | None) -> Any:
-    """The ``provider:`` value of the specs for the CLI's --provider/--command/--module."""
+def provider_value(provider: str, command: str | None, module: str | None,
+                   args: Sequence[str] = ()) -> Any:
+    """The ``provider:`` value of the specs for the CLI's --provider/--command/--module and
+    --agent-arg (more arguments for the agent program)."""
+    value: dict[str, Any]
     if command is not None:
         if provider != "command":
             raise OssaError(f"--command goes with --provider command, not {provider}")
@@ -34,16 +39,20 @@ def provider_value(provider: str, command: str | None, module: str | None) -> An
             shlex.split(command)
         except ValueError as e:
             raise OssaError(f"--command: cannot be split like a shell: {e}") from None
-        return {"type": "command", "command": command}
-    if provider == "command":
+        value = {"type": "command", "command": command}
+    elif provider == "command":
         raise OssaError('--provider command needs --command "PROGRAM ARGS"')
-    if provider == "python":
+    elif provider == "python":
         if not module or ":" not in module:
             raise OssaError('--provider python needs --module "package.module:function"')
-        return {"type": "python", "module": module}
-    if provider not in agents.PRESETS:
+        value = {"type": "python", "module": module}
+    elif provider not in providers.PRESETS:
         raise OssaError(f"unknown provider '{provider}' (one of {', '.join(agents.PROVIDERS)})")
-    return provider
+    else:
+        value = {"type": provider}
+    if args:
+        value["args"] = list(args)
+    return value if len(value) > 1 else value["type"]
 
 
 def _flow(value: Any) -> str:
