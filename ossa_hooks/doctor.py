@@ -64,6 +64,7 @@ CHECKS: tuple[Check, ...] = (
     Check("hooks", "worktree", "ossa_hooks.doctor:check_hooks"),
     Check("leases", "repository", "ossa_hooks.worktree.lease:doctor_check",
           "ossa_hooks.worktree.lease:doctor_fix"),
+    Check("sandbox", "repository", "ossa_hooks.agents.sandbox:doctor_check"),
 )
 
 

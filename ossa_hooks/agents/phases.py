@@ -408,7 +408,7 @@ def _finish(run: Runner, final: str, reason: str,
     path = report.write_compliance(run.repo, run.worktree, run.wf.id, run.task, final,
                                    criteria, tu, reason)
     cost = f", ${tu.cost_usd:.4f}" if tu.cost_usd is not None else ""
-    run.say(f"workflow {run.wf.id}: {final}" + (f" ({reason})" if reason else "")
+    run.say(f"workflow {run.wf.id}: {final}" + (f": {reason}" if reason else "")
             + f"; tokens {tu.used:,} / {tu.budget:,}{cost}")
     run.say(f"  compliance report: {path}")
     if final == "escalated":

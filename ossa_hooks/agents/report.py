@@ -12,6 +12,7 @@ from typing import Any
 
 from ossa_hooks import git
 from ossa_hooks.agents import budget as budget
+from ossa_hooks.agents import budget_report as budget_report
 from ossa_hooks.agents import record as record
 from ossa_hooks.agents.specs import workspace
 from ossa_hooks.agents.workflow import Workflow
@@ -63,7 +64,7 @@ def write_compliance(repo: RepoPaths, worktree: Path, workflow: int, task: budge
                      f"{cost} | {note} |")
     lines += ["", "## Success criteria", ""]
     lines += [f"- [{'x' if ok else ' '}] {n}: {why}" for n, ok, why in criteria]
-    lines += ["", "## Token budget (this workflow's calls)", "", budget.format_md([tu]), ""]
+    lines += ["", "## Token budget (this workflow's calls)", "", budget_report.format_md([tu]), ""]
     if tu.escalations:
         lines += ["## Escalations", ""]
         lines += [f"- **ESCALATED** {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(t))}: "
@@ -116,7 +117,7 @@ def format_status(repo: RepoPaths, wf: Workflow, show_budget: bool) -> str:
     if show_budget:
         tasks = budget.usage(repo, [wf.branch], workflow=wf.id)
         lines.append(f"  budget of workflow {wf.id} (its own calls):")
-        lines.append(budget.format_text(tasks) if tasks and tasks[0].calls
+        lines.append(budget_report.format_text(tasks) if tasks and tasks[0].calls
                      else "  no agent calls recorded")
     return "\n".join(lines)
 

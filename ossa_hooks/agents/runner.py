@@ -28,6 +28,7 @@ from ossa_hooks.agents import budget as budget
 from ossa_hooks.agents import providers as providers
 from ossa_hooks.agents import record as record
 from ossa_hooks.agents import registry as registry
+from ossa_hooks.agents import sandbox as sandbox
 from ossa_hooks.agents.specs import AgentSpec
 from ossa_hooks.agents.specs import budgets_of
 from ossa_hooks.agents.specs import load_spec
@@ -215,6 +216,7 @@ def call(
     budget.check_before(repo, task, spec.name, prompt_tokens, expected)
     argv, stdin = providers.argv_for(spec, prompt, providers.Caps(
         max_turns=spec.provider.max_turns, max_cost_usd=spec.provider.max_cost_usd))
+    argv = sandbox.wrap(argv, spec.sandbox, worktree, repo)
     env = _environment(spec, agent_id, task, worktree, phase, workflow)
     log_path = record.log_path(repo, task.branch, spec.name)
     stamp = time.strftime("%Y-%m-%d %H:%M:%S")

@@ -46,7 +46,16 @@ def main_report(args: argparse.Namespace) -> int:
         task = budget.current_task(repo)
         if task is not None:
             tasks = [budget.task_usage(repo, task)]
-    text = budget.render(tasks, args.format, single=branches is not None and len(branches) == 1)
+    if args.format == "html":
+        from ossa_hooks.agents import report_html
+        from ossa_hooks.agents import workflow
+
+        text = report_html.page(repo, tasks, workflow.all_workflows(repo))
+    else:
+        from ossa_hooks.agents import budget_report
+
+        single = branches is not None and len(branches) == 1
+        text = budget_report.render(tasks, args.format, single=single)
     if args.output:
         Path(args.output).write_text(text + "\n", encoding="utf-8")
         print(f"wrote {args.output}")

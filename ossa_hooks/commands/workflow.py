@@ -46,6 +46,12 @@ def register(sub: SubParsers) -> None:
     lg.add_argument("--workflow", type=int, metavar="ID")
     lg.add_argument("--follow", "-f", action="store_true", help="keep following while it runs")
     lg.set_defaults(func=main_logs)
+    rp = wsub.add_parser("report", help="the HTML report: status, timeline, tokens and cost, "
+                                         "escalations, verdicts")
+    rp.add_argument("--workflow", type=int, metavar="ID")
+    rp.add_argument("--all", action="store_true", help="every workflow of the repository")
+    rp.add_argument("--output", "-o", metavar="FILE", help="write it there (default: stdout)")
+    rp.set_defaults(func=main_report)
     m = wsub.add_parser("memory", help="search what earlier tasks learned (full-text)")
     m.add_argument("query", nargs="?", help="words to search (default: the newest memories)")
     m.add_argument("--limit", "-n", type=int, default=10)
@@ -129,4 +135,23 @@ def main_memory(args: argparse.Namespace) -> int:
         print("no memories found")
         return 0
     print(memory.format_for_prompt(found, width=200))
+    return 0
+
+
+def main_report(args: argparse.Namespace) -> int:
+    from ossa_hooks import git
+    from ossa_hooks.agents import budget as budget
+    from ossa_hooks.agents import report_html as report_html
+    from ossa_hooks.agents import workflow as workflow
+
+    repo = git.repo_paths()
+    chosen = [w for w in _pick(args) if isinstance(w, workflow.Workflow)]
+    branches = list(dict.fromkeys(w.branch for w in chosen))
+    tasks = budget.usage(repo, branches)
+    text = report_html.page(repo, tasks, chosen)
+    if args.output:
+        Path(args.output).write_text(text + "\n", encoding="utf-8")
+        print(f"wrote {args.output}")
+    else:
+        print(text)
     return 0
