@@ -45,7 +45,7 @@ def test_constraints_map_to_budget_cap_and_timeout() -> None:
         "researcher", 250000, 2.5, 600.0)
     assert spec.provider.allowed_tools == ("Grep", "Read")
     assert "spec.tools[run_semgrep]" in spec.ignored
-    assert "spec.constraints.cost.currency" in spec.ignored
+    assert "spec.constraints.cost.currency" not in spec.ignored  # caps are in USD
     assert "spec.constraints.performance.maxLatencySeconds" in spec.ignored
     assert "--max-budget-usd" in providers.argv_for(spec, "p")[0]
 

@@ -7,6 +7,7 @@ the record outlives the worktree; the reviewer's prompt is compacted to fit its 
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -127,6 +128,11 @@ def test_escalation_stays_on_record_after_the_budget_is_raised(base: Path) -> No
     (wt / ".ossa-hooks.yaml").write_text(CONFIG.replace(
         "budget:\n", "budget:\n  task: 90000\n  agents: {researcher: 40000, coder: 40000, "
         "reviewer: 40000}\n"))
+    env = wt / ".env"
+    env.write_text(env.read_text().replace("OSSA_TOKEN_BUDGET_TASK=12000",
+                                           "OSSA_TOKEN_BUDGET_TASK=90000"))
+    loop = wt / ".agents-workspace" / "workflows" / "360-loop.yaml"
+    loop.write_text(loop.read_text().replace("budget: 12000", "budget: 90000"))
     spec = wt / ".agents-workspace" / "agents"
     for name in ("researcher", "coder", "reviewer"):
         path = spec / f"{name}.yaml"
@@ -193,7 +199,8 @@ def test_a_large_diff_is_compacted_for_the_reviewer(base: Path) -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     prompt = (wt / ".agents-workspace" / "data" / "prompt-reviewer.txt").read_text()
     assert "the diff is too large for the reviewer's budget" in prompt
-    assert "handlers.py |" in prompt and "hello.py |" in prompt  # the stat names every file
+    # The stat names every file (names padded to the longest).
+    assert re.search(r"handlers\.py +\| 900 ", prompt) and re.search(r"hello\.py +\| ", prompt)
     assert "+def greet(name):" in prompt  # the hunk that matters to the task fits
     assert "hunks left out: 1" in prompt
     assert status(wt)["budget"]["agents"]["reviewer"]["used"] <= 1200

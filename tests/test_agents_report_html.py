@@ -84,9 +84,12 @@ def test_the_report_in_a_browser(committed_repo: Path, tmp_path: Path) -> None:
     assert "researcher used 5," in escalations[0] and "of its 4,000 tokens" in escalations[0]
     # The over-budget bar is red, and the limit is drawn on top of it, with its value.
     over = [a for a, _ in dom.find("rect", "over")]
-    assert [a["data-agent"] for a in over] == ["researcher"]
-    limits = [a["data-agent"] for a, _ in dom.find("line", "limit")]
-    assert limits.count("researcher") == 1
+    assert [(a["data-task"], a["data-agent"]) for a in over] == [("spendy", "researcher")]
+    limit = [a for a, _ in dom.find("line", "limit")
+             if (a["data-task"], a["data-agent"]) == ("spendy", "researcher")]
+    assert len(limit) == 1
+    bar_end = float(over[0]["x"]) + float(over[0]["width"])
+    assert float(over[0]["x"]) < float(limit[0]["x1"]) < bar_end  # drawn across the red bar
     labels = [t for _, t in dom.find("text", "over-label")]
     assert len(labels) == 1 and labels[0].startswith("OVER: ") and "(limit 4,000)" in labels[0]
     # The succeeded workflow: timeline and table of its six phases, with duration, tokens, cost.

@@ -1,5 +1,5 @@
-"""The budget report in text, Markdown, JSON and HTML: used / budget per task and agent,
-with the cost the agents reported, and escalations marked."""
+"""The budget report in text, Markdown and JSON: used / budget per task and agent, with the
+cost the agents reported, and escalations marked (the HTML page is agents/report_html.py)."""
 
 from __future__ import annotations
 
@@ -21,17 +21,31 @@ def _bar(used: int, budget: int | None, width: int = 20) -> str:
     return "#" * filled + "." * (width - filled) + (" OVER" if used > budget else "")
 
 
+def _cost(c: float | None) -> str:
+    return f"${c:.4f}" if c is not None else ""
+
+
+def _when(t: float) -> str:
+    import time
+
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t))
+
+
 def format_text(tasks: Sequence[TaskUsage], encoding_name: str = "cl100k_base") -> str:
     if not tasks:
         return "no agent calls recorded yet"
     lines = []
     for t in tasks:
+        cost = f", {_cost(t.cost_usd)} reported" if t.cost_usd is not None else ""
+        over = "  OVER BUDGET" if t.budget and t.used > t.budget else ""
         lines.append(f"task {t.name} ({t.branch}): {t.used:,} / {t.budget:,} tokens "
-                     f"({_pct(t.used, t.budget)}), {t.calls} call(s)")
+                     f"({_pct(t.used, t.budget)}), {t.calls} call(s){cost}{over}")
         for a in t.agents:
             budget = f"{a.budget:,}" if a.budget is not None else "-"
+            cost = f"  {_cost(a.cost_usd)}" if a.cost_usd is not None else ""
             lines.append(f"  {a.name:<12} {a.used:>7,} / {budget:>7}  {_pct(a.used, a.budget):>5}  "
-                         f"{_bar(a.used, a.budget)}  {a.calls} call(s)")
+                         f"{_bar(a.used, a.budget)}  {a.calls} call(s){cost}")
+        lines += [f"  ESCALATED {_when(when)}: {why}" for when, why in t.escalations]
     sources = sorted({s for t in tasks for a in t.agents for s in a.sources})
     if sources:
         lines.append(f"counted by: {', '.join(sources)}")
@@ -41,15 +55,20 @@ def format_text(tasks: Sequence[TaskUsage], encoding_name: str = "cl100k_base") 
 def format_md(tasks: Sequence[TaskUsage]) -> str:
     if not tasks:
         return "_No agent calls recorded yet._"
-    out = ["| task | agent | used | budget | % | calls | counted by |",
-           "| --- | --- | ---: | ---: | ---: | ---: | --- |"]
+    out = ["| task | agent | used | budget | % | calls | cost | counted by |",
+           "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |"]
     for t in tasks:
-        out.append(f"| **{t.name}** (`{t.branch}`) | *all* | {t.used:,} | {t.budget:,} | "
-                   f"{_pct(t.used, t.budget)} | {t.calls} | |")
+        over = " **OVER BUDGET**" if t.budget and t.used > t.budget else ""
+        out.append(f"| **{t.name}** (`{t.branch}`){over} | *all* | {t.used:,} | {t.budget:,} | "
+                   f"{_pct(t.used, t.budget)} | {t.calls} | {_cost(t.cost_usd)} | |")
         for a in t.agents:
             budget = f"{a.budget:,}" if a.budget is not None else "-"
-            out.append(f"| | {a.name} | {a.used:,} | {budget} | {_pct(a.used, a.budget)} | "
-                       f"{a.calls} | {', '.join(a.sources)} |")
+            name = f"**{a.name} OVER**" if a.budget is not None and a.used > a.budget else a.name
+            out.append(f"| | {name} | {a.used:,} | {budget} | {_pct(a.used, a.budget)} | "
+                       f"{a.calls} | {_cost(a.cost_usd)} | {', '.join(a.sources)} |")
+    esc = [(t.name, when, why) for t in tasks for when, why in t.escalations]
+    if esc:
+        out += ["", *[f"- **ESCALATED** ({name}, {_when(when)}): {why}" for name, when, why in esc]]
     return "\n".join(out)
 
 
@@ -72,72 +91,9 @@ def format_json(tasks: Sequence[TaskUsage], single: bool) -> str:
     return json.dumps(doc, indent=2)
 
 
-def format_html(tasks: Sequence[TaskUsage], title: str = "ossa-hooks token budgets") -> str:
-    """A self-contained page: a table and an inline SVG bar chart per task (no network)."""
-    import html
-
-    esc = html.escape
-    parts = [
-        "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>{esc(title)}</title>",
-        "<style>body{font:14px system-ui,sans-serif;margin:2em;color:#222}"
-        "table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;"
-        "padding:.25em .6em;text-align:right}td:first-child,th:first-child{text-align:left}"
-        ".over{color:#b00020;font-weight:bold}</style></head><body>",
-        f"<h1>{esc(title)}</h1>",
-    ]
-    if not tasks:
-        parts.append("<p>No agent calls recorded yet.</p>")
-    for t in tasks:
-        parts.append(f"<h2>{esc(t.name)} <small><code>{esc(t.branch)}</code></small></h2>")
-        rows = [("task", t.used, t.budget)] + [(a.name, a.used, a.budget) for a in t.agents]
-        parts.append(_svg_bars(rows))
-        parts.append("<table><tr><th>agent</th><th>used</th><th>budget</th><th>%</th>"
-                     "<th>calls</th><th>counted by</th></tr>")
-        for a in t.agents:
-            cls = ' class="over"' if a.budget is not None and a.used > a.budget else ""
-            budget = f"{a.budget:,}" if a.budget is not None else "-"
-            parts.append(f"<tr{cls}><td>{esc(a.name)}</td><td>{a.used:,}</td><td>{budget}</td>"
-                         f"<td>{_pct(a.used, a.budget)}</td><td>{a.calls}</td>"
-                         f"<td>{esc(', '.join(a.sources))}</td></tr>")
-        cls = ' class="over"' if t.budget and t.used > t.budget else ""
-        parts.append(f"<tr{cls}><th>task</th><th>{t.used:,}</th><th>{t.budget:,}</th>"
-                     f"<th>{_pct(t.used, t.budget)}</th><th>{t.calls}</th><th></th></tr></table>")
-    parts.append("</body></html>")
-    return "\n".join(parts)
-
-
-def _svg_bars(rows: Sequence[tuple[str, int, int | None]]) -> str:
-    """Horizontal bars: used (filled) over budget (outline); red past the budget."""
-    import html
-
-    label_w, bar_w, row_h = 110, 420, 26
-    height = row_h * len(rows) + 10
-    scale = max([max(used, budget or 0) for _, used, budget in rows] + [1])
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{label_w + bar_w + 150}" '
-           f'height="{height}" role="img" aria-label="tokens used per agent">']
-    for i, (name, used, budget) in enumerate(rows):
-        y = 5 + i * row_h
-        over = budget is not None and used > budget
-        colour = "#b00020" if over else "#2e7d32"
-        out.append(f'<text x="0" y="{y + 16}" font-size="13">{html.escape(name)}</text>')
-        if budget:
-            out.append(f'<rect x="{label_w}" y="{y + 3}" width="{bar_w * budget / scale:.1f}" '
-                       f'height="16" fill="#eee" stroke="#999"/>')
-        out.append(f'<rect x="{label_w}" y="{y + 3}" width="{bar_w * used / scale:.1f}" '
-                   f'height="16" fill="{colour}"><title>{used:,} tokens</title></rect>')
-        budget_txt = f" / {budget:,}" if budget else ""
-        out.append(f'<text x="{label_w + bar_w + 6}" y="{y + 16}" font-size="12">'
-                   f"{used:,}{budget_txt}</text>")
-    out.append("</svg>")
-    return "\n".join(out)
-
-
 def render(tasks: Sequence[TaskUsage], fmt: str, *, single: bool) -> str:
     if fmt == "json":
         return format_json(tasks, single)
     if fmt == "md":
         return format_md(tasks)
-    if fmt == "html":
-        return format_html(tasks)
     return format_text(tasks)

@@ -120,7 +120,8 @@ def agent_from_manifest(text: str | bytes, name: str, path: Path | None = None,
     provider.update(ours.get("provider") or {})
     budget = ours.get("budget", cost.get("maxTokensPerDay"))
     ignored += [f"spec.constraints.cost.{k}" for k in cost
-                if k not in ("maxTokensPerDay", "maxCostPerDay")]
+                if k not in ("maxTokensPerDay", "maxCostPerDay")
+                and not (k == "currency" and str(cost[k]).upper() == "USD")]
     ignored += [f"spec.constraints.performance.{k}" for k in perf if k != "timeoutSeconds"]
     ignored += [f"spec.constraints.{k}" for k in cons if k not in ("cost", "performance")]
     ignored += [f"spec.llm.{k}" for k in llm if k not in ("provider", "model")]

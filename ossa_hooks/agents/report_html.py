@@ -66,12 +66,14 @@ def agent_bars(tu: TaskUsage) -> str:
             out.append(f'<rect x="{label_w}" y="{y + 3}" width="{bar_w * budget / scale:.1f}" '
                        'height="18" fill="#eee" stroke="#999"/>')
         out.append(f'<rect class="used{" over" if over else ""}" data-agent="{esc(name)}" '
+                   f'data-task="{esc(tu.name)}" '
                    f'x="{label_w}" y="{y + 3}" width="{bar_w * used / scale:.1f}" height="18" '
                    f'fill="{"#b00020" if over else "#2e7d32"}"><title>{used:,} tokens'
                    f'</title></rect>')
         if budget:
             x = label_w + bar_w * budget / scale
-            out.append(f'<line class="limit" data-agent="{esc(name)}" x1="{x:.1f}" y1="{y}" '
+            out.append(f'<line class="limit" data-agent="{esc(name)}" data-task="{esc(tu.name)}" '
+                       f'x1="{x:.1f}" y1="{y}" '
                        f'x2="{x:.1f}" y2="{y + 24}" stroke="#000" stroke-width="3"/>')
         text = f"{used:,} / {budget:,}" if budget else f"{used:,}"
         label = f"OVER: {text} (limit {budget:,})" if over and budget else text
