@@ -253,3 +253,18 @@ def export(spec: AgentSpec) -> dict[str, Any]:
                            "writable": list(spec.sandbox.writable)}
     doc["extensions"] = {"ossa_hooks": ours}
     return doc
+
+
+def dump(doc: dict[str, Any]) -> str:
+    """YAML with multi-line strings (prompts, roles) as literal blocks, as people write them."""
+    import yaml
+
+    class Dumper(yaml.SafeDumper):
+        pass
+
+    def text(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+        style = "|" if "\n" in value else None
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+    Dumper.add_representer(str, text)
+    return yaml.dump(doc, Dumper=Dumper, sort_keys=False, allow_unicode=True)

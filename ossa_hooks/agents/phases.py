@@ -134,11 +134,15 @@ class Runner:
         except budget.BudgetExceeded as e:
             spent, cost = budget.spent_since(self.repo, self.wf.id, name, started)
             self._end(run_id, "escalated", tokens=spent, cost=cost, exit_code=1, note=e.reason)
+            self.say(f"  {name:<10} round {round_}: escalated {spent:>6,} tokens  "
+                     f"{time.monotonic() - start:5.1f} s  {e.reason}")
             raise
         except OssaError as e:
             spent, cost = budget.spent_since(self.repo, self.wf.id, name, started)
             self._end(run_id, "failed", tokens=spent, cost=cost, exit_code=e.code,
                       note=e.message)
+            self.say(f"  {name:<10} round {round_}: failed  {spent:>6,} tokens  "
+                     f"{time.monotonic() - start:5.1f} s")
             raise PhaseFailed(f"{name}: {e.message}") from None
         except BaseException as e:
             spent, cost = budget.spent_since(self.repo, self.wf.id, name, started)

@@ -56,7 +56,7 @@ def agent_bars(tu: TaskUsage) -> str:
                                                      for a in tu.agents]
     label_w, bar_w, row_h = 110, 460, 28
     scale = max([max(u, b or 0) for _, u, b in rows] + [1])
-    out = [f'<svg class="bars" xmlns="http://www.w3.org/2000/svg" width="{label_w + bar_w + 190}"'
+    out = [f'<svg class="bars" xmlns="http://www.w3.org/2000/svg" width="{label_w + bar_w + 280}"'
            f' height="{row_h * len(rows) + 10}" role="img" aria-label="tokens used per agent">']
     for i, (name, used, budget) in enumerate(rows):
         y = 5 + i * row_h

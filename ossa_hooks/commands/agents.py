@@ -122,8 +122,6 @@ def main_terminate(args: argparse.Namespace) -> int:
 def main_export(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    import yaml
-
     from ossa_hooks import git
     from ossa_hooks.agents import manifest
     from ossa_hooks.agents import specs
@@ -133,7 +131,7 @@ def main_export(args: argparse.Namespace) -> int:
         path = specs.spec_path(git.repo_paths().worktree, args.name)
     spec = specs.load_spec(path)
     text = ("# OSSA Agent manifest exported by ossa-hooks from " + str(path) + "\n"
-            + yaml.safe_dump(manifest.export(spec), sort_keys=False, allow_unicode=True))
+            + manifest.dump(manifest.export(spec)))
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")
         print(f"wrote {args.output}")
