@@ -122,3 +122,34 @@ def test_orchestrate_the_specs_workflow_example(committed_repo: Path, tmp_path: 
         ("4_judge", None, "passed"), ("5_learn", None, "passed"), ("6_govern", None, "passed")]
     assert doc["description"] == "Automated code review pipeline with security scanning"
     assert manifest.is_manifest((folder / "v0.5-minimal.ossa.yaml").read_text())
+
+
+def test_spawn_takes_agent_manifests_for_their_roles(committed_repo: Path) -> None:
+    from test_agents_workflow import CONFIG
+    from test_agents_workflow import make_base
+    from test_agents_workflow import task_worktree
+
+    base = make_base(committed_repo, CONFIG.replace(
+        "budget:\n", "budget:\n  task: 900000\n  agents: {researcher: 300000, coder: 300000, "
+        "reviewer: 300000}\n"))
+    wt = task_worktree(base, "mixed", spawn=False)
+    env = dict(os.environ)
+    env["PATH"] = f"{STANDINS}{os.pathsep}{env['PATH']}"
+    made = ossa(wt, "spawn", "Add a greet() function", "--provider", "claude-code",
+                "--manifest", str(DATA / "code-reviewer.ossa.yaml"), env=env)
+    assert made.returncode == 0, made.stderr
+    assert "ignored: extensions.anthropic" in made.stderr
+    ws = wt / ".agents-workspace"
+    assert (ws / "agents" / "reviewer.yaml").read_text() == (
+        DATA / "code-reviewer.ossa.yaml").read_text()
+    loop = yaml.safe_load((ws / "workflows" / "360-loop.yaml").read_text())
+    assert [p.get("agent") for p in loop["phases"][:3]] == [
+        "researcher", "coder", "claude-code-reviewer"]
+    run = ossa(wt, "workflow", "run", env=env)
+    assert run.returncode == 0, run.stdout + run.stderr
+    doc = json.loads(ossa(wt, "workflow", "status", "--format", "json").stdout)[-1]
+    assert [p["agent"] for p in doc["phases"][:3]] == [
+        "researcher", "coder", "claude-code-reviewer"]
+    flow = ossa(wt, "spawn", "x", "--force", "--manifest",
+                str(DATA / "05-workflow-composition.ossa.yaml"))
+    assert flow.returncode == 2 and "workflow orchestrate --config" in flow.stderr

@@ -20,6 +20,8 @@ def register(sub: SubParsers) -> None:
     p.add_argument("--agent-arg", action="append", default=[], metavar="ARG",
                    help="one more argument for the agent program (repeat it; e.g. "
                         "--agent-arg=--max-turns --agent-arg=20)")
+    p.add_argument("--manifest", action="append", default=[], metavar="FILE",
+                   help="an OSSA Agent manifest (kind: Agent) for one of the three roles")
     p.add_argument("--here", action="store_true",
                    help="spawn in the main worktree (agents would commit onto its branch)")
     p.add_argument("--force", "-f", action="store_true", help="overwrite existing specs")
@@ -42,7 +44,10 @@ def main(args: argparse.Namespace) -> int:
     provider = spawn.provider_value(provider_name, args.command, args.module,
                                      args.agent_arg)
     cfg = config_mod.load(worktree)
-    written = spawn.auto_spawn(repo, cfg, worktree, args.task, provider, force=args.force)
+    from pathlib import Path
+
+    written = spawn.auto_spawn(repo, cfg, worktree, args.task, provider, force=args.force,
+                               manifests=[Path(m) for m in args.manifest])
     for path in written:
         print(f"wrote {os.path.relpath(path, worktree)}")
     print("next: .agents-workspace/execute-task.sh   (or: ossa-hooks workflow run)")
