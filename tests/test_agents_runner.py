@@ -207,3 +207,20 @@ def test_terminate_unknown_agent(committed_repo: Path) -> None:
     proc = ossa(committed_repo, "agents", "terminate", "ghost-1")
     assert proc.returncode == 2 and "no agent 'ghost-1'" in proc.stderr
     assert signal.SIGTERM  # the module is used for the constant only
+
+
+def test_a_timeout_ends_the_group_and_fails_the_call(committed_repo: Path,
+                                                     tmp_path: Path) -> None:
+    r = committed_repo
+    pidfile = tmp_path / "pids"
+    write_spec(r, GOOD.format(command=json.dumps(
+        fake("--hang-phase", "any", "--pidfile", str(pidfile)))).replace(
+        "  command:", "  timeout: 2\n  command:"))
+    agent_id = ossa(r, "agents", "spawn", "coder", "--config", "spec.yaml").stdout.strip()
+    run = ossa(r, "agents", "run", agent_id, "-m", "hang")
+    assert run.returncode == 1
+    assert "agent coder timed out after 2 s (its process group was killed; log: " in run.stderr
+    agent_pid, child_pid = map(int, pidfile.read_text().split())
+    assert not _alive(agent_pid) and not _alive(child_pid)
+    listing = json.loads(ossa(r, "agents", "list", "--format", "json").stdout)
+    assert listing[0]["status"] == "failed"
