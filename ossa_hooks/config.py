@@ -217,6 +217,7 @@ SCHEMA = Obj(
                 ),
                 "escalate_command": Scalar("str", default=None, nullable=True),
                 "encoding": Scalar("str", default="cl100k_base"),
+                "expected_output": Scalar("int", default=200),
             }
         ),
         "workflow": Obj(

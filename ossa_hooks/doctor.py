@@ -73,6 +73,7 @@ CHECKS: tuple[Check, ...] = (
           "ossa_hooks.store:fix_databases"),
     Check("agent-worktrees", "repository", "ossa_hooks.worktree.adopt:doctor_check"),
     Check("guard", "repository", "ossa_hooks.worktree.guard_hook:doctor_check"),
+    Check("sandbox", "repository", "ossa_hooks.agents.sandbox:doctor_check"),
 )
 
 

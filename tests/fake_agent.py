@@ -13,6 +13,7 @@ Options:
   --hang-phase PHASE                    in PHASE, start a child and sleep (for terminate/timeout)
   --pidfile FILE                        write "PID CHILD_PID" there when hanging
   --once                                hang only the first time
+  --no-edit                             the coder answers but changes no file
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ def main() -> int:
     p.add_argument("--hang-phase")
     p.add_argument("--pidfile")
     p.add_argument("--once", action="store_true", help="hang only the first time")
+    p.add_argument("--no-edit", action="store_true")
     args = p.parse_args()
 
     prompt = sys.stdin.read()
@@ -66,6 +68,8 @@ def main() -> int:
 
     if kind == "researcher":
         print("## Plan\n1. Create hello.py with a greet() function.\n2. Add a test.")
+    elif kind == "coder" and args.no_edit:
+        print("Nothing to change, I think.")
     elif kind == "coder":
         target = Path("hello.py")
         lines = target.read_text().splitlines() if target.exists() else []

@@ -55,7 +55,9 @@ def test_shipped_file_has_tiktokens_published_hash() -> None:
 def test_a_tampered_encoding_file_is_refused(tmp_path: Path,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "cl100k_base.tiktoken.gz").write_bytes(gzip.compress(b"aGVsbG8= 0\n"))
-    monkeypatch.setattr(budget, "encodings_dir", lambda: tmp_path)
+    from ossa_hooks.agents import tokens
+
+    monkeypatch.setattr(tokens, "encodings_dir", lambda: tmp_path)
     with pytest.raises(OssaError, match="published hash"):
         budget.offline_ranks("cl100k_base")
 
@@ -94,14 +96,15 @@ def test_ledger_limits_and_json_contract(committed_repo: Path) -> None:
     doc = json.loads(proc.stdout)
     assert doc["task"]["used"] == 560 and doc["task"]["budget"] == 1000
     assert doc["agents"]["coder"] == {"used": 410, "budget": 400, "prompt": 250, "output": 160,
-                                      "calls": 2, "sources": ["provider:claude-code"]}
+                                      "calls": 2, "sources": ["provider:claude-code"],
+                                      "cost_usd": None}
     assert doc["agents"]["reviewer"]["used"] == 0
 
     text = ossa(committed_repo, "budget", "report", "--all").stdout
     assert "task t1 (agents/coder/t1): 560 / 1,000 tokens (56%), 3 call(s)" in text
     assert "coder" in text and "OVER" in text
     md = ossa(committed_repo, "budget", "report", "--all", "--format", "md").stdout
-    assert "| | coder | 410 | 400 | 102% | 2 | provider:claude-code |" in md
+    assert "| | **coder OVER** | 410 | 400 | 102% | 2 |  | provider:claude-code |" in md
 
 
 def test_task_budget_is_enforced_too(committed_repo: Path) -> None:

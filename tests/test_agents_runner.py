@@ -16,7 +16,9 @@ import pytest
 from conftest import git
 from conftest import ossa
 
-from ossa_hooks.agents import runner as agents
+from ossa_hooks.agents import record
+from ossa_hooks.agents import specs as agents
+from ossa_hooks.git import repo_paths
 
 FAKE = Path(__file__).resolve().with_name("fake_agent.py")
 
@@ -68,51 +70,6 @@ def test_bad_specs_fail_with_file_and_line(committed_repo: Path, text: str, mess
     assert "Traceback" not in proc.stderr
 
 
-def test_presets_build_the_real_command_lines() -> None:
-    def spec(provider: str) -> agents.AgentSpec:
-        return agents.parse_spec(f"name: a\ntype: coder\nprovider: {provider}\n", "a.yaml")
-
-    assert agents.argv_for(spec("claude-code"), "P") == (
-        ["claude", "-p", "--output-format", "json"], b"P")
-    assert agents.argv_for(spec("{type: claude-code, model: opus}"), "P")[0] == [
-        "claude", "--model", "opus", "-p", "--output-format", "json"]
-    assert agents.argv_for(spec("codex"), "P") == (["codex", "exec", "--json", "-"], b"P")
-    assert agents.argv_for(spec("{type: codex, model: o3, args: [--full-auto]}"), "P")[0] == [
-        "codex", "exec", "--model", "o3", "--full-auto", "--json", "-"]
-    assert agents.argv_for(spec("aider"), "do it") == (
-        ["aider", "--yes", "--message", "do it"], None)
-    assert agents.argv_for(spec("{type: command, command: 'tool --in {prompt}'}"), "x y") == (
-        ["tool", "--in", "x y"], None)
-    assert agents.argv_for(spec("{type: command, command: tool, input: arg}"), "x") == (
-        ["tool", "x"], None)
-    assert agents.argv_for(spec("{type: python, module: 'pkg.mod:run'}"), "x")[0][1:] == [
-        "-m", "ossa_hooks.agents.pyagent", "pkg.mod:run"]
-
-
-def test_provider_usage_parsers() -> None:
-    claude = json.dumps({"type": "result", "result": "done", "usage": {
-        "input_tokens": 10, "cache_creation_input_tokens": 100, "cache_read_input_tokens": 1000,
-        "output_tokens": 7}})
-    assert agents.parse_claude(claude) == ("done", {"prompt": 1110, "output": 7})
-    codex = "\n".join(json.dumps(e) for e in [
-        {"type": "thread.started", "thread_id": "t"},
-        {"type": "item.completed", "item": {"type": "agent_message", "text": "all good"}},
-        {"type": "turn.completed", "usage": {"input_tokens": 50, "cached_input_tokens": 20,
-                                             "output_tokens": 5}},
-    ])
-    assert agents.parse_codex(codex) == ("all good", {"prompt": 50, "output": 5})
-    assert agents.parse_any('text\n{"usage": {"prompt_tokens": 3, "completion_tokens": 4}}\n') == (
-        "text", {"prompt": 3, "output": 4})
-    assert agents.parse_any("just text\n") == ("just text\n", None)
-    # What Claude Code 2.1 prints when it is not logged in (exit 1).
-    assert agents.error_claude('{"type":"result","is_error":true,"result":"Not logged in"}') == (
-        "Not logged in")
-    assert agents.error_claude(claude) is None
-    assert agents.error_codex('{"type":"error","message":"Reconnecting... 1/5"}\n'
-                              '{"type":"turn.failed","error":{"message":"no network"}}') == (
-        "no network")
-
-
 def test_spawn_list_run_with_provider_and_tiktoken_usage(committed_repo: Path) -> None:
     r = committed_repo
     write_spec(r, GOOD.format(command=json.dumps(fake())), "coder.yaml")
@@ -139,7 +96,7 @@ def test_spawn_list_run_with_provider_and_tiktoken_usage(committed_repo: Path) -
     doc = json.loads(ossa(r, "budget", "report", "--format", "json").stdout)
     assert doc["agents"]["coder"]["used"] == 43
     assert doc["agents"]["coder"]["budget"] == 4000
-    log = (r / ".agents-workspace" / "logs" / "agent-coder.log").read_text()
+    log = record.log_path(repo_paths(r), "main", "coder").read_text()
     assert "coder-1 adhoc" in log and "Changed hello.py" in log
 
 
@@ -219,6 +176,9 @@ def test_spawn_writes_specs_workflow_and_script(committed_repo: Path) -> None:
     (r / ".ossa-hooks.yaml").write_text("budget:\n  task: 9000\n  agents: {coder: 5000}\n")
     proc = ossa(r, "spawn", "Add a greet() function", "--provider", "command",
                 "--command", fake())
+    assert proc.returncode == 2 and "in the main worktree" in proc.stderr
+    proc = ossa(r, "spawn", "Add a greet() function", "--provider", "command",
+                "--command", fake(), "--here")
     assert proc.returncode == 0, proc.stderr
     ws = r / ".agents-workspace"
     for name in ("researcher", "coder", "reviewer"):
@@ -234,11 +194,11 @@ def test_spawn_writes_specs_workflow_and_script(committed_repo: Path) -> None:
     # What spawn wrote is neither committed nor counted as uncommitted work.
     status = git(r, "status", "--porcelain", "--untracked-files=all").stdout
     assert ".agents-workspace" not in status and status == "?? .ossa-hooks.yaml\n"
-    again = ossa(r, "spawn", "x", "--command", fake())
+    again = ossa(r, "spawn", "x", "--command", fake(), "--here")
     assert again.returncode == 2 and "--force" in again.stderr
-    bad = ossa(r, "spawn", "x", "--provider", "command", "--force")
+    bad = ossa(r, "spawn", "x", "--provider", "command", "--force", "--here")
     assert bad.returncode == 2 and "needs --command" in bad.stderr
-    preset = ossa(r, "spawn", "x", "--provider", "codex", "--force")
+    preset = ossa(r, "spawn", "x", "--provider", "codex", "--force", "--here")
     assert preset.returncode == 0
     assert agents.load_spec(ws / "agents" / "coder.yaml").provider.type == "codex"
 
@@ -247,3 +207,20 @@ def test_terminate_unknown_agent(committed_repo: Path) -> None:
     proc = ossa(committed_repo, "agents", "terminate", "ghost-1")
     assert proc.returncode == 2 and "no agent 'ghost-1'" in proc.stderr
     assert signal.SIGTERM  # the module is used for the constant only
+
+
+def test_a_timeout_ends_the_group_and_fails_the_call(committed_repo: Path,
+                                                     tmp_path: Path) -> None:
+    r = committed_repo
+    pidfile = tmp_path / "pids"
+    write_spec(r, GOOD.format(command=json.dumps(
+        fake("--hang-phase", "any", "--pidfile", str(pidfile)))).replace(
+        "  command:", "  timeout: 2\n  command:"))
+    agent_id = ossa(r, "agents", "spawn", "coder", "--config", "spec.yaml").stdout.strip()
+    run = ossa(r, "agents", "run", agent_id, "-m", "hang")
+    assert run.returncode == 1
+    assert "agent coder timed out after 2 s (its process group was killed; log: " in run.stderr
+    agent_pid, child_pid = map(int, pidfile.read_text().split())
+    assert not _alive(agent_pid) and not _alive(child_pid)
+    listing = json.loads(ossa(r, "agents", "list", "--format", "json").stdout)
+    assert listing[0]["status"] == "failed"

@@ -193,12 +193,12 @@ def test_no_tmux(wt: Path, tmp_path: Path) -> None:
 
 
 def test_interactive_programs() -> None:
-    from ossa_hooks.agents import runner
+    from ossa_hooks.agents import specs
 
-    claude = runner.parse_spec("name: coder\ntype: coder\nprovider:\n  type: claude-code\n"
-                               "  model: opus\n", "coder.yaml")
+    claude = specs.parse_spec("name: coder\ntype: coder\nprovider:\n  type: claude-code\n"
+                              "  model: opus\n", "coder.yaml")
     assert session.interactive_argv(claude, "do it") == (
         ["claude", "--model", "opus", "do it"], True)
-    aider = runner.parse_spec("name: coder\ntype: coder\nprovider: aider\n", "coder.yaml")
+    aider = specs.parse_spec("name: coder\ntype: coder\nprovider: aider\n", "coder.yaml")
     assert session.interactive_argv(aider, "do it") == (["aider"], False)
     assert session.session_name("v1.2:fix") == "ossa-v1-2-fix"

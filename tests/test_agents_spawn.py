@@ -17,8 +17,8 @@ import yaml
 from conftest import git
 from conftest import ossa
 
-from ossa_hooks.agents import runner as agents
 from ossa_hooks.agents import spawn as spawn
+from ossa_hooks.agents import specs as agents
 from ossa_hooks.cli import main
 from ossa_hooks.errors import OssaError
 
@@ -38,7 +38,7 @@ def here(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) ->
         monkeypatch.chdir(folder)
         capsys.readouterr()
         try:
-            code = main(["spawn", *args])
+            code = main(["spawn", "--here", *args])
         except SystemExit as e:  # argparse's own errors
             code = int(e.code or 0)
         out, err = capsys.readouterr()
@@ -62,7 +62,7 @@ def budget_report(wt: Path) -> dict:  # type: ignore[type-arg]
 
 
 def test_prints_what_it_wrote_with_the_default_provider(committed_repo: Path) -> None:
-    proc = ossa(committed_repo, "spawn", "Add a greet() function")
+    proc = ossa(committed_repo, "spawn", "--here", "Add a greet() function")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines() == [*(f"wrote {p}" for p in WRITTEN),
         "next: .agents-workspace/execute-task.sh   (or: ossa-hooks workflow run)"]
@@ -237,7 +237,7 @@ def test_exclude_file_is_created_when_missing(committed_repo: Path, here: Here) 
 
 
 def test_in_a_repository_without_commits(repo: Path) -> None:
-    proc = ossa(repo, "spawn", "first task")
+    proc = ossa(repo, "spawn", "--here", "first task")
     assert proc.returncode == 0, proc.stderr
     assert budget_report(repo)["task"]["name"] == "main"
     assert git(repo, "status", "--porcelain", "--untracked-files=all").stdout == ""

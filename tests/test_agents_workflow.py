@@ -14,7 +14,7 @@ import pytest
 from conftest import git
 from conftest import ossa
 
-from ossa_hooks.agents import workflow as workflow
+from ossa_hooks.agents import phases as phases
 
 FAKE = Path(__file__).resolve().with_name("fake_agent.py")
 
@@ -36,10 +36,13 @@ budget:
 
 @pytest.fixture
 def base(committed_repo: Path) -> Path:
+    return make_base(committed_repo)
+
+
+def make_base(r: Path, config: str = CONFIG) -> Path:
     """A repository with ossa-hooks installed and a config whose judge runs one quick check."""
-    r = committed_repo
     assert ossa(r, "install").returncode == 0
-    (r / ".ossa-hooks.yaml").write_text(CONFIG)
+    (r / ".ossa-hooks.yaml").write_text(config)
     git(r, "add", "-A")
     git(r, "commit", "-q", "-m", "config")
     return r
@@ -116,7 +119,10 @@ def test_full_approve_path(base: Path) -> None:
     assert "[greet, task]" in mem.stdout and "hello.py" in mem.stdout
     # Logs of the agents, prefixed with the agent's name; status from another worktree.
     logs = ossa(wt, "workflow", "logs")
-    assert "researcher| ## Plan" in logs.stdout and "reviewer| VERDICT: approve" in logs.stdout
+    assert "1_plan researcher prompt (tokens " in logs.stdout
+    assert "1_plan researcher answer (prompt tokens" in logs.stdout
+    assert "    ## Plan" in logs.stdout and "    VERDICT: approve" in logs.stdout
+    assert logs.stdout.index("researcher prompt") < logs.stdout.index("coder prompt")
     text = ossa(base, "workflow", "status", "--workflow", "1", "--show-budget").stdout
     assert "workflow 1: succeeded" in text and "task greet (agents/coder/greet)" in text
 
@@ -156,7 +162,7 @@ def test_judge_failure_fails_the_task(base: Path) -> None:
     doc = status(wt)
     assert doc["status"] == "failed" and "judge_passed" in doc["reason"]
     # learn and govern still ran: the failure is recorded and reported.
-    assert ("6_govern", 1, "passed") in phase_list(doc)
+    assert ("6_govern", 1, "failed") in phase_list(doc)
 
 
 def test_budget_escalation_after_an_overrun(base: Path) -> None:
@@ -276,11 +282,11 @@ def test_bad_definition_is_a_file_line_error(base: Path, tmp_path: Path) -> None
 
 
 def test_parse_review() -> None:
-    assert workflow.parse_review("VERDICT: approve\n- fine") == ("approve", ["fine"])
-    assert workflow.parse_review("**Verdict:** Request changes\n* a\n* b") == (
+    assert phases.parse_review("VERDICT: approve\n- fine") == ("approve", ["fine"])
+    assert phases.parse_review("**Verdict:** Request changes\n* a\n* b") == (
         "request changes", ["a", "b"])
-    assert workflow.parse_review('{"verdict": "approve", "findings": []}') == ("approve", [])
-    verdict, findings = workflow.parse_review("looks fine to me")
+    assert phases.parse_review('{"verdict": "approve", "findings": []}') == ("approve", [])
+    verdict, findings = phases.parse_review("looks fine to me")
     assert verdict == "request changes" and "no verdict" in findings[0]
 
 
@@ -288,6 +294,9 @@ def test_no_workflow_yet(committed_repo: Path) -> None:
     proc = ossa(committed_repo, "workflow", "status")
     assert proc.returncode == 1 and "no workflow has run" in proc.stderr
     proc = ossa(committed_repo, "workflow", "run")
+    assert proc.returncode == 2 and "in the main worktree" in proc.stderr
+    assert "--here" in proc.stderr
+    proc = ossa(committed_repo, "workflow", "run", "--here")
     assert proc.returncode == 2 and "ossa-hooks spawn" in proc.stderr
 
 
@@ -338,7 +347,7 @@ def test_ctrl_c_follow_logs_and_resume(base: Path) -> None:
                 p.kill()
     assert runner.returncode == 130 and "interrupted" in err
     assert _gone(agent_pid) and _gone(child_pid)
-    assert follower.returncode == 0 and "researcher| ## Plan" in followed
+    assert follower.returncode == 0 and "    ## Plan" in followed
     doc = status(wt)
     assert doc["status"] == "interrupted"
     assert phase_list(doc)[-1] == ("2_execute", 1, "interrupted")

@@ -8,12 +8,13 @@ branch (``agents/AGENT/TASK``): the name of a task can repeat across agents, a b
 
 from __future__ import annotations
 
-import functools
 import json
 import sys
 import time
+from collections.abc import Iterator
 from collections.abc import Mapping
 from collections.abc import Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from dataclasses import field
 from pathlib import Path
@@ -22,6 +23,12 @@ from typing import Any
 
 from ossa_hooks import git
 from ossa_hooks import store
+
+# Counting lives in agents/tokens.py; these names stay here for callers of this module.
+from ossa_hooks.agents.tokens import count_tokens as count_tokens
+from ossa_hooks.agents.tokens import encoding as encoding
+from ossa_hooks.agents.tokens import encodings_dir as encodings_dir
+from ossa_hooks.agents.tokens import offline_ranks as offline_ranks
 from ossa_hooks.config import Config
 from ossa_hooks.errors import OssaError
 from ossa_hooks.git import RepoPaths
@@ -31,92 +38,6 @@ if TYPE_CHECKING:
 
 DB_NAME = "budget.db"
 ENV_FILE = ".env"
-
-# --- counting ------------------------------------------------------------------------------
-
-# Encodings shipped with the package: file name and the SHA-256 tiktoken publishes for it
-# (tiktoken_ext/openai_public.py), so a damaged or swapped file is refused, never used.
-_OFFLINE: Mapping[str, tuple[str, str]] = {
-    "cl100k_base": (
-        "cl100k_base.tiktoken.gz",
-        "223921b76ee99bde995b7ff738513eef100fb51d18c93597a113bcffe865b2a7",
-    ),
-}
-# What tiktoken's own constructor for cl100k_base uses beside the ranks.
-_CL100K_PAT = (
-    r"""'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}++|\p{N}{1,3}+| ?[^\s\p{L}\p{N}]++[\r\n]*+"""
-    r"""|\s++$|\s*[\r\n]|\s+(?!\S)|\s"""
-)
-_CL100K_SPECIAL = {
-    "<|endoftext|>": 100257,
-    "<|fim_prefix|>": 100258,
-    "<|fim_middle|>": 100259,
-    "<|fim_suffix|>": 100260,
-    "<|endofprompt|>": 100276,
-}
-
-
-def encodings_dir() -> Path:
-    return Path(__file__).resolve().parent.parent / "encodings"
-
-
-def offline_ranks(name: str) -> dict[bytes, int]:
-    """The BPE ranks of a shipped encoding, checked against tiktoken's published hash."""
-    import base64
-    import gzip
-    import hashlib
-
-    file_name, sha256 = _OFFLINE[name]
-    path = encodings_dir() / file_name
-    try:
-        data = gzip.decompress(path.read_bytes())
-    except (OSError, EOFError, gzip.BadGzipFile) as e:
-        raise OssaError(
-            f"{path}: cannot read the shipped encoding ({e}); reinstall ossa-hooks"
-        ) from None
-    if hashlib.sha256(data).hexdigest() != sha256:
-        raise OssaError(f"{path}: does not match tiktoken's published hash; reinstall ossa-hooks")
-    ranks: dict[bytes, int] = {}
-    for line in data.splitlines():
-        if line:
-            token, rank = line.split()
-            ranks[base64.b64decode(token)] = int(rank)
-    return ranks
-
-
-@functools.lru_cache(maxsize=4)
-def encoding(name: str) -> Any:
-    """A tiktoken ``Encoding``: the shipped copy for cl100k_base, tiktoken's loader otherwise."""
-    try:
-        import tiktoken
-    except ImportError:
-        raise OssaError("tiktoken is not installed: pip install tiktoken") from None
-    if name in _OFFLINE:
-        return tiktoken.Encoding(
-            name=name,
-            pat_str=_CL100K_PAT,
-            mergeable_ranks=offline_ranks(name),
-            special_tokens=dict(_CL100K_SPECIAL),
-        )
-    try:
-        return tiktoken.get_encoding(name)
-    except ValueError:
-        raise OssaError(
-            f"budget.encoding: unknown tiktoken encoding '{name}' (shipped offline: "
-            f"{', '.join(_OFFLINE)})"
-        ) from None
-    except Exception as e:  # noqa: BLE001 - tiktoken raises whatever its download raised
-        raise OssaError(
-            f"budget.encoding: '{name}' is not shipped with ossa-hooks and could not be downloaded "
-            f"({type(e).__name__}); use budget.encoding: cl100k_base"
-        ) from None
-
-
-def count_tokens(text: str, encoding_name: str = "cl100k_base") -> int:
-    """Tokens of ``text``; special-token markers in agent text count as plain text."""
-    if not text:
-        return 0
-    return len(encoding(encoding_name).encode(text, disallowed_special=()))
 
 
 # --- tasks -------------------------------------------------------------------------------
@@ -200,10 +121,30 @@ CREATE TABLE IF NOT EXISTS calls (
     source TEXT NOT NULL,
     exit_code INTEGER NOT NULL,
     seconds REAL NOT NULL,
-    detail TEXT NOT NULL DEFAULT '{}'
+    detail TEXT NOT NULL DEFAULT '{}',
+    cost_usd REAL
 );
 CREATE INDEX IF NOT EXISTS calls_branch ON calls(branch);
+CREATE TABLE IF NOT EXISTS escalations (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    time REAL NOT NULL,
+    branch TEXT NOT NULL,
+    task TEXT NOT NULL,
+    workflow INTEGER,
+    reason TEXT NOT NULL
+);
 """
+
+
+@contextmanager
+def _connect(repo: RepoPaths) -> Iterator[Any]:
+    """The ledger, with the columns later versions added (a ledger an older version wrote
+    gains them, empty)."""
+    with store.connect(db_path(repo), _SCHEMA) as con:
+        cols = {r[1] for r in con.execute("PRAGMA table_info(calls)").fetchall()}
+        if "cost_usd" not in cols:
+            con.execute("ALTER TABLE calls ADD COLUMN cost_usd REAL")
+        yield con
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,6 +156,7 @@ class Usage:
     output: int
     source: str
     detail: Mapping[str, Any] = field(default_factory=dict)
+    cost_usd: float | None = None  # what the program reported it cost, when it did
 
     @property
     def total(self) -> int:
@@ -228,7 +170,7 @@ def db_path(repo: RepoPaths) -> Path:
 def register_task(repo: RepoPaths, task: TaskRef, budget: int, agents: Mapping[str, int]) -> None:
     """Create or update a task's budgets (agent name -> tokens; agents not named keep theirs)."""
     now = time.time()
-    with store.connect(db_path(repo), _SCHEMA) as con:
+    with _connect(repo) as con:
         con.execute("BEGIN IMMEDIATE")
         row = con.execute("SELECT agents FROM tasks WHERE branch = ?", (task.branch,)).fetchone()
         merged = {**(json.loads(row["agents"]) if row else {}), **agents}
@@ -244,7 +186,7 @@ def register_task(repo: RepoPaths, task: TaskRef, budget: int, agents: Mapping[s
 
 def set_tip(repo: RepoPaths, branch: str, sha: str) -> None:
     """Remember a task branch's newest commit (the branch may be deleted once merged)."""
-    with store.connect(db_path(repo), _SCHEMA) as con:
+    with _connect(repo) as con:
         con.execute("UPDATE tasks SET tip = ?, updated = ? WHERE branch = ?",
                     (sha, time.time(), branch))
 
@@ -262,25 +204,26 @@ def record(
     seconds: float = 0.0,
 ) -> None:
     """Append one agent call to the ledger."""
-    with store.connect(db_path(repo), _SCHEMA) as con:
+    with _connect(repo) as con:
         con.execute(
             "INSERT INTO calls (time, branch, task, workflow, agent, agent_type, phase,"
-            " prompt_tokens, output_tokens, source, exit_code, seconds, detail)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " prompt_tokens, output_tokens, source, exit_code, seconds, detail, cost_usd)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (time.time(), task.branch, task.name, workflow, agent, agent_type, phase,
              usage.prompt, usage.output, usage.source, exit_code, seconds,
-             json.dumps(dict(usage.detail), sort_keys=True)),
+             json.dumps(dict(usage.detail), sort_keys=True), usage.cost_usd),
         )
 
 
-def tokens_of(repo: RepoPaths, workflow: int, phase: str, since: float) -> int:
-    """Tokens of a workflow phase's calls made since ``since`` (an escalated phase's share)."""
-    with store.connect(db_path(repo), _SCHEMA) as con:
+def spent_since(repo: RepoPaths, workflow: int, phase: str, since: float
+                ) -> tuple[int, float | None]:
+    """Tokens and reported cost of a workflow phase's calls made since ``since``."""
+    with _connect(repo) as con:
         row = con.execute(
-            "SELECT COALESCE(SUM(prompt_tokens + output_tokens), 0) FROM calls"
-            " WHERE workflow = ? AND phase = ? AND time >= ?", (workflow, phase, since)
-        ).fetchone()
-    return int(row[0])
+            "SELECT COALESCE(SUM(prompt_tokens + output_tokens), 0), SUM(cost_usd),"
+            " COUNT(cost_usd) FROM calls WHERE workflow = ? AND phase = ? AND time >= ?",
+            (workflow, phase, since)).fetchone()
+    return int(row[0]), (round(float(row[1]), 6) if row[2] else None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,10 +235,12 @@ class AgentUsage:
     output: int
     calls: int
     sources: tuple[str, ...]
+    cost_usd: float | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {"used": self.used, "budget": self.budget, "prompt": self.prompt,
-                "output": self.output, "calls": self.calls, "sources": list(self.sources)}
+                "output": self.output, "calls": self.calls, "sources": list(self.sources),
+                "cost_usd": self.cost_usd}
 
 
 @dataclass(frozen=True, slots=True)
@@ -307,6 +252,13 @@ class TaskUsage:
     budget: int
     agents: tuple[AgentUsage, ...]
     calls: int
+    workflow: int | None = None  # the totals are this workflow's calls only
+    escalations: tuple[tuple[float, str], ...] = ()
+
+    @property
+    def cost_usd(self) -> float | None:
+        costs = [a.cost_usd for a in self.agents if a.cost_usd is not None]
+        return round(sum(costs), 6) if costs else None
 
     def agent(self, name: str) -> AgentUsage | None:
         return next((a for a in self.agents if a.name == name), None)
@@ -314,7 +266,9 @@ class TaskUsage:
     def as_json(self) -> dict[str, Any]:
         return {
             "task": {"name": self.name, "branch": self.branch, "worktree": self.worktree,
-                     "used": self.used, "budget": self.budget, "calls": self.calls},
+                     "used": self.used, "budget": self.budget, "calls": self.calls,
+                     "cost_usd": self.cost_usd, "workflow": self.workflow},
+            "escalations": [{"time": t, "reason": r} for t, r in self.escalations],
             "agents": {a.name: a.as_json() for a in self.agents},
         }
 
@@ -323,17 +277,24 @@ class TaskUsage:
 _ORDER = {"researcher": 0, "coder": 1, "reviewer": 2}
 
 
-def usage(repo: RepoPaths, branches: Sequence[str] | None = None) -> list[TaskUsage]:
-    """Used / budget per task (all registered tasks, or those of ``branches``), oldest first."""
+def usage(repo: RepoPaths, branches: Sequence[str] | None = None,
+          workflow: int | None = None) -> list[TaskUsage]:
+    """Used / budget per task (all registered tasks, or those of ``branches``), oldest first;
+    with ``workflow``, the calls of that workflow only (its tasks' budgets still shown)."""
     path = db_path(repo)
     if not path.exists():
         return []
-    with store.connect(path, _SCHEMA) as con:
+    where = "" if workflow is None else " WHERE workflow = ?"
+    params: tuple[Any, ...] = () if workflow is None else (workflow,)
+    with _connect(repo) as con:
         tasks = con.execute("SELECT * FROM tasks ORDER BY created, branch").fetchall()
         rows = con.execute(
-            "SELECT branch, agent, SUM(prompt_tokens) p, SUM(output_tokens) o, COUNT(*) n,"
-            " GROUP_CONCAT(DISTINCT source) s FROM calls GROUP BY branch, agent ORDER BY MIN(id)"
+            "SELECT branch, agent, SUM(prompt_tokens) p, SUM(output_tokens) o, COUNT(*) n,"  # noqa: S608
+            " GROUP_CONCAT(DISTINCT source) s, SUM(cost_usd) c, COUNT(cost_usd) nc FROM calls"
+            + where + " GROUP BY branch, agent ORDER BY MIN(id)", params
         ).fetchall()
+        esc = con.execute("SELECT branch, time, reason FROM escalations"  # noqa: S608
+                          + where + " ORDER BY id", params).fetchall()
         orphans = con.execute(
             "SELECT DISTINCT branch, task FROM calls WHERE branch NOT IN (SELECT branch FROM tasks)"
         ).fetchall()
@@ -355,11 +316,14 @@ def usage(repo: RepoPaths, branches: Sequence[str] | None = None) -> list[TaskUs
             agents[r["agent"]] = AgentUsage(
                 r["agent"], r["p"] + r["o"], agent_budgets.get(r["agent"]), r["p"], r["o"],
                 r["n"], tuple(sorted(set((r["s"] or "").split(",")) - {""})),
+                round(float(r["c"]), 6) if r["nc"] else None,
             )
         ordered = sorted(agents.values(), key=lambda a: (_ORDER.get(a.name, len(_ORDER)), a.name))
         result.append(TaskUsage(name, branch, worktree, sum(a.used for a in agents.values()),
                                 budget, tuple(ordered),
-                                sum(a.calls for a in agents.values())))
+                                sum(a.calls for a in agents.values()), workflow,
+                                tuple((e["time"], e["reason"]) for e in esc
+                                      if e["branch"] == branch)))
     return result
 
 
@@ -368,6 +332,15 @@ def task_usage(repo: RepoPaths, task: TaskRef) -> TaskUsage:
     if found:
         return found[0]
     return TaskUsage(task.name, task.branch, task.worktree, 0, task.budget or 0, (), 0)
+
+
+def workflow_usage(repo: RepoPaths, task: TaskRef, workflow: int) -> TaskUsage:
+    """The calls and escalations of one workflow, against its task's budgets."""
+    found = usage(repo, [task.branch], workflow=workflow)
+    if found:
+        return found[0]
+    return TaskUsage(task.name, task.branch, task.worktree, 0, task.budget or 0, (), 0,
+                     workflow)
 
 
 # --- limits and escalation ---------------------------------------------------------------
@@ -382,23 +355,45 @@ class BudgetExceeded(OssaError):
         self.output: str | None = None  # what the agent answered, when the call did happen
 
 
-def check_before(repo: RepoPaths, task: TaskRef, agent: str, prompt_tokens: int) -> None:
-    """Refuse a call whose prompt alone is more than what is left of the agent's or the task's
-    budget."""
+def expected_output(repo: RepoPaths, task: TaskRef, agent: str, default: int) -> int:
+    """The answer a call of ``agent`` is expected to take: the mean output of its earlier calls
+    in this task, else ``default`` (``budget.expected_output``)."""
+    if not db_path(repo).exists():
+        return default
+    with _connect(repo) as con:
+        row = con.execute("SELECT AVG(output_tokens), COUNT(*) FROM calls WHERE branch = ? AND"
+                          " agent = ?", (task.branch, agent)).fetchone()
+    return round(float(row[0])) if row[1] else default
+
+
+def room_left(repo: RepoPaths, task: TaskRef, agent: str) -> int | None:
+    """Tokens left for ``agent``: the smaller of what is left of its budget and of the task's
+    (None: no limit)."""
     tu = task_usage(repo, task)
     au = tu.agent(agent)
-    if au is not None and au.budget is not None and prompt_tokens > au.budget - au.used:
+    lefts = []
+    if au is not None and au.budget is not None:
+        lefts.append(max(au.budget - au.used, 0))
+    if tu.budget:
+        lefts.append(max(tu.budget - tu.used, 0))
+    return min(lefts) if lefts else None
+
+
+def check_before(repo: RepoPaths, task: TaskRef, agent: str, prompt_tokens: int,
+                 expected: int = 0) -> None:
+    """Refuse a call whose prompt plus the answer expected is more than what is left of the
+    agent's or the task's budget: better to stop before paying than to pay and throw away."""
+    need = prompt_tokens + expected
+    tu = task_usage(repo, task)
+    au = tu.agent(agent)
+    what = f"{agent}'s prompt is {prompt_tokens:,} tokens (+{expected:,} expected answer)"
+    if au is not None and au.budget is not None and need > au.budget - au.used:
         left = max(au.budget - au.used, 0)
-        raise BudgetExceeded(
-            f"{agent}'s prompt is {prompt_tokens:,} tokens but only {left:,} "
-            f"of its {au.budget:,} are left"
-        )
-    if tu.budget and prompt_tokens > tu.budget - tu.used:
+        raise BudgetExceeded(f"{what} but only {left:,} of its {au.budget:,} are left")
+    if tu.budget and need > tu.budget - tu.used:
         left = max(tu.budget - tu.used, 0)
-        raise BudgetExceeded(
-            f"{agent}'s prompt is {prompt_tokens:,} tokens but only {left:,} "
-            f"of task {task.name}'s {tu.budget:,} are left"
-        )
+        raise BudgetExceeded(f"{what} but only {left:,} of task {task.name}'s {tu.budget:,} "
+                             "are left")
 
 
 def check_after(repo: RepoPaths, task: TaskRef, agent: str) -> None:
@@ -420,6 +415,11 @@ def escalate(
     from ossa_hooks import audit
 
     print(f"ossa-hooks: escalated: {reason}", file=sys.stderr)
+    # On record for good: raising a budget later does not make this escalation go away.
+    with _connect(repo) as con:
+        con.execute("INSERT INTO escalations (time, branch, task, workflow, reason)"
+                    " VALUES (?, ?, ?, ?, ?)", (time.time(), task.branch, task.name, workflow,
+                                                reason))
     command = config.get("budget.escalate_command")
     rc: int | None = None
     if command:
@@ -443,142 +443,6 @@ def escalate(
                   "workflow": workflow, "escalate_command_exit": rc}, outcome="escalated")
 
 
-# --- reports -----------------------------------------------------------------------------
-
-
-def _pct(used: int, budget: int | None) -> str:
-    return f"{100 * used / budget:.0f}%" if budget else "-"
-
-
-def _bar(used: int, budget: int | None, width: int = 20) -> str:
-    if not budget:
-        return ""
-    filled = min(width, round(width * used / budget))
-    return "#" * filled + "." * (width - filled) + (" OVER" if used > budget else "")
-
-
-def format_text(tasks: Sequence[TaskUsage], encoding_name: str = "cl100k_base") -> str:
-    if not tasks:
-        return "no agent calls recorded yet"
-    lines = []
-    for t in tasks:
-        lines.append(f"task {t.name} ({t.branch}): {t.used:,} / {t.budget:,} tokens "
-                     f"({_pct(t.used, t.budget)}), {t.calls} call(s)")
-        for a in t.agents:
-            budget = f"{a.budget:,}" if a.budget is not None else "-"
-            lines.append(f"  {a.name:<12} {a.used:>7,} / {budget:>7}  {_pct(a.used, a.budget):>5}  "
-                         f"{_bar(a.used, a.budget)}  {a.calls} call(s)")
-    sources = sorted({s for t in tasks for a in t.agents for s in a.sources})
-    if sources:
-        lines.append(f"counted by: {', '.join(sources)}")
-    return "\n".join(lines)
-
-
-def format_md(tasks: Sequence[TaskUsage]) -> str:
-    if not tasks:
-        return "_No agent calls recorded yet._"
-    out = ["| task | agent | used | budget | % | calls | counted by |",
-           "| --- | --- | ---: | ---: | ---: | ---: | --- |"]
-    for t in tasks:
-        out.append(f"| **{t.name}** (`{t.branch}`) | *all* | {t.used:,} | {t.budget:,} | "
-                   f"{_pct(t.used, t.budget)} | {t.calls} | |")
-        for a in t.agents:
-            budget = f"{a.budget:,}" if a.budget is not None else "-"
-            out.append(f"| | {a.name} | {a.used:,} | {budget} | {_pct(a.used, a.budget)} | "
-                       f"{a.calls} | {', '.join(a.sources)} |")
-    return "\n".join(out)
-
-
-def format_json(tasks: Sequence[TaskUsage], single: bool) -> str:
-    if single and len(tasks) == 1:
-        return json.dumps(tasks[0].as_json(), indent=2)
-    agents: dict[str, dict[str, Any]] = {}
-    for t in tasks:
-        for a in t.agents:
-            entry = agents.setdefault(a.name, {"used": 0, "budget": 0, "calls": 0})
-            entry["used"] += a.used
-            entry["budget"] += a.budget or 0
-            entry["calls"] += a.calls
-    doc = {
-        "task": {"used": sum(t.used for t in tasks), "budget": sum(t.budget for t in tasks),
-                 "calls": sum(t.calls for t in tasks)},
-        "agents": agents,
-        "tasks": [t.as_json() for t in tasks],
-    }
-    return json.dumps(doc, indent=2)
-
-
-def format_html(tasks: Sequence[TaskUsage], title: str = "ossa-hooks token budgets") -> str:
-    """A self-contained page: a table and an inline SVG bar chart per task (no network)."""
-    import html
-
-    esc = html.escape
-    parts = [
-        "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>{esc(title)}</title>",
-        "<style>body{font:14px system-ui,sans-serif;margin:2em;color:#222}"
-        "table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;"
-        "padding:.25em .6em;text-align:right}td:first-child,th:first-child{text-align:left}"
-        ".over{color:#b00020;font-weight:bold}</style></head><body>",
-        f"<h1>{esc(title)}</h1>",
-    ]
-    if not tasks:
-        parts.append("<p>No agent calls recorded yet.</p>")
-    for t in tasks:
-        parts.append(f"<h2>{esc(t.name)} <small><code>{esc(t.branch)}</code></small></h2>")
-        rows = [("task", t.used, t.budget)] + [(a.name, a.used, a.budget) for a in t.agents]
-        parts.append(_svg_bars(rows))
-        parts.append("<table><tr><th>agent</th><th>used</th><th>budget</th><th>%</th>"
-                     "<th>calls</th><th>counted by</th></tr>")
-        for a in t.agents:
-            cls = ' class="over"' if a.budget is not None and a.used > a.budget else ""
-            budget = f"{a.budget:,}" if a.budget is not None else "-"
-            parts.append(f"<tr{cls}><td>{esc(a.name)}</td><td>{a.used:,}</td><td>{budget}</td>"
-                         f"<td>{_pct(a.used, a.budget)}</td><td>{a.calls}</td>"
-                         f"<td>{esc(', '.join(a.sources))}</td></tr>")
-        cls = ' class="over"' if t.budget and t.used > t.budget else ""
-        parts.append(f"<tr{cls}><th>task</th><th>{t.used:,}</th><th>{t.budget:,}</th>"
-                     f"<th>{_pct(t.used, t.budget)}</th><th>{t.calls}</th><th></th></tr></table>")
-    parts.append("</body></html>")
-    return "\n".join(parts)
-
-
-def _svg_bars(rows: Sequence[tuple[str, int, int | None]]) -> str:
-    """Horizontal bars: used (filled) over budget (outline); red past the budget."""
-    import html
-
-    label_w, bar_w, row_h = 110, 420, 26
-    height = row_h * len(rows) + 10
-    scale = max([max(used, budget or 0) for _, used, budget in rows] + [1])
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{label_w + bar_w + 150}" '
-           f'height="{height}" role="img" aria-label="tokens used per agent">']
-    for i, (name, used, budget) in enumerate(rows):
-        y = 5 + i * row_h
-        over = budget is not None and used > budget
-        colour = "#b00020" if over else "#2e7d32"
-        out.append(f'<text x="0" y="{y + 16}" font-size="13">{html.escape(name)}</text>')
-        if budget:
-            out.append(f'<rect x="{label_w}" y="{y + 3}" width="{bar_w * budget / scale:.1f}" '
-                       f'height="16" fill="#eee" stroke="#999"/>')
-        out.append(f'<rect x="{label_w}" y="{y + 3}" width="{bar_w * used / scale:.1f}" '
-                   f'height="16" fill="{colour}"><title>{used:,} tokens</title></rect>')
-        budget_txt = f" / {budget:,}" if budget else ""
-        out.append(f'<text x="{label_w + bar_w + 6}" y="{y + 16}" font-size="12">'
-                   f"{used:,}{budget_txt}</text>")
-    out.append("</svg>")
-    return "\n".join(out)
-
-
-def render(tasks: Sequence[TaskUsage], fmt: str, *, single: bool) -> str:
-    if fmt == "json":
-        return format_json(tasks, single)
-    if fmt == "md":
-        return format_md(tasks)
-    if fmt == "html":
-        return format_html(tasks)
-    return format_text(tasks)
-
-
 # Tasks whose report this process already gave: post-merge runs ``ossa-cleanup`` (which
 # reports the tasks it removes, through ``report_for_branches``) and ``ossa-budget`` in one
 # process, and a merged task's report is printed once.
@@ -591,6 +455,8 @@ def report_for_branches(repo: RepoPaths, config: Config, branches: Sequence[str]
     if not tasks:
         return ""
     _REPORTED.update(t.branch for t in tasks)
+    from ossa_hooks.agents.budget_report import format_text
+
     return format_text(tasks, config.get("budget.encoding"))
 
 
@@ -602,7 +468,7 @@ def merged_task_branches(repo: RepoPaths, cwd: Path) -> list[str]:
     path = db_path(repo)
     if not path.exists():
         return []
-    with store.connect(path, _SCHEMA) as con:
+    with _connect(repo) as con:
         rows = con.execute("SELECT branch, tip FROM tasks").fetchall()
     has_orig = git.ok(["rev-parse", "-q", "--verify", "ORIG_HEAD^{commit}"], cwd)
     merged = []

@@ -30,7 +30,9 @@ from pathlib import Path
 from ossa_hooks import git
 from ossa_hooks import identity
 from ossa_hooks.agents import budget
-from ossa_hooks.agents import runner as agents
+from ossa_hooks.agents import registry
+from ossa_hooks.agents import runner
+from ossa_hooks.agents import specs as spec_mod
 from ossa_hooks.config import Config
 from ossa_hooks.errors import OssaError
 from ossa_hooks.git import RepoPaths
@@ -101,14 +103,14 @@ def alive(s: Session) -> bool:
                           check=False).returncode == 0
 
 
-def interactive_argv(spec: agents.AgentSpec, prompt: str | None) -> tuple[list[str], bool]:
+def interactive_argv(spec: spec_mod.AgentSpec, prompt: str | None) -> tuple[list[str], bool]:
     """The program to run at the session's terminal, and whether the prompt is in it (else it
     is typed into the session once the program runs)."""
     p = spec.provider
     if p.type in INTERACTIVE:
         argv = list(INTERACTIVE[p.type])
-        if p.model and agents.PRESETS[p.type].model_flag:
-            argv += [str(agents.PRESETS[p.type].model_flag), p.model]
+        if p.model:  # Claude Code, Codex and aider all take --model
+            argv += ["--model", p.model]
         argv += list(p.args)
         if prompt and p.type in PROMPT_AS_ARGUMENT:
             return [*argv, prompt], True
@@ -122,14 +124,14 @@ def start(repo: RepoPaths, config: Config, agent_id: str, prompt: str | None = N
           *, echo: Callable[[str], None] = print) -> Session:
     """Start ``agent_id``'s program in a detached tmux session named after its task."""
     tmux_path()
-    rec = agents._refresh(repo, agents.get(repo, agent_id))
+    rec = registry.refresh(repo, registry.get(repo, agent_id))
     if rec.status == "running":
         raise OssaError(f"agent {agent_id} is already running (pid {rec.pid})", code=1)
-    spec = agents.load_spec(Path(rec.spec))
+    spec = spec_mod.load_spec(Path(rec.spec))
     worktree = Path(rec.worktree)
-    specs = agents.load_workspace_specs(worktree)
+    specs = spec_mod.load_workspace_specs(worktree)
     specs[spec.name] = spec
-    task = agents.ensure_task(repo, config, worktree, specs)
+    task = runner.ensure_task(repo, config, worktree, specs)
     if prompt:
         tokens = budget.count_tokens(prompt, str(config.get("budget.encoding")))
         budget.check_before(repo, task, spec.name, tokens)
@@ -142,7 +144,7 @@ def start(repo: RepoPaths, config: Config, agent_id: str, prompt: str | None = N
     argv, prompt_in_argv = interactive_argv(spec, prompt)
     socket = os.environ.get(SOCKET_ENV) or None
     name = session_name(task.name)
-    log = agents.workspace(worktree) / "logs" / f"session-{spec.name}.log"
+    log = spec_mod.workspace(worktree) / "logs" / f"session-{spec.name}.log"
     s = Session(agent_id, name, socket, str(worktree), str(log))
     if alive(s):
         raise OssaError(f"tmux session {name} already exists: attach to it (tmux"
@@ -177,8 +179,8 @@ def start(repo: RepoPaths, config: Config, agent_id: str, prompt: str | None = N
 def start_coder(repo: RepoPaths, config: Config, worktree: Path, task: str) -> Session:
     """``spawn --interactive``: register the coder of ``worktree`` and start its session with
     the task as its first prompt."""
-    spec = agents.load_spec(agents.spec_path(worktree, "coder"))
-    return start(repo, config, agents.spawn(repo, spec, worktree), task)
+    spec = spec_mod.load_spec(spec_mod.spec_path(worktree, "coder"))
+    return start(repo, config, registry.spawn(repo, spec, worktree), task)
 
 
 def _type_in(s: Session, text: str, wait: float = 10.0) -> None:
@@ -197,7 +199,7 @@ def _type_in(s: Session, text: str, wait: float = 10.0) -> None:
 
 def attach(repo: RepoPaths, agent_id: str) -> int:
     """Attach this terminal to the agent's session (``tmux attach``); detach with C-b d."""
-    agents.get(repo, agent_id)  # an unknown id is the registry's one-line error
+    registry.get(repo, agent_id)  # an unknown id is the registry's one-line error
     s = read(repo, agent_id)
     if s is None:
         raise OssaError(f"agent {agent_id} has no live session (start one: ossa-hooks agents"
@@ -231,12 +233,12 @@ def keep(agent_id: str, worktree: Path, argv: Sequence[str], prompt_tokens: int)
 
     repo = git.repo_paths(worktree)
     config = config_mod.load(worktree)
-    rec = agents.get(repo, agent_id)
-    spec = agents.load_spec(Path(rec.spec))
-    specs = agents.load_workspace_specs(worktree)
+    rec = registry.get(repo, agent_id)
+    spec = spec_mod.load_spec(Path(rec.spec))
+    specs = spec_mod.load_workspace_specs(worktree)
     specs[spec.name] = spec
-    task = agents.ensure_task(repo, config, worktree, specs)
-    log = agents.workspace(worktree) / "logs" / f"session-{spec.name}.log"
+    task = runner.ensure_task(repo, config, worktree, specs)
+    log = spec_mod.workspace(worktree) / "logs" / f"session-{spec.name}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     pane = os.environ.get("TMUX_PANE")
     if pane:  # everything the program shows goes to the transcript too
@@ -247,11 +249,11 @@ def keep(agent_id: str, worktree: Path, argv: Sequence[str], prompt_tokens: int)
                             workflow_id="" if rec.workflow is None else str(rec.workflow))
     env = git.no_git_env()
     env.update(who.environ())
-    env.update({"OSSA_PHASE": PHASE, "OSSA_WORKSPACE": str(agents.workspace(worktree))})
+    env.update({"OSSA_PHASE": PHASE, "OSSA_WORKSPACE": str(spec_mod.workspace(worktree))})
     env.update(dict(spec.provider.env))
     start = time.monotonic()
     with lease.held(repo, worktree, f"agent {agent_id}", agent_id=agent_id):
-        agents._update(repo, agent_id, status="running", pid=os.getpid(), phase=PHASE)
+        registry.update(repo, agent_id, status="running", pid=os.getpid(), phase=PHASE)
         code = _run_at_terminal(argv, worktree, env)
     seconds = time.monotonic() - start
     if pane:
@@ -261,9 +263,9 @@ def keep(agent_id: str, worktree: Path, argv: Sequence[str], prompt_tokens: int)
                          f"tiktoken:{encoding_name}:transcript")
     budget.record(repo, task, agent=spec.name, agent_type=spec.type, phase=PHASE, usage=usage,
                   workflow=rec.workflow, exit_code=code, seconds=seconds)
-    now = agents.get(repo, agent_id)
+    now = registry.get(repo, agent_id)
     terminated = now.status == "terminated"
-    agents._update(repo, agent_id, status="terminated" if terminated else (
+    registry.update(repo, agent_id, status="terminated" if terminated else (
         "done" if code == 0 else "failed"), pid=None, last_exit=code, calls=now.calls + 1)
     audit.record(repo, "agents", "session", 0 if code == 0 else 1, seconds,
                  {"agent": agent_id, "tokens": usage.total, "exit": code, "log": str(log)})

@@ -7,11 +7,13 @@ import json
 import shlex
 import string
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from ossa_hooks.agents import budget as budget
-from ossa_hooks.agents import runner as agents
+from ossa_hooks.agents import providers as providers
+from ossa_hooks.agents import specs as agents
 from ossa_hooks.config import Config
 from ossa_hooks.errors import OssaError
 from ossa_hooks.git import RepoPaths
@@ -25,8 +27,11 @@ EXCLUDED = (f"/{agents.WORKSPACE}/agents/", f"/{agents.WORKSPACE}/workflows/",
             f"/{agents.WORKSPACE}/{SCRIPT}")
 
 
-def provider_value(provider: str, command: str | None, module: str | None) -> Any:
-    """The ``provider:`` value of the specs for the CLI's --provider/--command/--module."""
+def provider_value(provider: str, command: str | None, module: str | None,
+                   args: Sequence[str] = ()) -> Any:
+    """The ``provider:`` value of the specs for the CLI's --provider/--command/--module and
+    --agent-arg (more arguments for the agent program)."""
+    value: dict[str, Any]
     if command is not None:
         if provider != "command":
             raise OssaError(f"--command goes with --provider command, not {provider}")
@@ -34,16 +39,20 @@ def provider_value(provider: str, command: str | None, module: str | None) -> An
             shlex.split(command)
         except ValueError as e:
             raise OssaError(f"--command: cannot be split like a shell: {e}") from None
-        return {"type": "command", "command": command}
-    if provider == "command":
+        value = {"type": "command", "command": command}
+    elif provider == "command":
         raise OssaError('--provider command needs --command "PROGRAM ARGS"')
-    if provider == "python":
+    elif provider == "python":
         if not module or ":" not in module:
             raise OssaError('--provider python needs --module "package.module:function"')
-        return {"type": "python", "module": module}
-    if provider not in agents.PRESETS:
+        value = {"type": "python", "module": module}
+    elif provider not in providers.PRESETS:
         raise OssaError(f"unknown provider '{provider}' (one of {', '.join(agents.PROVIDERS)})")
-    return provider
+    else:
+        value = {"type": provider}
+    if args:
+        value["args"] = list(args)
+    return value if len(value) > 1 else value["type"]
 
 
 def _flow(value: Any) -> str:
@@ -58,8 +67,12 @@ def auto_spawn(
     task_description: str,
     provider: Any,
     force: bool = False,
+    manifests: Sequence[Path] = (),
 ) -> list[Path]:
-    """Write the specs, the workflow definition and the script; register the task's budgets."""
+    """Write the specs, the workflow definition and the script; register the task's budgets.
+
+    Each OSSA ``kind: Agent`` manifest in ``manifests`` is the spec of its agent type (copied as
+    it is, so it stays a manifest) and the workflow names it."""
     if not task_description.strip():
         raise OssaError('spawn needs a task description: ossa-hooks spawn "what to do"')
     ws = agents.workspace(worktree)
@@ -81,10 +94,14 @@ def auto_spawn(
                                         provider=_flow(provider)), encoding="utf-8")
         agents.load_spec(path)  # what we write must pass our own validation
         written.append(path)
+    names = _use_manifests(worktree, manifests)
     wf = string.Template(template(f"workflows/{WORKFLOW_FILE}").read_text(encoding="utf-8"))
-    targets[3].write_text(wf.safe_substitute(task=_flow(task_description.strip()),
-                                        max_review_rounds=config.get("workflow.max_review_rounds"),
-                                        budget=task_budget), encoding="utf-8")
+    definition = wf.safe_substitute(task=_flow(task_description.strip()),
+                                    max_review_rounds=config.get("workflow.max_review_rounds"),
+                                    budget=task_budget)
+    for kind, name in names.items():
+        definition = definition.replace(f"    agent: {kind}\n", f"    agent: {_flow(name)}\n")
+    targets[3].write_text(definition, encoding="utf-8")
     written.append(targets[3])
     script = template(f"agents/{SCRIPT}").read_text(encoding="utf-8")
     targets[4].write_text(script.replace("@PYTHON@", shlex.quote(sys.executable)),
@@ -95,6 +112,31 @@ def auto_spawn(
     budget.register_task(repo, task, task_budget, agents.budgets_of(specs, config))
     ensure_excluded(repo)
     return written
+
+
+def _use_manifests(worktree: Path, manifests: Sequence[Path]) -> dict[str, str]:
+    """Put each Agent manifest in place of its type's spec; agent type -> agent name."""
+    from ossa_hooks.agents import manifest
+
+    names: dict[str, str] = {}
+    for path in manifests:
+        try:
+            text = path.read_bytes()
+        except OSError as e:
+            raise OssaError(f"{path}: cannot read: {e.strerror}") from None
+        if not manifest.is_manifest(text):
+            raise OssaError(f"{path}: not an OSSA manifest (apiVersion: ossa/v0.x, kind: Agent)")
+        if b"kind: Workflow" in text:
+            raise OssaError(f"{path}: a Workflow manifest runs as it is: ossa-hooks workflow "
+                            f"orchestrate --config {path}")
+        spec = agents.parse_spec(text, str(path), path)
+        if spec.type in names:
+            raise OssaError(f"{path}: a second {spec.type} manifest (one agent per role)")
+        for field in spec.ignored:
+            print(f"ossa-hooks: {path}: ignored: {field}", file=sys.stderr)
+        agents.spec_path(worktree, spec.type).write_bytes(text)
+        names[spec.type] = spec.name
+    return names
 
 
 def ensure_excluded(repo: RepoPaths) -> None:

@@ -36,32 +36,42 @@ def register(sub: SubParsers) -> None:
     t.add_argument("--grace", type=float, default=5.0, metavar="SECONDS",
                    help="time between SIGTERM and SIGKILL (default 5)")
     t.set_defaults(func=main_terminate)
+    x = asub.add_parser("export", help="write an agent spec as an OSSA Agent manifest")
+    x.add_argument("name", metavar="NAME", help="agent name (.agents-workspace/agents/NAME.yaml)"
+                   " or a spec file")
+    x.add_argument("--output", "-o", metavar="FILE", help="write it there (default: stdout)")
+    x.set_defaults(func=main_export)
 
 
 def main_spawn(args: argparse.Namespace) -> int:
+    import sys
     from pathlib import Path
 
     from ossa_hooks import git
-    from ossa_hooks.agents import runner as agents
+    from ossa_hooks.agents import registry
+    from ossa_hooks.agents import specs
     from ossa_hooks.errors import OssaError
 
     repo = git.repo_paths()
     worktree = repo.worktree
-    path = Path(args.config) if args.config else agents.spec_path(worktree, args.type)
+    path = Path(args.config) if args.config else specs.spec_path(worktree, args.type)
     if not path.exists():
         raise OssaError(f"{path}: no agent spec (run `ossa-hooks spawn \"TASK\"` to write them, "
                         "or pass --config FILE)")
-    spec = agents.load_spec(path.resolve())
+    spec = specs.load_spec(path.resolve(), args.type)
     if spec.type != args.type:
         raise OssaError(f"{path}: is a {spec.type} spec, not {args.type}")
-    agent_id = agents.spawn(repo, spec, worktree)
+    if spec.ignored:
+        print(f"ossa: {path}: OSSA fields not used here: {', '.join(spec.ignored)}",
+              file=sys.stderr)
+    agent_id = registry.spawn(repo, spec, worktree)
     print(agent_id)
     return 0
 
 
 def main_list(args: argparse.Namespace) -> int:
     from ossa_hooks import git
-    from ossa_hooks.agents import runner as agents
+    from ossa_hooks.agents import registry as agents
 
     repo = git.repo_paths()
     records = agents.listing(repo, everything=not args.running)
@@ -84,10 +94,11 @@ def main_list(args: argparse.Namespace) -> int:
 def main_run(args: argparse.Namespace) -> int:
     from ossa_hooks import config as config_mod
     from ossa_hooks import git
+    from ossa_hooks.agents import registry
     from ossa_hooks.agents import runner as agents
 
     repo = git.repo_paths()
-    rec = agents.get(repo, args.id)
+    rec = registry.get(repo, args.id)
     from pathlib import Path
 
     from ossa_hooks.agents.budget import BudgetExceeded
@@ -108,8 +119,9 @@ def main_run(args: argparse.Namespace) -> int:
             print(e.output.rstrip("\n"))
         raise
     print(result.text.rstrip("\n"))
+    cost = f", ${result.usage.cost_usd:.4f}" if result.usage.cost_usd is not None else ""
     print(f"ossa: {args.id}: {result.usage.prompt:,} prompt + {result.usage.output:,} output "
-          f"tokens ({result.usage.source}), {result.seconds:.1f} s")
+          f"tokens ({result.usage.source}){cost}, {result.seconds:.1f} s")
     return 0
 
 
@@ -122,7 +134,28 @@ def main_attach(args: argparse.Namespace) -> int:
 
 def main_terminate(args: argparse.Namespace) -> int:
     from ossa_hooks import git
-    from ossa_hooks.agents import runner as agents
+    from ossa_hooks.agents import registry
 
-    print(agents.terminate(git.repo_paths(), args.id, args.grace))
+    print(registry.terminate(git.repo_paths(), args.id, args.grace))
+    return 0
+
+
+def main_export(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from ossa_hooks import git
+    from ossa_hooks.agents import manifest
+    from ossa_hooks.agents import specs
+
+    path = Path(args.name)
+    if not path.exists():
+        path = specs.spec_path(git.repo_paths().worktree, args.name)
+    spec = specs.load_spec(path)
+    text = ("# OSSA Agent manifest exported by ossa-hooks from " + str(path) + "\n"
+            + manifest.dump(manifest.export(spec)))
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(f"wrote {args.output}")
+    else:
+        print(text, end="")
     return 0

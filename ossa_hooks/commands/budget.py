@@ -14,8 +14,8 @@ def register(sub: SubParsers) -> None:
     bsub = p.add_subparsers(dest="budget_command", metavar="ACTION", required=True)
     r = bsub.add_parser("report", help="used / budget per task and agent")
     r.add_argument("--format", choices=("text", "json", "md", "html"), default="text")
-    r.add_argument("--task", metavar="BRANCH|NAME",
-                   help="one task (default: this worktree's task, else all tasks)")
+    r.add_argument("--task", metavar="BRANCH|NAME", action="append",
+                   help="a task (repeat for more; default: this worktree's task, else all)")
     r.add_argument("--all", action="store_true", help="every task of the repository")
     r.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE")
     r.set_defaults(func=main_report)
@@ -34,10 +34,13 @@ def main_report(args: argparse.Namespace) -> int:
     branches: list[str] | None = None
     if args.task:
         every = budget.usage(repo)
-        branches = [t.branch for t in every if args.task in (t.branch, t.name)]
-        if not branches:
-            raise OssaError(f"no task '{args.task}' in the ledger (see `ossa-hooks budget report "
-                            "--all`)")
+        branches = []
+        for wanted in args.task:
+            found = [t.branch for t in every if wanted in (t.branch, t.name)]
+            if not found:
+                raise OssaError(f"no task '{wanted}' in the ledger (see `ossa-hooks budget "
+                                "report --all`)")
+            branches += found
     elif not args.all:
         task = budget.current_task(repo)
         branches = [task.branch] if task is not None else None
@@ -46,7 +49,16 @@ def main_report(args: argparse.Namespace) -> int:
         task = budget.current_task(repo)
         if task is not None:
             tasks = [budget.task_usage(repo, task)]
-    text = budget.render(tasks, args.format, single=branches is not None and len(branches) == 1)
+    if args.format == "html":
+        from ossa_hooks.agents import report_html
+        from ossa_hooks.agents import workflow
+
+        text = report_html.page(repo, tasks, workflow.all_workflows(repo))
+    else:
+        from ossa_hooks.agents import budget_report
+
+        single = branches is not None and len(branches) == 1
+        text = budget_report.render(tasks, args.format, single=single)
     if args.output:
         Path(args.output).write_text(text + "\n", encoding="utf-8")
         print(f"wrote {args.output}")

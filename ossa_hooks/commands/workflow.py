@@ -20,16 +20,21 @@ def register(sub: SubParsers) -> None:
                    help="continue the last unfinished workflow from its first unfinished phase")
     r.add_argument("--definition", metavar="FILE",
                    help="workflow definition (default .agents-workspace/workflows/360-loop.yaml)")
+    r.add_argument("--here", action="store_true",
+                   help="run in the main worktree (the coder's commits land on its branch)")
     r.set_defaults(func=main_run)
     o = wsub.add_parser("orchestrate", help="run the workflow a definition file describes")
-    o.add_argument("--config", required=True, metavar="FILE", help="workflow definition")
+    o.add_argument("--config", required=True, metavar="FILE",
+                   help="workflow definition, or an OSSA Workflow manifest (kind: Workflow)")
     o.add_argument("--resume", action="store_true")
+    o.add_argument("--here", action="store_true", help="run in the main worktree")
     o.set_defaults(func=main_orchestrate)
     e = wsub.add_parser("execute", help="run one phase: workflow execute phase --name 1_plan")
     e.add_argument("what", choices=("phase",), metavar="phase")
     e.add_argument("--name", required=True, choices=PHASES)
     e.add_argument("--workflow", type=int, metavar="ID",
-                   help="the workflow (default: this worktree's latest unfinished, else a new one)")
+                   help="the workflow (default: this worktree's latest, else a new one)")
+    e.add_argument("--here", action="store_true", help="run in the main worktree")
     e.set_defaults(func=main_execute)
     s = wsub.add_parser("status", help="workflows and their phases (from any worktree)")
     s.add_argument("--workflow", type=int, metavar="ID")
@@ -41,6 +46,12 @@ def register(sub: SubParsers) -> None:
     lg.add_argument("--workflow", type=int, metavar="ID")
     lg.add_argument("--follow", "-f", action="store_true", help="keep following while it runs")
     lg.set_defaults(func=main_logs)
+    rp = wsub.add_parser("report", help="the HTML report: status, timeline, tokens and cost, "
+                                         "escalations, verdicts")
+    rp.add_argument("--workflow", type=int, metavar="ID")
+    rp.add_argument("--all", action="store_true", help="every workflow of the repository")
+    rp.add_argument("--output", "-o", metavar="FILE", help="write it there (default: stdout)")
+    rp.set_defaults(func=main_report)
     m = wsub.add_parser("memory", help="search what earlier tasks learned (full-text)")
     m.add_argument("query", nargs="?", help="words to search (default: the newest memories)")
     m.add_argument("--limit", "-n", type=int, default=10)
@@ -50,12 +61,13 @@ def register(sub: SubParsers) -> None:
 def main_run(args: argparse.Namespace) -> int:
     from ossa_hooks.agents import workflow as workflow
     definition = Path(args.definition).resolve() if args.definition else None
-    return workflow.run_workflow(resume=args.resume, definition=definition)
+    return workflow.run_workflow(resume=args.resume, definition=definition, here=args.here)
 
 
 def main_orchestrate(args: argparse.Namespace) -> int:
     from ossa_hooks.agents import workflow as workflow
-    return workflow.run_workflow(resume=args.resume, definition=Path(args.config).resolve())
+    return workflow.run_workflow(resume=args.resume, definition=Path(args.config).resolve(),
+                                 here=args.here)
 
 
 def main_execute(args: argparse.Namespace) -> int:
@@ -64,10 +76,9 @@ def main_execute(args: argparse.Namespace) -> int:
     wf_id = args.workflow
     if wf_id is None:
         repo = git.repo_paths()
-        mine = [w for w in workflow.all_workflows(repo, repo.worktree)
-                if w.status != "succeeded"]
+        mine = workflow.all_workflows(repo, repo.worktree)
         wf_id = mine[-1].id if mine else None
-    return workflow.run_workflow(only=args.name, workflow_id=wf_id)
+    return workflow.run_workflow(only=args.name, workflow_id=wf_id, here=args.here)
 
 
 def _pick(args: argparse.Namespace) -> list[object]:
@@ -92,23 +103,25 @@ def _pick(args: argparse.Namespace) -> list[object]:
 
 def main_status(args: argparse.Namespace) -> int:
     from ossa_hooks import git
+    from ossa_hooks.agents import report as report
     from ossa_hooks.agents import workflow as workflow
     repo = git.repo_paths()
     chosen = [w for w in _pick(args) if isinstance(w, workflow.Workflow)]
     if args.format == "json":
-        docs = [workflow.status_json(repo, w, args.show_budget) for w in chosen]
+        docs = [report.status_json(repo, w, args.show_budget) for w in chosen]
         print(json.dumps(docs[0] if args.workflow is not None else docs, indent=2))
     else:
-        print("\n\n".join(workflow.format_status(repo, w, args.show_budget) for w in chosen))
+        print("\n\n".join(report.format_status(repo, w, args.show_budget) for w in chosen))
     return 0
 
 
 def main_logs(args: argparse.Namespace) -> int:
     from ossa_hooks import git
+    from ossa_hooks.agents import report as report
     from ossa_hooks.agents import workflow as workflow
     repo = git.repo_paths()
     chosen = [w for w in _pick(args) if isinstance(w, workflow.Workflow)]
-    workflow.follow_logs(repo, chosen[-1], args.follow)
+    report.follow_logs(repo, chosen[-1], args.follow)
     return 0
 
 
@@ -122,4 +135,23 @@ def main_memory(args: argparse.Namespace) -> int:
         print("no memories found")
         return 0
     print(memory.format_for_prompt(found, width=200))
+    return 0
+
+
+def main_report(args: argparse.Namespace) -> int:
+    from ossa_hooks import git
+    from ossa_hooks.agents import budget as budget
+    from ossa_hooks.agents import report_html as report_html
+    from ossa_hooks.agents import workflow as workflow
+
+    repo = git.repo_paths()
+    chosen = [w for w in _pick(args) if isinstance(w, workflow.Workflow)]
+    branches = list(dict.fromkeys(w.branch for w in chosen))
+    tasks = budget.usage(repo, branches)
+    text = report_html.page(repo, tasks, chosen)
+    if args.output:
+        Path(args.output).write_text(text + "\n", encoding="utf-8")
+        print(f"wrote {args.output}")
+    else:
+        print(text)
     return 0
