@@ -303,3 +303,20 @@ def test_the_reference_transaction_shim_starts_python_only_for_an_agents_prepare
     git(committed_repo, "commit", "--allow-empty", "-q", "-m", "an agent's commit", env=env)
     started = marker.read_text().splitlines()
     assert len(started) == 1 and "reference-transaction prepared" in started[0]
+
+
+def test_housekeeping_that_keeps_every_value_is_not_refused(guarded: Path) -> None:
+    """`git pack-refs` and `gc` rewrite every ref and delete the loose copies: no value
+    changes, so nothing is refused; a real deletion of a packed ref still is."""
+    home = wt(guarded, "alpha")
+    env = agent_env(guarded, "alpha")
+    before = all_refs(guarded)
+    for args in (("pack-refs", "--all"), ("gc", "-q")):
+        proc = git(home, *args, env=env, check=False)
+        assert proc.returncode == 0, proc.stderr
+    assert all_refs(guarded) == before
+    assert "refs/heads/agents/beta/t" in (guarded / ".git" / "packed-refs").read_text()
+    git(guarded, "worktree", "remove", "--force", str(wt(guarded, "beta")))
+    proc = git(home, "branch", "-D", branch_of("beta"), env=env, check=False)
+    refused(proc, "other-agent-branch")
+    assert all_refs(guarded) == before

@@ -369,11 +369,53 @@ def check_ref_updates(scope: Scope, layout: Layout, updates: Sequence[tuple[str,
             # Tags, remotes, notes, and pseudo refs (ORIG_HEAD, FETCH_HEAD, ...): bookkeeping
             # that moves no one's branch or worktree.
             refusal = None
+        if refusal is not None and unchanged(layout.common_dir, here.git_dir, ref, old, new):
+            continue  # `git pack-refs` / `gc` moving a ref between files: its value stays
         if refusal is not None:
             refusal.detail.setdefault("ref", ref)
             refusal.detail["worktree"] = here.path
             return refusal
     return None
+
+
+def unchanged(common_dir: str, git_dir: str, ref: str, old: str, new: str) -> bool:
+    """Does this update leave ``ref``'s value as it is? ``git pack-refs`` writes every ref
+    into ``packed-refs`` (old unknown, new = its value), then deletes each loose copy (new =
+    zero) while the packed copy keeps the value; a real deletion rewrites ``packed-refs``
+    (its pending ``.lock`` no longer has the ref) or finds no packed copy."""
+    if new != ZERO and old in ("", ZERO):
+        return ref_value(common_dir, git_dir, ref) == new
+    if new == ZERO and old not in ("", ZERO):
+        lock = os.path.join(common_dir, "packed-refs.lock")
+        source = lock if os.path.exists(lock) else os.path.join(common_dir, "packed-refs")
+        return packed_value(source, ref) == old
+    return False
+
+
+def packed_value(path: str, ref: str) -> str | None:
+    try:
+        with open(path, encoding="utf-8", errors="surrogateescape") as f:
+            for line in f:
+                sha, _, name = line.rstrip("\n").partition(" ")
+                if name == ref:
+                    return sha
+    except OSError:
+        pass
+    return None
+
+
+def ref_value(common_dir: str, git_dir: str, ref: str) -> str | None:
+    """The commit ``ref`` names now, read from the loose ref file or ``packed-refs``."""
+    base = git_dir if ref == "HEAD" or "/" not in ref else common_dir
+    try:
+        with open(os.path.join(base, ref), encoding="ascii", errors="replace") as f:
+            value = f.read(200).strip()
+        if not value.startswith("ref: "):
+            return value
+        return ref_value(common_dir, git_dir, value[5:].strip())
+    except (OSError, RecursionError):
+        pass
+    return packed_value(os.path.join(common_dir, "packed-refs"), ref)
 
 
 def _admin_of(layout: Layout, name: str) -> str:
