@@ -174,6 +174,8 @@ def test_three_agents_in_parallel_are_refused_every_forbidden_operation(guarded:
 
 def test_every_allowed_operation_of_three_agents_in_parallel_works(guarded: Path) -> None:
     repo = guarded
+    git(repo, "commit", "-q", "--allow-empty", "-m", "a person's commit the agents rebase onto")
+    main_tip = git(repo, "rev-parse", "main").stdout.strip()
 
     def work(agent: str) -> str:
         env = agent_env(repo, agent)
@@ -186,6 +188,8 @@ def test_every_allowed_operation_of_three_agents_in_parallel_works(guarded: Path
 
         run("add", f"{agent}.txt")
         run("commit", "-q", "-m", f"{agent} works")
+        run("rebase", "-q", "main")  # detaches HEAD while it replays: its own branch's rebase
+        run("stash", "list")
         run("branch", f"agents/{agent}/scratch")
         run("update-ref", f"refs/heads/agents/{agent}/scratch", "HEAD~1")
         run("branch", "-D", f"agents/{agent}/scratch")
@@ -198,6 +202,8 @@ def test_every_allowed_operation_of_three_agents_in_parallel_works(guarded: Path
     remote = git(repo, "ls-remote", "origin").stdout
     for agent, tip in tips.items():
         assert git(repo, "rev-parse", branch_of(agent)).stdout.strip() == tip
+        assert git(repo, "merge-base", "--is-ancestor", main_tip, tip, check=False
+                   ).returncode == 0
         assert f"{tip}\trefs/heads/{branch_of(agent)}" in remote
         assert (wt(repo, agent) / f"{agent}.txt").exists()
     assert ossa(repo, "audit", "--name", "guard").stdout.count("refused") == 0
