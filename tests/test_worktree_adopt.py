@@ -129,8 +129,8 @@ def test_doctor_notes_a_known_layout_made_before_the_hooks(committed_repo: Path)
 def test_doctor_says_whether_the_guard_rails_are_active(committed_repo: Path) -> None:
     assert ossa(committed_repo, "install", "-t", "pre-commit", "-t", "pre-push").returncode == 0
     out = ossa(committed_repo, "doctor").stdout
-    assert (f"missing {committed_repo}: guard: not installed for reference-transaction,"
-            " post-checkout (run `ossa-hooks install`)") in out
+    assert (f"note    {committed_repo}: guard: not active for reference-transaction,"
+            " post-checkout (hook not installed) (run `ossa-hooks install`)") in out
     assert ossa(committed_repo, "install").returncode == 0
     (committed_repo / ".ossa-hooks.yaml").write_text("hooks:\n  pre-push: []\n")
     out = ossa(committed_repo, "doctor").stdout

@@ -219,12 +219,18 @@ def doctor_check(repo: RepoPaths) -> list[Finding]:
         hooks = config_mod.load(repo.toplevel_str).get("hooks")
     except OssaError:
         hooks = {}
+    configured = [t for t in HOOK_TYPES if "ossa-guard" in hooks.get(t, [])]
+    if not configured:
+        return [*found, Finding("note", where, "guard: off (ossa-guard is in no hook type's"
+                                " actions in .ossa-hooks.yaml hooks:)")]
+    # A missing shim of a configured hook type is the hooks check's problem; here it is only
+    # said which rules are off, and why.
     folder = hooks_dir(where)
-    missing = [t for t in HOOK_TYPES if not state(folder, t).ours]
-    unconfigured = [t for t in HOOK_TYPES if "ossa-guard" not in hooks.get(t, [])]
+    missing = [t for t in configured if not state(folder, t).ours]
+    unconfigured = [t for t in HOOK_TYPES if t not in configured]
     if missing:
-        found.append(Finding("missing", where, "guard: not installed for"
-                             f" {', '.join(missing)}", "ossa-hooks install"))
+        found.append(Finding("note", where, "guard: not active for"
+                             f" {', '.join(missing)} (hook not installed)", "ossa-hooks install"))
     if unconfigured:
         found.append(Finding("note", where, "guard: ossa-guard is not in the configured"
                              f" actions of {', '.join(unconfigured)} (.ossa-hooks.yaml hooks:)"))
