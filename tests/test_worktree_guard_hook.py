@@ -5,7 +5,9 @@ and a person's identical commands succeed."""
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -162,8 +164,6 @@ def test_three_agents_in_parallel_are_refused_every_forbidden_operation(guarded:
     assert (repo / "notes.txt").read_text() == "a person's untracked notes\n"
     # Each refusal by the guard is an audit event naming its rule.
     proc = ossa(repo, "audit", "--limit", "0", "--format", "json")
-    import json
-
     events = [e for e in json.loads(proc.stdout) if e["kind"] == "guard"]
     ruled = [r for _, _, _, r, _ in FORBIDDEN if r is not None]
     assert len(events) == len(AGENTS) * 2 * len(ruled)
@@ -326,3 +326,30 @@ def test_housekeeping_that_keeps_every_value_is_not_refused(guarded: Path) -> No
     proc = git(home, "branch", "-D", branch_of("beta"), env=env, check=False)
     refused(proc, "other-agent-branch")
     assert all_refs(guarded) == before
+
+
+PERSON_PROBE = r"""
+import json, sys
+from ossa_hooks.git import hook_repo_paths
+from ossa_hooks.hook_context import HookContext
+from ossa_hooks import config
+repo = hook_repo_paths()
+cfg = config.load(repo.toplevel_str)
+before = set(sys.modules)
+from ossa_hooks.worktree import guard_hook
+codes = [guard_hook.hook(HookContext(t, a, repo, cfg, environ={}))
+         for t, a in (("pre-commit", ()), ("pre-push", ("origin", "url")),
+                      ("post-checkout", ("1" * 40, "2" * 40, "1")))]
+print(json.dumps({"codes": codes, "new": sorted(set(sys.modules) - before)}))
+"""
+
+
+def test_a_persons_hooks_import_nothing_but_the_guard(guarded: Path) -> None:
+    """pre-commit, pre-push and post-checkout run ossa-guard for everyone: for a person it
+    reads a few files and imports no module beyond its own."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OSSA_")}
+    out = subprocess.run([sys.executable, "-c", PERSON_PROBE], cwd=guarded, env=env,
+                         capture_output=True, text=True, check=True).stdout
+    result = json.loads(out.splitlines()[-1])
+    assert result["codes"] == [0, 0, 0]
+    assert all(m.startswith("ossa_hooks") for m in result["new"]), result["new"]
