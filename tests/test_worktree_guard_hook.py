@@ -353,3 +353,31 @@ def test_a_persons_hooks_import_nothing_but_the_guard(guarded: Path) -> None:
     result = json.loads(out.splitlines()[-1])
     assert result["codes"] == [0, 0, 0]
     assert all(m.startswith("ossa_hooks") for m in result["new"]), result["new"]
+
+
+def test_an_agent_started_by_the_runner_is_held_to_its_worktree(guarded: Path,
+                                                                tmp_path: Path) -> None:
+    """`ossa-hooks agents run` gives the program its identity; the guard does the rest."""
+    home = wt(guarded, "alpha")
+    script = tmp_path / "agent.sh"
+    script.write_text(
+        "#!/bin/sh\ncat > /dev/null\n"
+        f"git -C '{guarded}' commit --allow-empty -m 'stray commit on main'"
+        " && echo 'main: committed' || echo 'main: refused'\n"
+        "git commit --allow-empty -m 'alpha works' && echo 'own: committed'\n")
+    script.chmod(0o755)
+    (home / "spec.yaml").write_text(
+        "name: coder\ntype: coder\nprovider:\n  type: command\n"
+        f"  command: {json.dumps(str(script))}\nprompt: \"do {{task}}\"\n")
+    main_before = git(guarded, "rev-parse", "main").stdout
+    spawn = ossa(home, "agents", "spawn", "coder", "--config", "spec.yaml")
+    assert spawn.returncode == 0, spawn.stderr
+    run = ossa(home, "agents", "run", spawn.stdout.strip(), "-m", "go")
+    assert run.returncode == 0, run.stderr
+    assert "main: refused" in run.stdout and "own: committed" in run.stdout
+    assert git(guarded, "rev-parse", "main").stdout == main_before
+    assert git(home, "log", "-1", "--format=%s").stdout.strip() == "alpha works"
+    events = json.loads(ossa(guarded, "audit", "--limit", "0", "--format", "json").stdout)
+    refusals = [e for e in events if e["kind"] == "guard"]
+    assert [(e["name"], e["detail"]["agent_id"]) for e in refusals] == [
+        ("own-worktree", spawn.stdout.strip())]
