@@ -1,6 +1,7 @@
 """Added time of the guard's reference-transaction hook on `git commit --allow-empty`.
 
-Three repositories, commits interleaved so machine noise hits them alike: no hooks; the
+Four repositories, commits interleaved so machine noise hits them alike: no hooks; a
+`reference-transaction` hook that is only `exit 0` (the floor: git starting a shell); the
 `reference-transaction` shim alone (`ossa-hooks install -t reference-transaction`, the hook
 that runs on every ref update) committed by a person, whose commits it must not slow (a shell
 test, no interpreter); and the same shim committed by an agent process (OSSA_* identity set),
@@ -45,11 +46,17 @@ def main() -> int:
         guarded = make_repo(root, "guarded", env)
         sh(guarded, str(bindir / "ossa-hooks"), "install", "-t", "reference-transaction",
            env=env)
+        # The floor any reference-transaction hook pays: git starting /bin/sh twice a commit.
+        floor = make_repo(root, "exit-0-hook", env)
+        hook = floor / ".git" / "hooks" / "reference-transaction"
+        hook.write_text("#!/bin/sh\nexit 0\n")
+        hook.chmod(0o755)
         branch = sh(guarded, "git", "branch", "--show-current", env=env).strip()
         agent_env = {**env, **Identity("bench-1", agent_type="bench", branch=branch,
                                        worktree=str(guarded)).environ()}
         runs: dict[str, tuple[Path, dict[str, str]]] = {
-            "none": (bare, env), "person": (guarded, env), "agent": (guarded, agent_env)}
+            "none": (bare, env), "floor": (floor, env), "person": (guarded, env),
+            "agent": (guarded, agent_env)}
         times: dict[str, list[float]] = {name: [] for name in runs}
         for i in range(args.runs + 3):
             for name, (path, run_env) in runs.items():
@@ -62,6 +69,8 @@ def main() -> int:
     agent_added = med["agent"] - med["none"]
     print(f"git commit --allow-empty, median of {args.runs} runs")
     print(f"  no hooks                          {med['none']:7.1f} ms")
+    print(f"  a hook that is `exit 0`           {med['floor']:7.1f} ms"
+          f"  added {med['floor'] - med['none']:6.1f} ms  (starting sh: the floor)")
     print(f"  reference-transaction, a person   {med['person']:7.1f} ms"
           f"  added {person_added:6.1f} ms  (target <= {TARGET_MS:.0f} ms)")
     print(f"  reference-transaction, an agent   {med['agent']:7.1f} ms"

@@ -228,6 +228,13 @@ SCHEMA = Obj(
                 "repo_map_files": Scalar("int", default=200, minimum=0),
             }
         ),
+        "guard": Obj(
+            {
+                # Branch patterns (fnmatch) an agent may create, move and delete besides its
+                # own namespace agents/NAME/ (e.g. worktree-* for Claude Code's subagents).
+                "allow_branches": ListOf(Scalar("str")),
+            }
+        ),
     }
 )
 

@@ -61,7 +61,7 @@ def test_worktree_add_runs_the_hook_and_saves_nothing(committed_repo: Path,
     assert backup_refs(committed_repo) == {}
     events = json.loads(ossa(committed_repo, "audit", "--format", "json", "-n", "1").stdout)
     assert events[0]["name"] == "post-checkout"
-    assert events[0]["detail"]["actions"] == {"ossa-backup": "ok"}
+    assert events[0]["detail"]["actions"]["ossa-backup"] == "ok"
 
 
 def test_pre_rebase_snapshots(committed_repo: Path) -> None:

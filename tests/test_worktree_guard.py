@@ -200,3 +200,41 @@ def test_importing_the_rules_costs_only_os() -> None:
                           env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
                           check=True)
     assert proc.stdout.strip() == "[]"
+
+
+def test_configured_patterns_open_branches_but_never_anothers(three: dict[str, Path]) -> None:
+    cfg = config_mod.Config(config_mod.parse(b"guard:\n  allow_branches: [worktree-*, main]\n",
+                                             "x"))
+    lay = layout_at(three["a"])
+    scope = scope_of(agent(three), lay, cfg)
+    assert guard.classify_branch(scope, lay, "worktree-fix", "") is None
+    assert guard.classify_branch(scope, lay, "feature", "").rule == \
+        "outside-namespace"  # type: ignore[union-attr]
+    # A pattern never opens the base branch or a branch another worktree has checked out.
+    assert guard.classify_branch(scope, lay, "main", "").rule == \
+        "base-branch"  # type: ignore[union-attr]
+    git(three["b"], "switch", "-q", "-c", "worktree-b")
+    assert guard.classify_branch(scope, layout_at(three["a"]), "worktree-b", "").rule == \
+        "other-agent-branch"  # type: ignore[union-attr]
+
+
+def test_a_worktree_on_an_allowed_branch_counts_as_the_agents(three: dict[str, Path],
+                                                              tmp_path: Path) -> None:
+    """An agent that makes a worktree for a subagent of its own (on an allowed branch) may
+    commit there; without the pattern it may not."""
+    side = three["a"] / ".claude" / "worktrees" / "sub"
+    git(three["main"], "worktree", "add", "-q", "-b", "worktree-sub", str(side))
+    cfg = config_mod.Config(config_mod.parse(b"guard:\n  allow_branches: [worktree-*]\n", "x"))
+    lay = layout_at(side)
+    assert guard.check_commit(scope_of(agent(three), lay, cfg), lay) is None
+    assert guard.check_checkout(scope_of(agent(three), lay, cfg), lay) is None
+    assert guard.classify_branch(scope_of(agent(three), lay, cfg), lay, "worktree-sub", "") \
+        is None
+    refusal = guard.check_commit(scope_of(agent(three), lay, None), lay)
+    assert refusal is not None and refusal.rule == "own-worktree"
+    # Outside its own worktree's folder, the same branch pattern opens nothing.
+    other = tmp_path / "elsewhere"
+    git(three["main"], "worktree", "add", "-q", "-b", "worktree-other", str(other))
+    lay = layout_at(other)
+    refusal = guard.check_commit(scope_of(agent(three), lay, cfg), lay)
+    assert refusal is not None and refusal.rule == "own-worktree"

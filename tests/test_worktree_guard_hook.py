@@ -5,7 +5,9 @@ and a person's identical commands succeed."""
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -162,8 +164,6 @@ def test_three_agents_in_parallel_are_refused_every_forbidden_operation(guarded:
     assert (repo / "notes.txt").read_text() == "a person's untracked notes\n"
     # Each refusal by the guard is an audit event naming its rule.
     proc = ossa(repo, "audit", "--limit", "0", "--format", "json")
-    import json
-
     events = [e for e in json.loads(proc.stdout) if e["kind"] == "guard"]
     ruled = [r for _, _, _, r, _ in FORBIDDEN if r is not None]
     assert len(events) == len(AGENTS) * 2 * len(ruled)
@@ -174,6 +174,8 @@ def test_three_agents_in_parallel_are_refused_every_forbidden_operation(guarded:
 
 def test_every_allowed_operation_of_three_agents_in_parallel_works(guarded: Path) -> None:
     repo = guarded
+    git(repo, "commit", "-q", "--allow-empty", "-m", "a person's commit the agents rebase onto")
+    main_tip = git(repo, "rev-parse", "main").stdout.strip()
 
     def work(agent: str) -> str:
         env = agent_env(repo, agent)
@@ -186,6 +188,8 @@ def test_every_allowed_operation_of_three_agents_in_parallel_works(guarded: Path
 
         run("add", f"{agent}.txt")
         run("commit", "-q", "-m", f"{agent} works")
+        run("rebase", "-q", "main")  # detaches HEAD while it replays: its own branch's rebase
+        run("stash", "list")
         run("branch", f"agents/{agent}/scratch")
         run("update-ref", f"refs/heads/agents/{agent}/scratch", "HEAD~1")
         run("branch", "-D", f"agents/{agent}/scratch")
@@ -198,6 +202,8 @@ def test_every_allowed_operation_of_three_agents_in_parallel_works(guarded: Path
     remote = git(repo, "ls-remote", "origin").stdout
     for agent, tip in tips.items():
         assert git(repo, "rev-parse", branch_of(agent)).stdout.strip() == tip
+        assert git(repo, "merge-base", "--is-ancestor", main_tip, tip, check=False
+                   ).returncode == 0
         assert f"{tip}\trefs/heads/{branch_of(agent)}" in remote
         assert (wt(repo, agent) / f"{agent}.txt").exists()
     assert ossa(repo, "audit", "--name", "guard").stdout.count("refused") == 0
@@ -303,3 +309,75 @@ def test_the_reference_transaction_shim_starts_python_only_for_an_agents_prepare
     git(committed_repo, "commit", "--allow-empty", "-q", "-m", "an agent's commit", env=env)
     started = marker.read_text().splitlines()
     assert len(started) == 1 and "reference-transaction prepared" in started[0]
+
+
+def test_housekeeping_that_keeps_every_value_is_not_refused(guarded: Path) -> None:
+    """`git pack-refs` and `gc` rewrite every ref and delete the loose copies: no value
+    changes, so nothing is refused; a real deletion of a packed ref still is."""
+    home = wt(guarded, "alpha")
+    env = agent_env(guarded, "alpha")
+    before = all_refs(guarded)
+    for args in (("pack-refs", "--all"), ("gc", "-q")):
+        proc = git(home, *args, env=env, check=False)
+        assert proc.returncode == 0, proc.stderr
+    assert all_refs(guarded) == before
+    assert "refs/heads/agents/beta/t" in (guarded / ".git" / "packed-refs").read_text()
+    git(guarded, "worktree", "remove", "--force", str(wt(guarded, "beta")))
+    proc = git(home, "branch", "-D", branch_of("beta"), env=env, check=False)
+    refused(proc, "other-agent-branch")
+    assert all_refs(guarded) == before
+
+
+PERSON_PROBE = r"""
+import json, sys
+from ossa_hooks.git import hook_repo_paths
+from ossa_hooks.hook_context import HookContext
+from ossa_hooks import config
+repo = hook_repo_paths()
+cfg = config.load(repo.toplevel_str)
+before = set(sys.modules)
+from ossa_hooks.worktree import guard_hook
+codes = [guard_hook.hook(HookContext(t, a, repo, cfg, environ={}))
+         for t, a in (("pre-commit", ()), ("pre-push", ("origin", "url")),
+                      ("post-checkout", ("1" * 40, "2" * 40, "1")))]
+print(json.dumps({"codes": codes, "new": sorted(set(sys.modules) - before)}))
+"""
+
+
+def test_a_persons_hooks_import_nothing_but_the_guard(guarded: Path) -> None:
+    """pre-commit, pre-push and post-checkout run ossa-guard for everyone: for a person it
+    reads a few files and imports no module beyond its own."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OSSA_")}
+    out = subprocess.run([sys.executable, "-c", PERSON_PROBE], cwd=guarded, env=env,
+                         capture_output=True, text=True, check=True).stdout
+    result = json.loads(out.splitlines()[-1])
+    assert result["codes"] == [0, 0, 0]
+    assert all(m.startswith("ossa_hooks") for m in result["new"]), result["new"]
+
+
+def test_an_agent_started_by_the_runner_is_held_to_its_worktree(guarded: Path,
+                                                                tmp_path: Path) -> None:
+    """`ossa-hooks agents run` gives the program its identity; the guard does the rest."""
+    home = wt(guarded, "alpha")
+    script = tmp_path / "agent.sh"
+    script.write_text(
+        "#!/bin/sh\ncat > /dev/null\n"
+        f"git -C '{guarded}' commit --allow-empty -m 'stray commit on main'"
+        " && echo 'main: committed' || echo 'main: refused'\n"
+        "git commit --allow-empty -m 'alpha works' && echo 'own: committed'\n")
+    script.chmod(0o755)
+    (home / "spec.yaml").write_text(
+        "name: coder\ntype: coder\nprovider:\n  type: command\n"
+        f"  command: {json.dumps(str(script))}\nprompt: \"do {{task}}\"\n")
+    main_before = git(guarded, "rev-parse", "main").stdout
+    spawn = ossa(home, "agents", "spawn", "coder", "--config", "spec.yaml")
+    assert spawn.returncode == 0, spawn.stderr
+    run = ossa(home, "agents", "run", spawn.stdout.strip(), "-m", "go")
+    assert run.returncode == 0, run.stderr
+    assert "main: refused" in run.stdout and "own: committed" in run.stdout
+    assert git(guarded, "rev-parse", "main").stdout == main_before
+    assert git(home, "log", "-1", "--format=%s").stdout.strip() == "alpha works"
+    events = json.loads(ossa(guarded, "audit", "--limit", "0", "--format", "json").stdout)
+    refusals = [e for e in events if e["kind"] == "guard"]
+    assert [(e["name"], e["detail"]["agent_id"]) for e in refusals] == [
+        ("own-worktree", spawn.stdout.strip())]

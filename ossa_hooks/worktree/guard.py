@@ -171,11 +171,14 @@ class Scope:
     """The acting agent's own branch, worktree and namespace, and the branches it must leave
     alone (base and integration branches, other agents' branches)."""
 
-    __slots__ = ("agent", "branch", "integration", "namespace", "protected", "worktree")
+    __slots__ = ("agent", "allowed", "branch", "integration", "namespace", "protected",
+                 "worktree")
 
     def __init__(self, agent: Identity, branch: str, worktree: str,
-                 protected: Mapping[str, str], integration: str) -> None:
+                 protected: Mapping[str, str], integration: str,
+                 allowed: Sequence[str] = ()) -> None:
         self.agent = agent
+        self.allowed = tuple(allowed)
         self.branch = branch
         self.worktree = worktree
         self.protected = dict(protected)
@@ -190,6 +193,22 @@ class Scope:
 
     def is_integration(self, branch: str) -> bool:
         return _matches_integration(self.integration, branch)
+
+    def is_allowed(self, branch: str) -> bool:
+        """A branch the configuration lets every agent use (``guard.allow_branches``)."""
+        if not self.allowed:
+            return False
+        import fnmatch
+
+        return any(fnmatch.fnmatchcase(branch, pattern) for pattern in self.allowed)
+
+    def side_tree(self, tree: Tree) -> bool:
+        """A worktree other than its own that the agent may work in: inside its own worktree's
+        folder, on a branch the configuration allows (one its CLI made for a subagent, such
+        as Claude Code's ``.claude/worktrees/NAME``)."""
+        return (bool(self.worktree) and tree.path.startswith(self.worktree + os.sep)
+                and tree.branch is not None and tree.branch not in self.protected
+                and self.is_allowed(tree.branch))
 
 
 def namespace_of(branch: str) -> str:
@@ -252,7 +271,9 @@ def scope_of(agent: Identity, layout: Layout, config: Config | None) -> Scope:
         branch = (tree.branch or "") if tree is not None else ""
     protected: dict[str, str] = {}
     integration = ""
+    allowed: list[str] = []
     if config is not None:
+        allowed = [str(p) for p in config.get("guard.allow_branches") or ()]
         base = config.get("base_branch")
         if base:
             protected[str(base).removeprefix(HEADS)] = "the base branch"
@@ -268,7 +289,7 @@ def scope_of(agent: Identity, layout: Layout, config: Config | None) -> Scope:
         if env.get("OSSA_INTEGRATION_BRANCH"):
             protected[env["OSSA_INTEGRATION_BRANCH"]] = "the integration branch"
     protected.pop(branch, None)
-    return Scope(agent, branch, worktree, protected, integration)
+    return Scope(agent, branch, worktree, protected, integration, allowed)
 
 
 # --- the rules ---------------------------------------------------------------------------------
@@ -288,6 +309,8 @@ def check_commit(scope: Scope, layout: Layout) -> Refusal | None:
         return Refusal("no-own-branch", f"{who} has no branch or worktree of its own"
                        " (OSSA_BRANCH and OSSA_WORKTREE are unset)",
                        "start the agent with `ossa-hooks agents` or set both variables")
+    if scope.side_tree(here):
+        return None
     if scope.worktree and here.path != scope.worktree:
         return Refusal("own-worktree", f"{who} committing in {here.path}, not in its own"
                        f" worktree {scope.worktree}", _go_home(scope),
@@ -315,12 +338,14 @@ def classify_branch(scope: Scope, layout: Layout, branch: str, old: str) -> Refu
                        f"commit on {scope.branch or 'your own branch'}; `ossa-hooks worktree"
                        " merge` brings it into the base", {"ref": HEADS + branch})
     holder = layout.holder(branch)
-    if holder is not None and holder.path != scope.worktree:
+    if holder is not None and holder.path != scope.worktree and not scope.side_tree(holder):
         return _other_agent(scope, branch, f"checked out in {holder.path}")
     if branch.startswith(AGENTS_PREFIX):
         return _other_agent(scope, branch, "another agent's branch")
     if branch.startswith(BACKUP_PREFIX) and (not old or old == ZERO):
         return None  # a new snapshot (ossa-hooks' own backup refs are created, never moved)
+    if scope.is_allowed(branch):
+        return None
     return Refusal("outside-namespace", f"{who} updating branch {branch}, outside its own"
                    f" namespace {scope.namespace or scope.branch}",
                    f"name your branches {scope.namespace or scope.branch + '-'}..."
@@ -343,7 +368,7 @@ def check_ref_updates(scope: Scope, layout: Layout, updates: Sequence[tuple[str,
     through for post-checkout to report).
     """
     here = layout.here
-    own_tree = not scope.worktree or here.path == scope.worktree
+    own_tree = not scope.worktree or here.path == scope.worktree or scope.side_tree(here)
     who = scope.agent.describe()
     head_target = here.branch
     branch_moves = {ref[len(HEADS):]: new for old, new, ref in updates if ref.startswith(HEADS)}
@@ -369,11 +394,53 @@ def check_ref_updates(scope: Scope, layout: Layout, updates: Sequence[tuple[str,
             # Tags, remotes, notes, and pseudo refs (ORIG_HEAD, FETCH_HEAD, ...): bookkeeping
             # that moves no one's branch or worktree.
             refusal = None
+        if refusal is not None and unchanged(layout.common_dir, here.git_dir, ref, old, new):
+            continue  # `git pack-refs` / `gc` moving a ref between files: its value stays
         if refusal is not None:
             refusal.detail.setdefault("ref", ref)
             refusal.detail["worktree"] = here.path
             return refusal
     return None
+
+
+def unchanged(common_dir: str, git_dir: str, ref: str, old: str, new: str) -> bool:
+    """Does this update leave ``ref``'s value as it is? ``git pack-refs`` writes every ref
+    into ``packed-refs`` (old unknown, new = its value), then deletes each loose copy (new =
+    zero) while the packed copy keeps the value; a real deletion rewrites ``packed-refs``
+    (its pending ``.lock`` no longer has the ref) or finds no packed copy."""
+    if new != ZERO and old in ("", ZERO):
+        return ref_value(common_dir, git_dir, ref) == new
+    if new == ZERO and old not in ("", ZERO):
+        lock = os.path.join(common_dir, "packed-refs.lock")
+        source = lock if os.path.exists(lock) else os.path.join(common_dir, "packed-refs")
+        return packed_value(source, ref) == old
+    return False
+
+
+def packed_value(path: str, ref: str) -> str | None:
+    try:
+        with open(path, encoding="utf-8", errors="surrogateescape") as f:
+            for line in f:
+                sha, _, name = line.rstrip("\n").partition(" ")
+                if name == ref:
+                    return sha
+    except OSError:
+        pass
+    return None
+
+
+def ref_value(common_dir: str, git_dir: str, ref: str) -> str | None:
+    """The commit ``ref`` names now, read from the loose ref file or ``packed-refs``."""
+    base = git_dir if ref == "HEAD" or "/" not in ref else common_dir
+    try:
+        with open(os.path.join(base, ref), encoding="ascii", errors="replace") as f:
+            value = f.read(200).strip()
+        if not value.startswith("ref: "):
+            return value
+        return ref_value(common_dir, git_dir, value[5:].strip())
+    except (OSError, RecursionError):
+        pass
+    return packed_value(os.path.join(common_dir, "packed-refs"), ref)
 
 
 def _admin_of(layout: Layout, name: str) -> str:
@@ -453,6 +520,8 @@ def check_checkout(scope: Scope, layout: Layout) -> Refusal | None:
     in another worktree?"""
     here = layout.here
     who = scope.agent.describe()
+    if scope.side_tree(here):
+        return None
     if scope.worktree and here.path != scope.worktree:
         return Refusal("foreign-worktree", f"{who} switched {here.path} (not its own worktree)"
                        f" to {here.branch or 'a detached HEAD'}",
