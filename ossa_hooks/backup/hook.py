@@ -99,11 +99,11 @@ def hook(ctx: HookContext) -> int:
         name = backup.snapshot(ctx.repo, hook=ctx.hook_type, config=ctx.config,
                                check_clean=False)
     except OssaError as e:
-        print(f"ossa-hooks: backup: {e.message}", file=sys.stderr)
         if ctx.hook_type == "pre-rebase":
-            print("ossa-hooks: the rebase is stopped so no work is lost;"
-                  " SKIP=ossa-backup git rebase … rebases without a snapshot", file=sys.stderr)
+            print(f"ossa-hooks: backup: {e.message}; the rebase is stopped so no work is lost"
+                  " (SKIP=ossa-backup git rebase … rebases without a snapshot)", file=sys.stderr)
             return 1
+        print(f"ossa-hooks: backup: {e.message}", file=sys.stderr)
         return 0
     if name is not None:
         print(f"ossa-hooks: uncommitted work saved to {name}", file=sys.stderr)

@@ -131,7 +131,9 @@ def show(args: argparse.Namespace) -> int:
     if args.patch:
         import sys
 
-        base = backup.base_of(repo, snap)
+        from ossa_hooks.backup.refs import base_of
+
+        base = base_of(repo, snap)
         data = git.run(["diff", "--no-color", "--no-ext-diff", "--no-renames", base, snap.commit],
                        repo.worktree).stdout
         sys.stdout.flush()
@@ -143,11 +145,11 @@ def restore(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from ossa_hooks import git
-    from ossa_hooks.backup import snapshot as backup
+    from ossa_hooks.backup import restore as restore_mod
 
     repo = git.repo_paths()
     into = Path(args.into) if args.into else None
-    where, paths = backup.restore(repo, args.name, into=into)
+    where, paths = restore_mod.restore(repo, args.name, into=into)
     if into is not None:
         print(f"restored {args.name} into a new worktree: {where}")
         print("its files are uncommitted changes on top of the snapshot's base commit")
@@ -159,13 +161,13 @@ def restore(args: argparse.Namespace) -> int:
 
 def prune(args: argparse.Namespace) -> int:
     from ossa_hooks import git
-    from ossa_hooks.backup import snapshot as backup
+    from ossa_hooks.backup import prune as prune_mod
 
     repo = git.repo_paths()
     keep = args.keep
     if keep is None and not args.merged:
         keep = int(_config(repo).get("backup.keep"))
-    deleted = backup.prune(repo, keep=keep, merged=args.merged, config=_config(repo))
+    deleted = prune_mod.prune(repo, keep=keep, merged=args.merged, config=_config(repo))
     for name in deleted:
         print(f"deleted {name}")
     print(f"{len(deleted)} snapshot{'' if len(deleted) == 1 else 's'} deleted")

@@ -167,7 +167,9 @@ def _offer_snapshot_prune(repo: RepoPaths, interactive: bool | None, echo: Echo)
     only says what could go)."""
     if interactive is False or repo.toplevel is None:
         return
-    deleted = backup.prune(repo, merged=True, ask=True)
+    from ossa_hooks.backup import prune as backup_prune
+
+    deleted = backup_prune.prune(repo, merged=True, ask=True)
     if deleted:
         echo(f"pruned {len(deleted)} merged snapshot(s)")
 
