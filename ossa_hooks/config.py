@@ -122,6 +122,14 @@ SCHEMA = Obj(
                 "push": Scalar("bool", default=False),
                 "remote": Scalar("str", default="origin"),
                 "keep": Scalar("int", default=50),
+                # Removed worktrees: kept this many days, and the oldest deleted while the
+                # trash holds more than this many megabytes (the newest is always kept).
+                "trash": Obj(
+                    {
+                        "keep_days": Scalar("number", default=14.0),
+                        "max_size_mb": Scalar("number", default=2048.0),
+                    }
+                ),
             }
         ),
         "secrets": Obj(

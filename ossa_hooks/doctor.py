@@ -64,6 +64,10 @@ CHECKS: tuple[Check, ...] = (
     Check("hooks", "worktree", "ossa_hooks.doctor:check_hooks"),
     Check("leases", "repository", "ossa_hooks.worktree.lease:doctor_check",
           "ossa_hooks.worktree.lease:doctor_fix"),
+    Check("trash", "repository", "ossa_hooks.backup.trash:doctor_check",
+          "ossa_hooks.backup.trash:doctor_fix"),
+    Check("lifecycle", "repository", "ossa_hooks.worktree.safety:doctor_check",
+          "ossa_hooks.worktree.safety:doctor_fix"),
 )
 
 

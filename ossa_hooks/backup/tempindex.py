@@ -124,7 +124,7 @@ def remove_new_packs(common_dir: str, before: set[str]) -> list[str]:
     if not new:
         return []
     folder = os.path.join(common_dir, "objects", "pack")
-    in_use = _open_files()
+    in_use = open_files()
     removed = []
     for name in sorted(new):
         path = os.path.join(folder, name)
@@ -138,7 +138,7 @@ def remove_new_packs(common_dir: str, before: set[str]) -> list[str]:
     return removed
 
 
-def _open_files() -> set[str]:
+def open_files() -> set[str]:
     """Every file some process has open (from /proc; empty where there is none)."""
     found: set[str] = set()
     try:

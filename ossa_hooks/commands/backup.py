@@ -1,4 +1,4 @@
-"""``ossa-hooks backup create|list|show|restore|prune|park``."""
+"""``ossa-hooks backup create|list|show|restore|prune|park|keep``."""
 
 from __future__ import annotations
 
@@ -41,6 +41,16 @@ def register(sub: SubParsers) -> None:
     pr.add_argument("--merged", action="store_true",
                     help="delete snapshots whose content is already in the current branch")
     pr.set_defaults(func=prune)
+
+    kp = verbs.add_parser("keep", help="keep refs: branch tips saved before their branch went")
+    kverbs = kp.add_subparsers(dest="keep_verb", metavar="ACTION", required=True)
+    kl = kverbs.add_parser("list", help="every keep ref, newest first")
+    kl.add_argument("--format", choices=("text", "json"), default="text")
+    kl.set_defaults(func=keep_list)
+    kpr = kverbs.add_parser("prune", help="delete keep refs whose commit a branch holds")
+    kpr.add_argument("--older-than", type=float, metavar="DAYS",
+                     help="also delete those older than DAYS, whatever they hold")
+    kpr.set_defaults(func=keep_prune)
 
     pk = verbs.add_parser("park", help="move a failed merge onto backup/conflict-* and abort it")
     pk.add_argument("--reason", default="", help="why (kept in the snapshot's message)")
@@ -182,6 +192,38 @@ def park(args: argparse.Namespace) -> int:
     name = backup.park(repo, reason=args.reason, config=_config(repo))
     print(f"parked the conflicted merge on {name}; the merge is aborted")
     print(f"see it with `ossa-hooks backup show {name}`")
+    return 0
+
+
+def keep_list(args: argparse.Namespace) -> int:
+    import json
+    import time
+
+    from ossa_hooks import git
+    from ossa_hooks.backup import keep
+
+    found = keep.kept(git.repo_paths())
+    if args.format == "json":
+        print(json.dumps([{"ref": k.ref, "branch": k.branch, "commit": k.commit,
+                           "subject": k.subject} for k in found], indent=2,
+                         ensure_ascii=False))
+        return 0
+    if not found:
+        print("no keep refs")
+    for k in found:
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(k.time)) if k.time else "?"
+        print(f"{k.ref}  {k.commit[:10]}  {when}  {k.subject}")
+    return 0
+
+
+def keep_prune(args: argparse.Namespace) -> int:
+    from ossa_hooks import git
+    from ossa_hooks.backup import keep
+
+    gone = keep.prune(git.repo_paths(), older_than_days=args.older_than)
+    for k in gone:
+        print(f"deleted {k.ref} ({k.commit[:10]})")
+    print(f"{len(gone)} keep ref{'' if len(gone) == 1 else 's'} deleted")
     return 0
 
 

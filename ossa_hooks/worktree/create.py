@@ -43,6 +43,7 @@ from ossa_hooks.worktree.records import validate_name
 from ossa_hooks.worktree.records import worktree_entries
 from ossa_hooks.worktree.records import worktree_root
 from ossa_hooks.worktree.records import write_env
+from ossa_hooks.worktree.safety import record_base
 
 
 def scaffold_files() -> list[tuple[Path, str]]:
@@ -206,6 +207,7 @@ def create(
                 f"{base_name} tracks {ENV_FILE}: the agent's {ENV_FILE} would be committable;"
                 f" untrack it first (git rm --cached {ENV_FILE}, commit), then run this again"
             )
+        record_base(repo, branch, base_name, base_commit)  # trusted: not the agent's .env
         values = env_values(repo, config, name, agent, task, base_name, base_commit, path, main)
         write_env(path / ENV_FILE, values)
         written = write_scaffold(path, values)
