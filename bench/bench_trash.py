@@ -66,12 +66,14 @@ def main() -> int:
         return wt
 
     ours: list[float] = []
+    put_only: list[float] = []
     mv: list[float] = []
     remove: list[float] = []
     for _ in range(args.runs):
         wt = fresh()
         t = time.perf_counter()
         trash.put(paths, wt, reason="bench")
+        put_only.append(time.perf_counter() - t)
         g("worktree", "prune")
         ours.append(time.perf_counter() - t)
 
@@ -89,14 +91,16 @@ def main() -> int:
         remove.append(time.perf_counter() - t)
 
     med = {k: statistics.median(v) * 1000 for k, v in
-           (("ours", ours), ("mv", mv), ("remove", remove))}
+           (("ours", ours), ("put", put_only), ("mv", mv), ("remove", remove))}
     print(f"worktree of {args.files} files, median of {args.runs}:")
     print(f"  ossa-hooks trash.put + git worktree prune   {med['ours']:7.1f} ms")
+    print(f"    of which the move itself (trash.put)      {med['put']:7.1f} ms")
     print(f"  mv + git worktree prune                     {med['mv']:7.1f} ms")
     print(f"  git worktree remove --force (deletes)       {med['remove']:7.1f} ms")
     print(f"ratio trash / mv: {med['ours'] / med['mv']:.2f}x;"
           f" trash / remove: {med['ours'] / med['remove']:.2f}x")
-    print(f"move within {TARGET_MS:.0f} ms: {'yes' if med['ours'] <= TARGET_MS else 'NO'}")
+    print(f"move within {TARGET_MS:.0f} ms: {'yes' if med['put'] <= TARGET_MS else 'NO'}"
+          f" ({med['put']:.1f} ms; with git's prune: {med['ours']:.1f} ms)")
     shutil.rmtree(root, ignore_errors=True)
     return 0
 
