@@ -218,3 +218,22 @@ def test_snapshot_then_restore_is_byte_identical(
         assert not (target / "secret.ign").exists()
 
 
+
+
+def test_restore_never_deletes_through_a_symlinked_folder(committed_repo: Path,
+                                                          tmp_path: Path) -> None:
+    (committed_repo / "data").mkdir()
+    (committed_repo / "data" / "keep.txt").write_text("in the repository\n")
+    git(committed_repo, "add", "data")
+    git(committed_repo, "commit", "-q", "-m", "data")
+    (committed_repo / "data" / "keep.txt").unlink()
+    name = snap(committed_repo)  # deletes data/keep.txt
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "keep.txt").write_text("not the repository's\n")
+    git(committed_repo, "rm", "-q", "-r", "--ignore-unmatch", "data")
+    (committed_repo / "data").symlink_to(outside)
+    git(committed_repo, "add", "data")
+    git(committed_repo, "commit", "-q", "-m", "data is now a symlink")
+    restore_mod.restore(repo_paths(committed_repo), name or "")
+    assert (outside / "keep.txt").read_text() == "not the repository's\n"

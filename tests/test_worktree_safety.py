@@ -327,3 +327,31 @@ def test_doctor_reports_and_fixes_a_leftover_temporary_worktree(proj: Path) -> N
     assert "removed a temporary merge worktree" in proc.stdout
     assert not tmp.exists() and not lock.exists()
     assert worktree_paths(proj) == [str(proj)]
+
+
+# --- never through a symlink out of the repository --------------------------------------------
+
+
+def test_create_never_writes_through_a_committed_worktrees_symlink(proj: Path,
+                                                                    tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (proj / ".worktrees").symlink_to(outside)
+    git(proj, "add", ".worktrees")
+    git(proj, "commit", "-q", "-m", "a symlinked worktree root")
+    proc = ossa(proj, "worktree", "create", "coder", "t1")
+    assert proc.returncode == 2 and "is a symlink" in proc.stderr
+    assert list(outside.iterdir()) == [] and worktree_paths(proj) == [str(proj)]
+
+
+def test_create_never_writes_the_scaffold_through_a_symlink(proj: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (proj / ".agents-workspace").mkdir()
+    (proj / ".agents-workspace" / "config").symlink_to(outside)
+    git(proj, "add", ".agents-workspace")
+    git(proj, "commit", "-q", "-m", "a symlinked config folder")
+    proc = ossa(proj, "worktree", "create", "coder", "t1")
+    assert proc.returncode == 2 and "is a symlink" in proc.stderr
+    assert list(outside.iterdir()) == []
+    assert worktree_paths(proj) == [str(proj)] and branches(proj, "agents/*") == []

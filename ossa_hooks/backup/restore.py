@@ -58,9 +58,17 @@ def restore(repo: git.RepoPaths, name: str, into: Path | None = None) -> tuple[P
             undo()
     for p in deletes:
         target = worktree / p
+        if _through_symlink(worktree, p):
+            continue  # what it leads to is not this worktree's: never delete through it
         if target.is_symlink() or target.is_file():
             target.unlink()
     return worktree, paths
+
+
+def _through_symlink(worktree: Path, path: str) -> bool:
+    """True when a folder on the way to ``path`` (inside ``worktree``) is a symlink."""
+    parts = path.split("/")
+    return any(worktree.joinpath(*parts[:i]).is_symlink() for i in range(1, len(parts)))
 
 
 def _clear_for_write(worktree: Path, path: str) -> None:

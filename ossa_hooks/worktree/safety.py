@@ -179,6 +179,32 @@ def forget_base(repo: RepoPaths, branch: str) -> None:
         _base_record(repo, branch).unlink()
 
 
+# --- symlinks ----------------------------------------------------------------------------------
+
+
+def symlink_on_the_way(root: Path, target: Path) -> Path | None:
+    """The first symlink from ``root`` down to ``target`` (included), None when there is none
+    (or ``target`` is not below ``root``)."""
+    try:
+        rel = target.relative_to(root)
+    except ValueError:
+        return None
+    here = root
+    for part in rel.parts:
+        here = here / part
+        if here.is_symlink():
+            return here
+    return None
+
+
+def refuse_symlink(root: Path, target: Path, what: str) -> None:
+    """An error when writing ``target`` would go through a symlink below ``root``."""
+    link = symlink_on_the_way(root, target)
+    if link is not None:
+        raise OssaError(f"{link} is a symlink (to {os.path.realpath(link)}): ossa-hooks does not"
+                        f" write {what} through it; replace it with a folder")
+
+
 # --- removal ----------------------------------------------------------------------------------
 
 
