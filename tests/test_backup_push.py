@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import git
 from conftest import ossa
+from test_backup_snapshot import install_hooks
 from test_backup_snapshot import snap
 
 from ossa_hooks.backup import push as push_mod
@@ -141,3 +143,33 @@ def test_added_lines_of_odd_names(committed_repo: Path) -> None:
                                                                   ("a b ø.txt", 2, "two")]
 
 
+
+
+def test_an_unpushed_commit_with_a_skipped_secret_is_not_pushed(committed_repo: Path,
+                                                                tmp_path: Path) -> None:
+    origin = _with_origin(committed_repo, tmp_path)
+    install_hooks(committed_repo)
+    git(committed_repo, "push", "-q", "--no-verify", "origin", "main")  # the remote has all so far
+    key = "AKIA" + "Q4ZT7RM2LPN5XK3W"
+    (committed_repo / "settings.py").write_text(f'aws_access_key_id = "{key}"\n')
+    git(committed_repo, "add", "settings.py")
+    skipped = git(committed_repo, "commit", "-q", "-m", "oops",
+                  env={**os.environ, "SKIP": "ossa-secrets"})
+    assert skipped.returncode == 0
+    (committed_repo / "notes.txt").write_text("harmless work in progress\n")
+    name = snap(committed_repo)
+    outcome = push_mod.push(repo_paths(committed_repo), name or "", "origin")
+    assert outcome.startswith("not pushed: possible secret settings.py:1:"), outcome
+    assert key not in outcome
+    assert git(origin, "for-each-ref", "refs/heads/backup/").stdout == ""
+    # What cannot be scanned is not pushed either: a file over max_file_size.
+    git(committed_repo, "reset", "-q", "--hard", "origin/main")
+    (committed_repo / ".ossa-hooks.yaml").write_text("secrets:\n  max_file_size: 10\n")
+    (committed_repo / "big.txt").write_text("x" * 100 + "\n")
+    git(committed_repo, "add", "-A")
+    git(committed_repo, "commit", "-q", "-m", "big", env={**os.environ, "SKIP": "ossa-secrets"})
+    (committed_repo / "notes.txt").write_text("more\n")
+    name = snap(committed_repo)
+    outcome = push_mod.push(repo_paths(committed_repo), name or "", "origin")
+    assert "over secrets.max_file_size" in outcome and "cannot be scanned" in outcome, outcome
+    assert git(origin, "for-each-ref", "refs/heads/backup/").stdout == ""

@@ -89,8 +89,11 @@ def _log(repo: git.RepoPaths, line: str) -> None:
 
 
 def push(repo: git.RepoPaths, branch: str, remote: str) -> str:
-    """Push ``branch`` to ``remote`` unless its added lines hold a secret; returns the outcome.
+    """Push ``branch`` to ``remote`` unless a commit the remote lacks holds a secret, or a file
+    that cannot be scanned; returns the outcome.
 
+    A push sends every commit the remote does not have, not only the snapshot: the user's own
+    unpushed commits (one made with ``SKIP=ossa-secrets`` too) are scanned, all their files.
     Failures are logged (``<git common dir>/ossa-hooks/backup-push.log``), never raised.
     """
     start = time.perf_counter()
@@ -100,13 +103,49 @@ def push(repo: git.RepoPaths, branch: str, remote: str) -> str:
         if found:
             outcome = f"not pushed: {len(found)} possible secret(s): " + "; ".join(found[:5])
         else:
-            outcome = _git_push(repo, remote, [f"{REF_PREFIX}{branch}:{REF_PREFIX}{branch}"],
-                                f"pushed to {remote}", f"push to {remote} failed")
+            blocked = unpushed_problems(repo, snap, remote)
+            if blocked:
+                outcome = "not pushed: " + "; ".join(blocked[:5]) + (
+                    f" and {len(blocked) - 5} more" if len(blocked) > 5 else "")
+            else:
+                outcome = _git_push(repo, remote,
+                                    [f"{REF_PREFIX}{branch}:{REF_PREFIX}{branch}"],
+                                    f"pushed to {remote}", f"push to {remote} failed")
     except Exception as e:  # noqa: BLE001 - a background push must never raise
         outcome = f"not pushed: {type(e).__name__}: {e}"
     _report(repo, branch, "backup-push", outcome.startswith("pushed"), start,
             {"branch": branch, "outcome": outcome})
     return outcome
+
+
+def unpushed_problems(repo: git.RepoPaths, snap: Snapshot, remote: str) -> list[str]:
+    """Why the commits ``remote`` lacks below the snapshot must not go there: possible secrets
+    (``path:line: kind: masked (commit)``) and files the scanner could not read (too large,
+    binary). Uses the commit guard's engine, with the repository's baseline."""
+    from ossa_hooks import config as config_mod
+    from ossa_hooks.secrets import engine
+
+    cwd = worktree_of(repo)
+    listed = git.run(["rev-list", "--no-merges", snap.commit, "--not", f"--remotes={remote}",
+                      "--"], cwd).stdout.decode().split()
+    commits = [c for c in listed if c != snap.commit]  # the snapshot itself: find_secrets
+    if not commits:
+        return []
+    config = config_mod.load(repo.toplevel_str, cache_dir=repo.git_dir_str)
+    eng = engine.engine_for(config)
+    total = engine.ScanResult()
+    for sha in commits:
+        total.merge(engine.scan_rev(repo, config, sha, engine=eng))
+    engine.apply_baseline(total, engine.load_baseline(repo, config))
+    problems = [f"possible secret {f.path}:{f.line}: {f.kind}: {f.masked}"
+                f" (commit {(f.commit or '?')[:10]})" for f in total.findings]
+    limit = config.get("secrets.max_file_size")
+    if total.too_large:
+        problems.append(f"{total.too_large} file(s) over secrets.max_file_size ({limit} bytes)"
+                        " cannot be scanned")
+    if total.binary:
+        problems.append(f"{total.binary} binary file(s) cannot be scanned")
+    return problems
 
 
 def _report(repo: git.RepoPaths, what: str, event: str, ok: bool, start: float,
