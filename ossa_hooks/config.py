@@ -130,6 +130,15 @@ SCHEMA = Obj(
                         "max_size_mb": Scalar("number", default=2048.0),
                     }
                 ),
+                # `ossa-hooks backup watch`: snapshot on every change (debounced); the
+                # post-checkout hook starts one per worktree when enabled.
+                "watch": Obj(
+                    {
+                        "enabled": Scalar("bool", default=False),
+                        "debounce_seconds": Scalar("number", default=2.0),
+                        "idle_minutes": Scalar("number", default=30.0),
+                    }
+                ),
             }
         ),
         "secrets": Obj(

@@ -68,6 +68,7 @@ CHECKS: tuple[Check, ...] = (
           "ossa_hooks.backup.trash:doctor_fix"),
     Check("lifecycle", "repository", "ossa_hooks.worktree.safety:doctor_check",
           "ossa_hooks.worktree.safety:doctor_fix"),
+    Check("watch", "repository", "ossa_hooks.backup.watch:doctor_check"),
 )
 
 

@@ -83,6 +83,10 @@ def certainly_clean(worktree: str, prefetched: Prefetched | None = None) -> bool
 
 def hook(ctx: HookContext) -> int:
     """post-checkout (branch checkouts only) and pre-rebase: snapshot uncommitted work."""
+    if ctx.hook_type == "post-checkout" and ctx.config.get("backup.watch.enabled"):
+        from ossa_hooks.backup import watch
+
+        watch.start_from_hook(ctx.repo, ctx.config)
     if ctx.hook_type == "post-checkout" and ctx.args[2:3] != ("1",):
         return 0  # a file checkout (`git checkout -- file`): flag 0, never a snapshot
     worktree = ctx.repo.toplevel_str

@@ -1,4 +1,4 @@
-"""``ossa-hooks backup create|list|show|restore|prune|park|keep``."""
+"""``ossa-hooks backup create|list|show|restore|prune|park|keep|watch``."""
 
 from __future__ import annotations
 
@@ -51,6 +51,16 @@ def register(sub: SubParsers) -> None:
     kpr.add_argument("--older-than", type=float, metavar="DAYS",
                      help="also delete those older than DAYS, whatever they hold")
     kpr.set_defaults(func=keep_prune)
+
+    w = verbs.add_parser("watch", help="snapshot the worktree whenever its files change")
+    w.add_argument("--debounce", type=float, metavar="SECONDS",
+                   help="quiet time before a snapshot (default: backup.watch.debounce_seconds)")
+    w.add_argument("--idle", type=float, metavar="MINUTES",
+                   help="stop after this long without a change (default:"
+                        " backup.watch.idle_minutes)")
+    w.add_argument("--background", action="store_true",
+                   help="run detached (log: .git/ossa-hooks/watch/watch.log)")
+    w.set_defaults(func=watch)
 
     pk = verbs.add_parser("park", help="move a failed merge onto backup/conflict-* and abort it")
     pk.add_argument("--reason", default="", help="why (kept in the snapshot's message)")
@@ -192,6 +202,26 @@ def park(args: argparse.Namespace) -> int:
     name = backup.park(repo, reason=args.reason, config=_config(repo))
     print(f"parked the conflicted merge on {name}; the merge is aborted")
     print(f"see it with `ossa-hooks backup show {name}`")
+    return 0
+
+
+def watch(args: argparse.Namespace) -> int:
+    from ossa_hooks import git
+    from ossa_hooks.backup import watch as watch_mod
+
+    repo = git.repo_paths()
+    cfg = _config(repo)
+    debounce = args.debounce if args.debounce is not None else float(
+        cfg.get("backup.watch.debounce_seconds"))
+    idle = args.idle if args.idle is not None else float(cfg.get("backup.watch.idle_minutes"))
+    if args.background:
+        pid = watch_mod.start_for(repo.worktree, debounce_seconds=debounce, idle_minutes=idle)
+        print(f"watching {repo.worktree} in the background (pid {pid})" if pid
+              else f"{repo.worktree} is watched already")
+        return 0
+    made = watch_mod.watch(repo, debounce_seconds=debounce, idle_minutes=idle, echo=print,
+                           config=cfg)
+    print(f"{made} snapshot{'' if made == 1 else 's'} made")
     return 0
 
 
