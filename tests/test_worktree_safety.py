@@ -355,3 +355,37 @@ def test_create_never_writes_the_scaffold_through_a_symlink(proj: Path, tmp_path
     assert proc.returncode == 2 and "is a symlink" in proc.stderr
     assert list(outside.iterdir()) == []
     assert worktree_paths(proj) == [str(proj)] and branches(proj, "agents/*") == []
+
+
+def test_sigkill_during_the_post_merge_sweep_loses_nothing(proj: Path) -> None:
+    n = 4
+    _many(proj, n)
+    paths = [wt_path(proj, "coder", f"t{i}") for i in range(n)]
+    git(proj, "-c", "core.hooksPath=/dev/null", "merge", "-q", "--no-edit",
+        *(f"agents/coder/t{i}" for i in range(n)))
+    hook = proj / ".git" / "hooks" / "post-merge"
+    rng = random.Random(7)
+    for _ in range(4):
+        victim = subprocess.Popen([str(hook), "0"], cwd=proj, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL, start_new_session=True)
+        time.sleep(rng.uniform(0.2, 1.0))
+        os.killpg(victim.pid, signal.SIGKILL)
+        victim.wait()
+        # Whatever the moment: each worktree is in place and registered, or in the trash.
+        listed = json.loads(ossa(proj, "trash", "list", "--format", "json").stdout)
+        trashed = {e["path"] for e in listed}
+        registered = set(worktree_paths(proj))
+        for p in paths:
+            assert (p.is_dir() and str(p) in registered) or str(p) in trashed, p
+    done = subprocess.run([str(hook), "0"], cwd=proj, capture_output=True, text=True,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    listed = json.loads(ossa(proj, "trash", "list", "--format", "json").stdout)
+    assert sorted(e["path"] for e in listed) == sorted(str(p) for p in paths)
+    assert all(e["complete"] for e in listed)
+    assert worktree_paths(proj) == [str(proj)]
+    for b in branches(proj, "agents/*"):  # a kill between move and branch deletion: kept
+        assert git(proj, "merge-base", "--is-ancestor", b, "main", check=False).returncode == 0
+    for e in listed:  # every one comes back whole
+        assert ossa(proj, "trash", "restore", e["id"]).returncode == 0
+    assert all((p / f"f{i}.txt").read_text() == f"{i}\n" for i, p in enumerate(paths))

@@ -335,8 +335,12 @@ def doctor_check(repo: RepoPaths) -> list[Finding]:
 
 def doctor_fix(repo: RepoPaths) -> list[str]:
     done: list[str] = []
-    with lifecycle_lock(repo, timeout=5.0):
-        done.extend(recover_temporary_worktrees(repo))
+    try:
+        with lifecycle_lock(repo, timeout=5.0):
+            done.extend(recover_temporary_worktrees(repo))
+    except OssaError:
+        done.append(f"{repo.common_dir}: a cleanup is running; its temporary worktrees are"
+                    " left alone (run doctor --fix again later)")
     for path in stale_git_locks(repo):
         with contextlib.suppress(OSError):
             path.unlink()
