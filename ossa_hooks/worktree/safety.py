@@ -346,3 +346,16 @@ def doctor_fix(repo: RepoPaths) -> list[str]:
             path.unlink()
             done.append(f"{path}: removed a stale git lock file")
     return done
+
+
+# --- for the agent runner -----------------------------------------------------------------------
+
+
+def watch_agent_worktree(worktree: Path, *, idle_minutes: float = 30.0) -> int | None:
+    """Start ``backup watch`` for an agent's worktree (agents may import worktree, not
+    backup): every change is snapshotted a moment later, so an agent's ``git reset --hard``
+    or ``rm -rf`` costs at most the last seconds. Returns the watcher's pid, None when one
+    runs already. The watcher stops by itself after ``idle_minutes`` without a change."""
+    from ossa_hooks.backup import watch
+
+    return watch.start_for(worktree, idle_minutes=idle_minutes)
