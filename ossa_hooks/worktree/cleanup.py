@@ -197,7 +197,8 @@ class Sweep:
     kept: tuple[tuple[AgentWorktree, str], ...]
 
 
-def sweep(repo: RepoPaths, config: Config, into: str = "HEAD") -> Sweep:
+def sweep(repo: RepoPaths, config: Config, into: str = "HEAD", *,
+          echo: Echo | None = None) -> Sweep:
     """Move to the trash the agent worktrees whose branches are merged into ``into`` (a
     branch: a merge into a detached HEAD finishes nothing) and that are clean and unused.
 
@@ -212,7 +213,7 @@ def sweep(repo: RepoPaths, config: Config, into: str = "HEAD") -> Sweep:
         into = f"refs/heads/{current_branch(repo.toplevel)}"
     removed: list[AgentWorktree] = []
     kept: list[tuple[AgentWorktree, str]] = []
-    with lifecycle_lock(repo):
+    with lifecycle_lock(repo, echo=echo):
         trash.recover(repo)
         for wt in agent_worktrees(repo, config):
             if here is not None and wt.path.resolve() == here:
@@ -263,7 +264,7 @@ def hook(ctx: HookContext) -> int:
     # other agent may still be working in its worktree.
     if (current_branch(repo.toplevel) or "").startswith(BRANCH_PREFIX):
         return 0
-    result = sweep(repo, ctx.config)
+    result = sweep(repo, ctx.config, echo=lambda line: print(f"ossa-cleanup: {line}"))
     for wt in result.removed:
         print(f"ossa-cleanup: moved {wt.path} to the trash and deleted branch {wt.branch}"
               " (merged)")
