@@ -21,6 +21,7 @@ COMMANDS: tuple[str, ...] = (
     "audit",
     "scan",
     "backup",
+    "trash",
     "gitignore",
     "judge",
     "budget",

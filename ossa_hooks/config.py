@@ -141,6 +141,23 @@ SCHEMA = Obj(
                 "push": Scalar("bool", default=False),
                 "remote": Scalar("str", default="origin"),
                 "keep": Scalar("int", default=50, minimum=0),
+                # Removed worktrees: kept this many days, and the oldest deleted while the
+                # trash holds more than this many megabytes (the newest is always kept).
+                "trash": Obj(
+                    {
+                        "keep_days": Scalar("number", default=14.0),
+                        "max_size_mb": Scalar("number", default=2048.0),
+                    }
+                ),
+                # `ossa-hooks backup watch`: snapshot on every change (debounced); the
+                # post-checkout hook starts one per worktree when enabled.
+                "watch": Obj(
+                    {
+                        "enabled": Scalar("bool", default=False),
+                        "debounce_seconds": Scalar("number", default=2.0),
+                        "idle_minutes": Scalar("number", default=30.0),
+                    }
+                ),
             }
         ),
         "secrets": Obj(

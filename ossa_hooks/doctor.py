@@ -74,6 +74,11 @@ CHECKS: tuple[Check, ...] = (
     Check("agent-worktrees", "repository", "ossa_hooks.worktree.adopt:doctor_check"),
     Check("guard", "repository", "ossa_hooks.worktree.guard_hook:doctor_check"),
     Check("sandbox", "repository", "ossa_hooks.agents.sandbox:doctor_check"),
+    Check("trash", "repository", "ossa_hooks.backup.trash:doctor_check",
+          "ossa_hooks.backup.trash:doctor_fix"),
+    Check("lifecycle", "repository", "ossa_hooks.worktree.safety:doctor_check",
+          "ossa_hooks.worktree.safety:doctor_fix"),
+    Check("watch", "repository", "ossa_hooks.backup.watch:doctor_check"),
 )
 
 

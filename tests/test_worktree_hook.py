@@ -202,7 +202,8 @@ def test_merged_clean_agent_worktree_is_removed(proj: Path, tmp_path: Path) -> N
     merge = git(proj, "merge", "--no-edit", "agents/coder/t1", check=False)  # fast-forward
     assert merge.returncode == 0, merge.stderr
     said = merge.stdout + merge.stderr
-    assert f"ossa-cleanup: removed {wt} and branch agents/coder/t1 (merged)" in said
+    assert (f"ossa-cleanup: moved {wt} to the trash and deleted branch agents/coder/t1"
+            " (merged)") in said
     assert not wt.exists()
     assert git(proj, "for-each-ref", "refs/heads/agents").stdout == ""
     assert (proj / "work.txt").read_text() == "done\n"

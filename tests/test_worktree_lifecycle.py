@@ -261,7 +261,8 @@ def test_post_merge_removes_merged_clean_worktrees_only(proj: Path) -> None:
 
     merge = git(proj, "merge", "-q", "--no-edit", "agents/coder/done", "agents/coder/dirty")
     said = merge.stdout + merge.stderr
-    assert f"ossa-cleanup: removed {done} and branch agents/coder/done (merged)" in said
+    assert (f"ossa-cleanup: moved {done} to the trash and deleted branch"
+            " agents/coder/done (merged)") in said
     assert "agents/coder/dirty (uncommitted changes)" in said
     assert not done.exists() and rev(proj, "refs/heads/agents/coder/done") is None
     assert dirty.is_dir() and (dirty / "dirty.txt").read_text() == "still editing\n"

@@ -83,6 +83,10 @@ def certainly_clean(worktree: str, prefetched: Prefetched | None = None) -> bool
 
 def hook(ctx: HookContext) -> int:
     """post-checkout (branch checkouts only) and pre-rebase: snapshot uncommitted work."""
+    if ctx.hook_type == "post-checkout" and ctx.config.get("backup.watch.enabled"):
+        from ossa_hooks.backup import watch
+
+        watch.start_from_hook(ctx.repo, ctx.config)
     if ctx.hook_type == "post-checkout" and ctx.args[2:3] != ("1",):
         return 0  # a file checkout (`git checkout -- file`): flag 0, never a snapshot
     worktree = ctx.repo.toplevel_str
@@ -109,11 +113,11 @@ def hook(ctx: HookContext) -> int:
 
         if isinstance(e, GitUnavailable):
             raise  # no git at all: the hook's one line and exit 2 (run.run reports it)
-        print(f"ossa-hooks: backup: {e.message}", file=sys.stderr)
         if ctx.hook_type == "pre-rebase":
-            print("ossa-hooks: the rebase is stopped so no work is lost;"
-                  " SKIP=ossa-backup git rebase … rebases without a snapshot", file=sys.stderr)
+            print(f"ossa-hooks: backup: {e.message}; the rebase is stopped so no work is lost"
+                  " (SKIP=ossa-backup git rebase … rebases without a snapshot)", file=sys.stderr)
             return 1
+        print(f"ossa-hooks: backup: {e.message}", file=sys.stderr)
         return 0
     if name is not None:
         print(f"ossa-hooks: uncommitted work saved to {name}", file=sys.stderr)

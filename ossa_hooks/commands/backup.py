@@ -1,4 +1,4 @@
-"""``ossa-hooks backup create|list|show|restore|prune|park``."""
+"""``ossa-hooks backup create|list|show|restore|prune|park|keep|watch``."""
 
 from __future__ import annotations
 
@@ -41,6 +41,26 @@ def register(sub: SubParsers) -> None:
     pr.add_argument("--merged", action="store_true",
                     help="delete snapshots whose content is already in the current branch")
     pr.set_defaults(func=prune)
+
+    kp = verbs.add_parser("keep", help="keep refs: branch tips saved before their branch went")
+    kverbs = kp.add_subparsers(dest="keep_verb", metavar="ACTION", required=True)
+    kl = kverbs.add_parser("list", help="every keep ref, newest first")
+    kl.add_argument("--format", choices=("text", "json"), default="text")
+    kl.set_defaults(func=keep_list)
+    kpr = kverbs.add_parser("prune", help="delete keep refs whose commit a branch holds")
+    kpr.add_argument("--older-than", type=float, metavar="DAYS",
+                     help="also delete those older than DAYS, whatever they hold")
+    kpr.set_defaults(func=keep_prune)
+
+    w = verbs.add_parser("watch", help="snapshot the worktree whenever its files change")
+    w.add_argument("--debounce", type=float, metavar="SECONDS",
+                   help="quiet time before a snapshot (default: backup.watch.debounce_seconds)")
+    w.add_argument("--idle", type=float, metavar="MINUTES",
+                   help="stop after this long without a change (default:"
+                        " backup.watch.idle_minutes)")
+    w.add_argument("--background", action="store_true",
+                   help="run detached (log: .git/ossa-hooks/watch/watch.log)")
+    w.set_defaults(func=watch)
 
     pk = verbs.add_parser("park", help="move a failed merge onto backup/conflict-* and abort it")
     pk.add_argument("--reason", default="", help="why (kept in the snapshot's message)")
@@ -135,7 +155,9 @@ def show(args: argparse.Namespace) -> int:
     if args.patch:
         import sys
 
-        base = backup.base_of(repo, snap)
+        from ossa_hooks.backup.refs import base_of
+
+        base = base_of(repo, snap)
         data = git.run(["diff", "--no-color", "--no-ext-diff", "--no-renames", base, snap.commit],
                        repo.worktree).stdout
         sys.stdout.flush()
@@ -147,11 +169,11 @@ def restore(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from ossa_hooks import git
-    from ossa_hooks.backup import snapshot as backup
+    from ossa_hooks.backup import restore as restore_mod
 
     repo = git.repo_paths()
     into = Path(args.into) if args.into else None
-    where, paths = backup.restore(repo, args.name, into=into)
+    where, paths = restore_mod.restore(repo, args.name, into=into)
     if into is not None:
         print(f"restored {args.name} into a new worktree: {where}")
         print("its files are uncommitted changes on top of the snapshot's base commit")
@@ -163,13 +185,13 @@ def restore(args: argparse.Namespace) -> int:
 
 def prune(args: argparse.Namespace) -> int:
     from ossa_hooks import git
-    from ossa_hooks.backup import snapshot as backup
+    from ossa_hooks.backup import prune as prune_mod
 
     repo = git.repo_paths()
     keep = args.keep
     if keep is None and not args.merged:
         keep = int(_config(repo).get("backup.keep"))
-    deleted = backup.prune(repo, keep=keep, merged=args.merged, config=_config(repo))
+    deleted = prune_mod.prune(repo, keep=keep, merged=args.merged, config=_config(repo))
     for name in deleted:
         print(f"deleted {name}")
     print(f"{len(deleted)} snapshot{'' if len(deleted) == 1 else 's'} deleted")
@@ -184,6 +206,58 @@ def park(args: argparse.Namespace) -> int:
     name = backup.park(repo, reason=args.reason, config=_config(repo))
     print(f"parked the conflicted merge on {name}; the merge is aborted")
     print(f"see it with `ossa-hooks backup show {name}`")
+    return 0
+
+
+def watch(args: argparse.Namespace) -> int:
+    from ossa_hooks import git
+    from ossa_hooks.backup import watch as watch_mod
+
+    repo = git.repo_paths()
+    cfg = _config(repo)
+    debounce = args.debounce if args.debounce is not None else float(
+        cfg.get("backup.watch.debounce_seconds"))
+    idle = args.idle if args.idle is not None else float(cfg.get("backup.watch.idle_minutes"))
+    if args.background:
+        pid = watch_mod.start_for(repo.worktree, debounce_seconds=debounce, idle_minutes=idle)
+        print(f"watching {repo.worktree} in the background (pid {pid})" if pid
+              else f"{repo.worktree} is watched already")
+        return 0
+    made = watch_mod.watch(repo, debounce_seconds=debounce, idle_minutes=idle, echo=print,
+                           config=cfg)
+    print(f"{made} snapshot{'' if made == 1 else 's'} made")
+    return 0
+
+
+def keep_list(args: argparse.Namespace) -> int:
+    import json
+    import time
+
+    from ossa_hooks import git
+    from ossa_hooks.backup import keep
+
+    found = keep.kept(git.repo_paths())
+    if args.format == "json":
+        print(json.dumps([{"ref": k.ref, "branch": k.branch, "commit": k.commit,
+                           "subject": k.subject} for k in found], indent=2,
+                         ensure_ascii=False))
+        return 0
+    if not found:
+        print("no keep refs")
+    for k in found:
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(k.time)) if k.time else "?"
+        print(f"{k.ref}  {k.commit[:10]}  {when}  {k.subject}")
+    return 0
+
+
+def keep_prune(args: argparse.Namespace) -> int:
+    from ossa_hooks import git
+    from ossa_hooks.backup import keep
+
+    gone = keep.prune(git.repo_paths(), older_than_days=args.older_than)
+    for k in gone:
+        print(f"deleted {k.ref} ({k.commit[:10]})")
+    print(f"{len(gone)} keep ref{'' if len(gone) == 1 else 's'} deleted")
     return 0
 
 

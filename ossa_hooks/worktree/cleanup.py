@@ -1,9 +1,10 @@
-"""``worktree cleanup`` and the post-merge sweep: merge back, then remove the worktree and
-its branch; the budget report of what was finished."""
+"""``worktree cleanup`` and the post-merge sweep: merge back, then move the worktree to the
+trash and delete its branch when another branch holds it; the budget report of what was
+finished. The safety rules themselves are in :mod:`ossa_hooks.worktree.safety`."""
 
 from __future__ import annotations
 
-import os
+import contextlib
 import shlex
 import time
 from collections.abc import Sequence
@@ -12,11 +13,13 @@ from pathlib import Path
 
 from ossa_hooks import git
 from ossa_hooks.backup import snapshot as backup
+from ossa_hooks.backup import trash
 from ossa_hooks.config import Config
 from ossa_hooks.errors import EXIT_FAILED
 from ossa_hooks.errors import OssaError
 from ossa_hooks.git import RepoPaths
 from ossa_hooks.hook_context import HookContext
+from ossa_hooks.worktree import lease
 from ossa_hooks.worktree.listing import AgentWorktree
 from ossa_hooks.worktree.listing import agent_worktrees
 from ossa_hooks.worktree.listing import changes
@@ -31,14 +34,16 @@ from ossa_hooks.worktree.records import _default_base
 from ossa_hooks.worktree.records import _outside
 from ossa_hooks.worktree.records import _same_commit
 from ossa_hooks.worktree.records import _silent
-from ossa_hooks.worktree.records import _within
 from ossa_hooks.worktree.records import agent_branch
 from ossa_hooks.worktree.records import branch_exists
 from ossa_hooks.worktree.records import current_branch
-from ossa_hooks.worktree.records import integration_branch
 from ossa_hooks.worktree.records import is_ancestor
-from ossa_hooks.worktree.records import main_worktree
 from ossa_hooks.worktree.records import validate_name
+from ossa_hooks.worktree.safety import delete_branch
+from ossa_hooks.worktree.safety import in_use
+from ossa_hooks.worktree.safety import lifecycle_lock
+from ossa_hooks.worktree.safety import move_to_trash
+from ossa_hooks.worktree.safety import recorded_base
 
 # --- cleanup ---------------------------------------------------------------------------------
 
@@ -55,16 +60,17 @@ def cleanup(
     interactive: bool | None = None,
     echo: Echo = print,
 ) -> int:
-    """Snapshot, merge ``agents/AGENT/TASK`` back, remove its worktree and branch."""
+    """Snapshot, merge ``agents/AGENT/TASK`` back, move its worktree to the trash and delete
+    its branch (when another branch holds its tip). One lifecycle per repository at a time;
+    a worktree in use is never touched."""
     start = time.perf_counter()
     validate_name("AGENT", agent)
     validate_name("TASK", task)
     if repo_name:
         validate_name("REPO", repo_name)
-    cwd = _cwd(repo)
     branch = agent_branch(agent, task)
     wt = next((w for w in agent_worktrees(repo, config) if w.branch == branch), None)
-    if wt is None and not branch_exists(cwd, branch):
+    if wt is None and not branch_exists(_cwd(repo), branch):
         raise OssaError(f"no agent worktree or branch {branch} (see: ossa-hooks worktree list)")
     if wt is not None and repo_name and wt.repo_name != repo_name:
         raise OssaError(f"{branch} is a worktree of repository {wt.repo_name!r}, not"
@@ -72,14 +78,42 @@ def cleanup(
     if wt is not None:
         # Cleaning up the worktree one stands in: work from the main worktree instead.
         repo = _outside(repo, wt.path)
-        cwd = _cwd(repo)
-    if wt is not None and wt.locked:
-        raise OssaError(f"{wt.path} is locked: `git worktree unlock {shlex.quote(str(wt.path))}`"
-                        " first")
-    if wt is not None and not wt.missing:
-        saved = backup.snapshot(git.repo_paths(wt.path), hook="worktree-cleanup",
-                                   message=f"before worktree cleanup {agent} {task}",
-                                   config=config)
+    with lifecycle_lock(repo, echo=echo):
+        trash.recover(repo)  # a move a killed run left half-done, before git prunes its record
+        present = wt is not None and not wt.missing and wt.path.is_dir()
+        if wt is not None and present:
+            busy = in_use(repo, wt.path)
+            if busy:
+                raise OssaError(
+                    f"{wt.path} is in use ({'; '.join(busy)}): nothing was removed; run this"
+                    " again when it is done", code=EXIT_FAILED)
+        held = (lease.held(repo, wt.path, f"worktree cleanup {agent} {task}", echo=echo)
+                if wt is not None and present else contextlib.nullcontext())
+        with held:
+            merged_into = _cleanup_locked(repo, config, wt, branch, agent, task, merge=merge,
+                                          force=force, echo=echo, start=start)
+    _offer_snapshot_prune(repo, interactive, echo)
+    _audit(repo, "cleanup", 0, start, {"branch": branch, "merged_into": merged_into,
+                                       "path": str(wt.path) if wt else None})
+    return 0
+
+
+def _cleanup_locked(repo: RepoPaths, config: Config, wt: AgentWorktree | None, branch: str,
+                    agent: str, task: str, *, merge: bool, force: bool, echo: Echo,
+                    start: float) -> str | None:
+    cwd = _cwd(repo)
+    if wt is not None and not wt.missing and wt.path.is_dir():
+        saved: str | None = None
+        try:
+            saved = backup.snapshot(git.repo_paths(wt.path), hook="worktree-cleanup",
+                                    message=f"before worktree cleanup {agent} {task}",
+                                    config=config)
+        except backup.SnapshotFailed as e:
+            if not force:
+                raise OssaError(f"{e.message}; nothing was removed. --force moves the"
+                                " worktree to the trash whole (every file kept)",
+                                code=EXIT_FAILED) from None
+            echo(f"{e.message}; the trash keeps the whole folder")
         if saved:
             echo(f"snapshot: {saved}")
         dirty = changes(wt.path)
@@ -87,10 +121,10 @@ def cleanup(
             where = f" (saved on {saved})" if saved else ""
             raise OssaError(
                 f"{wt.path} has uncommitted changes in {len(dirty)} path(s){where}: commit them on"
-                f" {branch}, or use --force to remove it anyway (the snapshot keeps them)",
+                f" {branch}, or use --force to move it to the trash anyway",
                 code=EXIT_FAILED,
             )
-    base = (wt.base if wt is not None else None) or _default_base(repo, config)
+    base = _trusted_base(repo, config, branch)
     merged_into: str | None = None
     if merge:
         try:
@@ -111,55 +145,35 @@ def cleanup(
         echo(f"merged {branch} into {result.target}{made}: {result.kind} ({result.commit[:10]})")
         _print_budget(repo, config, [branch], echo)
     if wt is not None:
-        _remove_worktree(repo, config, wt.path, echo=echo, snapshot=False)
+        move_to_trash(repo, config, wt.path, reason=f"worktree cleanup {agent} {task}", echo=echo)
     git.run(["worktree", "prune"], cwd)
-    _delete_branch(repo, config, branch, base, merged_into, echo)
-    _offer_snapshot_prune(repo, interactive, echo)
-    _audit(repo, "cleanup", 0, start, {"branch": branch, "merged_into": merged_into,
-                                       "path": str(wt.path) if wt else None})
-    return 0
+    delete_branch(repo, branch, echo)
+    return merged_into
+
+
+def _trusted_base(repo: RepoPaths, config: Config, branch: str) -> str:
+    """The base recorded when the worktree was made (the common dir, never ``.env``), else
+    the configured or main worktree's branch."""
+    base, _ = recorded_base(repo, branch)
+    return base or _default_base(repo, config)
 
 
 def _remove_worktree(
     repo: RepoPaths, config: Config, path: Path, *, echo: Echo, snapshot: bool
 ) -> None:
+    """Move ``path`` to the trash (a snapshot first when ``snapshot``; a failed one is said,
+    the trash keeps every file anyway)."""
     if snapshot and path.is_dir():
-        saved = backup.snapshot(git.repo_paths(path), hook="worktree-replace",
-                                   message="before replacing the worktree", config=config)
+        try:
+            saved = backup.snapshot(git.repo_paths(path), hook="worktree-replace",
+                                    message="before replacing the worktree", config=config)
+        except backup.SnapshotFailed as e:
+            saved = None
+            echo(f"{e.message}; the trash keeps the whole folder")
         if saved:
             echo(f"snapshot: {saved}")
-    _leave(path, repo, echo)
-    cwd = _cwd(repo)
-    if path.is_dir():
-        git.run(["worktree", "remove", "--force", str(path)], cwd)
-    git.run(["worktree", "prune"], cwd)
-    echo(f"removed worktree {path}")
-
-
-def _leave(path: Path, repo: RepoPaths, echo: Echo) -> None:
-    """Move this process out of ``path`` before it is deleted."""
-    try:
-        here = Path.cwd()
-    except OSError:
-        return
-    if _within(here, path):
-        away = main_worktree(repo) or repo.common_dir
-        os.chdir(away)
-        echo(f"note: you were inside it; now: cd {shlex.quote(str(away))}")
-
-
-def _delete_branch(
-    repo: RepoPaths, config: Config, branch: str, base: str, merged_into: str | None, echo: Echo
-) -> None:
-    cwd = _cwd(repo)
-    keep_in = [b for b in (merged_into, integration_branch(config, base), base) if b]
-    safe = any(branch_exists(cwd, b) and is_ancestor(cwd, f"refs/heads/{branch}", f"refs/heads/{b}")
-               for b in keep_in)
-    if not safe:
-        echo(f"kept branch {branch}: it is not merged (delete it with: git branch -D {branch})")
-        return
-    git.run(["branch", "-D", branch], cwd)
-    echo(f"deleted branch {branch}")
+    with lifecycle_lock(repo, echo=echo):
+        move_to_trash(repo, config, path, reason="worktree replaced", echo=echo)
 
 
 def _offer_snapshot_prune(repo: RepoPaths, interactive: bool | None, echo: Echo) -> None:
@@ -167,7 +181,9 @@ def _offer_snapshot_prune(repo: RepoPaths, interactive: bool | None, echo: Echo)
     only says what could go)."""
     if interactive is False or repo.toplevel is None:
         return
-    deleted = backup.prune(repo, merged=True, ask=True)
+    from ossa_hooks.backup import prune as backup_prune
+
+    deleted = backup_prune.prune(repo, merged=True, ask=True)
     if deleted:
         echo(f"pruned {len(deleted)} merged snapshot(s)")
 
@@ -181,44 +197,65 @@ class Sweep:
     kept: tuple[tuple[AgentWorktree, str], ...]
 
 
-def sweep(repo: RepoPaths, config: Config, into: str = "HEAD") -> Sweep:
-    """Remove the agent worktrees whose branches are merged into ``into`` and clean.
+def sweep(repo: RepoPaths, config: Config, into: str = "HEAD", *,
+          echo: Echo | None = None) -> Sweep:
+    """Move to the trash the agent worktrees whose branches are merged into ``into`` (a
+    branch: a merge into a detached HEAD finishes nothing) and that are clean and unused.
 
     A worktree whose branch has no commit of its own yet (still at its base commit) is not
     "merged", it is unstarted, and is left alone without a word.
     """
     here = repo.toplevel.resolve() if repo.toplevel is not None else None
     cwd = _cwd(repo)
+    if into == "HEAD":
+        if repo.toplevel is None or current_branch(repo.toplevel) is None:
+            return Sweep((), ())
+        into = f"refs/heads/{current_branch(repo.toplevel)}"
     removed: list[AgentWorktree] = []
     kept: list[tuple[AgentWorktree, str]] = []
-    for wt in agent_worktrees(repo, config):
-        if here is not None and wt.path.resolve() == here:
-            continue
-        fork = wt.base_commit or _creation_commit(cwd, wt.branch)
-        if fork is None or _same_commit(cwd, fork, wt.head):
-            continue
-        if not is_ancestor(cwd, wt.head, into):
-            kept.append((wt, "not merged"))
-            continue
-        if wt.locked:
-            kept.append((wt, "locked"))
-            continue
-        if not wt.missing and changes(wt.path):
-            kept.append((wt, "uncommitted changes"))
-            continue
-        try:
-            _remove_worktree(repo, config, wt.path, echo=_silent, snapshot=False)
-            if is_ancestor(cwd, f"refs/heads/{wt.branch}", into):
-                git.run(["branch", "-D", wt.branch], cwd)
-        except OssaError as e:  # one stuck worktree must not stop the others
-            kept.append((wt, f"not removed: {e.message}"))
-            continue
-        removed.append(wt)
+    with lifecycle_lock(repo, echo=echo):
+        trash.recover(repo)
+        for wt in agent_worktrees(repo, config):
+            if here is not None and wt.path.resolve() == here:
+                continue
+            why = _why_keep(repo, cwd, wt, into)
+            if why == "":
+                continue
+            if why is not None:
+                kept.append((wt, why))
+                continue
+            try:
+                move_to_trash(repo, config, wt.path, reason=f"merged into {into}", echo=_silent)
+                delete_branch(repo, wt.branch, _silent)
+            except OssaError as e:  # one stuck worktree must not stop the others
+                kept.append((wt, f"not removed: {e.message}"))
+                continue
+            removed.append(wt)
     return Sweep(tuple(removed), tuple(kept))
 
 
+def _why_keep(repo: RepoPaths, cwd: Path, wt: AgentWorktree, into: str) -> str | None:
+    """Why the sweep leaves ``wt``: None to remove it, "" to pass it by without a word."""
+    _, recorded = recorded_base(repo, wt.branch)
+    fork = recorded or _creation_commit(cwd, wt.branch)
+    if fork is None or _same_commit(cwd, fork, wt.head):
+        return ""
+    if not is_ancestor(cwd, wt.head, into):
+        return "not merged"
+    busy = in_use(repo, wt.path) if not wt.missing else []
+    if busy:
+        return "in use: " + "; ".join(busy)
+    try:
+        if not wt.missing and changes(wt.path):
+            return "uncommitted changes"
+    except OssaError as e:
+        return f"cannot tell its changes: {e.message}"
+    return None
+
+
 def hook(ctx: HookContext) -> int:
-    """post-merge (``ossa-cleanup``): remove merged, clean agent worktrees; report the rest."""
+    """post-merge (``ossa-cleanup``): move merged, clean, unused agent worktrees to the trash;
+    report the rest."""
     start = time.perf_counter()
     repo = ctx.repo
     if repo.toplevel is None:
@@ -227,9 +264,10 @@ def hook(ctx: HookContext) -> int:
     # other agent may still be working in its worktree.
     if (current_branch(repo.toplevel) or "").startswith(BRANCH_PREFIX):
         return 0
-    result = sweep(repo, ctx.config)
+    result = sweep(repo, ctx.config, echo=lambda line: print(f"ossa-cleanup: {line}"))
     for wt in result.removed:
-        print(f"ossa-cleanup: removed {wt.path} and branch {wt.branch} (merged)")
+        print(f"ossa-cleanup: moved {wt.path} to the trash and deleted branch {wt.branch}"
+              " (merged)")
     if result.kept:
         kept = ", ".join(f"{wt.branch} ({why})" for wt, why in result.kept)
         print(f"ossa-cleanup: kept {kept}")

@@ -46,6 +46,8 @@ from ossa_hooks.worktree.records import validate_name
 from ossa_hooks.worktree.records import worktree_entries
 from ossa_hooks.worktree.records import worktree_root
 from ossa_hooks.worktree.records import write_env
+from ossa_hooks.worktree.safety import record_base
+from ossa_hooks.worktree.safety import refuse_symlink
 
 
 def scaffold_files() -> list[tuple[Path, str]]:
@@ -68,10 +70,12 @@ def write_scaffold(worktree: Path, values: Mapping[str, object]) -> list[str]:
     """
     base = worktree / WORKSPACE
     for name in WORKSPACE_DIRS:
+        refuse_symlink(worktree, base / name, f"{WORKSPACE}/")
         (base / name).mkdir(parents=True, exist_ok=True)
     written = []
     for src, rel in scaffold_files():
         target = worktree / rel
+        refuse_symlink(worktree, target, f"{WORKSPACE}/")
         if target.exists():
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -172,6 +176,8 @@ def create(
     _check_branch_name(cwd, branch, "branch")
     integration_branch(config, "base")  # a bad pattern fails here, before anything is made
     path = worktree_root(repo, config) / folder_name(name, agent, task)
+    if main is not None:  # a committed `.worktrees` symlink must not carry worktrees away
+        refuse_symlink(main, path, "worktrees")
 
     git.run(["worktree", "prune"], cwd)
     entries = worktree_entries(cwd)
@@ -225,6 +231,7 @@ def create(
                 f"{base_name} tracks {ENV_FILE}: the agent's {ENV_FILE} would be committable;"
                 f" untrack it first (git rm --cached {ENV_FILE}, commit), then run this again"
             )
+        record_base(repo, branch, base_name, base_commit)  # trusted: not the agent's .env
         carried = worktree_include.carry_over(main, path, env_file=ENV_FILE,
                                                skip=(WORKSPACE,)) if (
             include and main is not None) else None

@@ -3,7 +3,6 @@ conflicts parked on a backup branch."""
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 from collections.abc import Iterator
 from collections.abc import Sequence
@@ -13,6 +12,7 @@ from pathlib import Path
 
 from ossa_hooks import git
 from ossa_hooks.backup import snapshot as backup
+from ossa_hooks.backup.tempindex import raise_on_signals
 from ossa_hooks.config import Config
 from ossa_hooks.errors import EXIT_FAILED
 from ossa_hooks.errors import OssaError
@@ -25,6 +25,11 @@ from ossa_hooks.worktree.records import branch_exists
 from ossa_hooks.worktree.records import integration_branch
 from ossa_hooks.worktree.records import is_ancestor
 from ossa_hooks.worktree.records import worktree_entries
+from ossa_hooks.worktree.safety import TMP_DIR
+from ossa_hooks.worktree.safety import TMP_PREFIX
+from ossa_hooks.worktree.safety import lifecycle_lock
+from ossa_hooks.worktree.safety import recover_temporary_worktrees
+from ossa_hooks.worktree.safety import remove_temporary
 
 # --- merge-back ------------------------------------------------------------------------------
 
@@ -63,6 +68,14 @@ def merge_back(
     worktree has checked out is a ref update; a merge commit is made where the integration
     branch is checked out (when that worktree is clean) or in a temporary worktree.
     """
+    with lifecycle_lock(repo):
+        recover_temporary_worktrees(repo)
+        return _merge_back(repo, config, branch, base, today)
+
+
+def _merge_back(
+    repo: RepoPaths, config: Config, branch: str, base: str, today: str | None
+) -> MergeResult:
     cwd = _cwd(repo)
     target = _check_branch_name(cwd, integration_branch(config, base, today), "integration_branch")
     created = False
@@ -118,16 +131,16 @@ def _merge_in(
 @contextmanager
 def temporary_worktree(repo: RepoPaths, branch: str) -> Iterator[Path]:
     """``branch`` checked out in a worktree under the state dir; removed afterwards, always."""
-    parent = repo.state_dir / "tmp"
+    parent = repo.state_dir / TMP_DIR
     parent.mkdir(parents=True, exist_ok=True)
-    path = Path(tempfile.mkdtemp(prefix="merge-", dir=parent))
+    path = Path(tempfile.mkdtemp(prefix=TMP_PREFIX, dir=parent))
     cwd = _cwd(repo)
+    undo = raise_on_signals()  # SIGTERM/SIGHUP: the `finally` below still runs
     try:
         git.run([*NO_HOOKS, "worktree", "add", "--quiet", str(path), branch], cwd)
         yield path
     finally:
-        git.run(["worktree", "remove", "--force", "--force", str(path)], cwd, check=False)
-        shutil.rmtree(path, ignore_errors=True)
-        git.run(["worktree", "prune"], cwd, check=False)
+        remove_temporary(repo, path)
+        undo()
 
 

@@ -271,7 +271,7 @@ def write_env(path: Path, values: Mapping[str, object]) -> None:
     text = string.Template(template(ENV_TEMPLATE).read_text(encoding="utf-8")).substitute(
         {k: shlex.quote("" if v is None else str(v)) for k, v in values.items()}
     )
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
     try:
         os.fchmod(fd, 0o600)
         os.write(fd, text.encode("utf-8", "surrogateescape"))
