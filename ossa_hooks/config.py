@@ -243,6 +243,9 @@ SCHEMA = Obj(
                 "agent_timeout": Scalar("number", default=1800.0, minimum=0, above=True),
                 "memories": Scalar("int", default=5, minimum=0),
                 "repo_map_files": Scalar("int", default=200, minimum=0),
+                # While an agent runs, `backup watch` snapshots its worktree on every change
+                # (so its `git reset --hard` or `rm -rf` costs at most the last seconds).
+                "watch_agents": Scalar("bool", default=True),
             }
         ),
         "guard": Obj(

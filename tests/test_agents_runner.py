@@ -224,3 +224,34 @@ def test_a_timeout_ends_the_group_and_fails_the_call(committed_repo: Path,
     assert not _alive(agent_pid) and not _alive(child_pid)
     listing = json.loads(ossa(r, "agents", "list", "--format", "json").stdout)
     assert listing[0]["status"] == "failed"
+
+
+def test_a_running_agents_work_is_snapshotted_as_it_changes(committed_repo: Path,
+                                                             tmp_path: Path) -> None:
+    """The runner watches the agent's worktree while it runs: what the agent wrote and then
+    destroyed (its own `rm`) is on a backup branch; the watcher ends with the call."""
+    r = committed_repo
+    agent = tmp_path / "destroyer.sh"
+    agent.write_text(
+        "#!/bin/sh\n"
+        "echo 'precious results' > work.txt\n"
+        "i=0\n"  # wait (bounded) until the watcher has saved it, then destroy it
+        "while [ $i -lt 600 ]; do\n"
+        "  for b in $(git for-each-ref --format='%(refname)' refs/heads/backup/); do\n"
+        "    git cat-file -e \"$b:work.txt\" 2>/dev/null && { rm work.txt; echo gone; exit 0; }\n"
+        "  done\n"
+        "  i=$((i+1)); sleep 0.1\n"
+        "done\n"
+        "echo 'no snapshot came'; exit 3\n")
+    agent.chmod(0o755)
+    write_spec(r, GOOD.format(command=json.dumps(str(agent))))
+    agent_id = ossa(r, "agents", "spawn", "coder", "--config", "spec.yaml").stdout.strip()
+    run = ossa(r, "agents", "run", agent_id, "-m", "go")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "gone" in run.stdout
+    assert not (r / "work.txt").exists()
+    branches = git(r, "for-each-ref", "--format=%(refname)", "refs/heads/backup/").stdout.split()
+    assert any(git(r, "show", f"{b}:work.txt", check=False).stdout == "precious results\n"
+               for b in branches)
+    watching = [line for line in ossa(r, "doctor").stdout.splitlines() if "watch" in line]
+    assert not any("watching" in line for line in watching), watching

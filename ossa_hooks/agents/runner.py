@@ -183,6 +183,41 @@ def _environment(spec: AgentSpec, agent_id: str, task: budget.TaskRef, worktree:
     return env
 
 
+def _watch(config: Config, worktree: Path) -> int | None:
+    """Start ``backup watch`` on the agent's worktree for the call (``workflow.watch_agents``);
+    the watcher's pid when this call started it. A watcher that cannot start costs the call
+    nothing but that protection (it is said once on stderr)."""
+    if not config.get("workflow.watch_agents"):
+        return None
+    from ossa_hooks.worktree import safety
+
+    try:
+        return safety.watch_agent_worktree(
+            worktree, idle_minutes=float(config.get("backup.watch.idle_minutes")))
+    except (OSError, OssaError) as e:
+        import sys
+
+        print(f"ossa-hooks: no file watcher for {worktree}: {e}", file=sys.stderr)
+        return None
+
+
+def _unwatch(pid: int | None) -> None:
+    """Stop the watcher this call started (its last debounced snapshot is taken on SIGTERM's
+    way out only if it was due; the workflow commits the agent's work next anyway)."""
+    if pid is None:
+        return
+    with contextlib.suppress(OSError):
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 5.0
+    with contextlib.suppress(OSError):  # ChildProcessError once it is reaped
+        while os.waitpid(pid, os.WNOHANG) == (0, 0):
+            if time.monotonic() > deadline:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                break
+            time.sleep(0.02)
+
+
 def call(
     repo: RepoPaths,
     config: Config,
@@ -232,6 +267,7 @@ def call(
     note("prompt", prompt, {"tokens": prompt_tokens, "agent_id": agent_id, "argv": shown,
                             "log": str(log_path)})
     timeout = spec.provider.timeout or float(config.get("workflow.agent_timeout"))
+    watcher = _watch(config, worktree)
     try:
         code, stdout, timed_out, seconds = run_program(
             argv, stdin, cwd=worktree, env=env, log_path=log_path, timeout=timeout,
@@ -248,6 +284,8 @@ def call(
         what = e.args[0] if isinstance(e, Interrupted) else "SIGINT"
         note("interrupted", f"the runner got {what}; the agent's process group was ended")
         raise
+    finally:
+        _unwatch(watcher)
     rep = providers.parse_output(spec, stdout)
     if rep.usage is not None:
         usage = budget.Usage(rep.usage["prompt"], rep.usage["output"],

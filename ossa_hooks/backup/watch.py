@@ -116,8 +116,6 @@ def watch(repo: git.RepoPaths, *, debounce_seconds: float = 2.0, idle_minutes: f
     """Watch ``repo``'s worktree until idle, gone or stopped; returns the snapshots made."""
     import watchfiles
 
-    from ossa_hooks.backup import snapshot
-
     worktree = repo.toplevel_str
     if worktree is None:
         raise OssaError("this is a bare repository: run this inside a worktree")
@@ -130,6 +128,10 @@ def watch(repo: git.RepoPaths, *, debounce_seconds: float = 2.0, idle_minutes: f
             f" {idle_minutes:g} min idle)")
         quiet_since = time.monotonic()
         git_dir = os.path.realpath(repo.git_dir_str)
+        # What changed before the watch began is saved now, and once more on the first wake-up
+        # (a change or the first time-out): that covers the moment the watch was being set up.
+        made += _save(worktree, config, say, "at start")
+        first = True
         for changes in watchfiles.watch(worktree, debounce=int(debounce_seconds * 1000),
                                         rust_timeout=min(idle_ms, 60_000),
                                         yield_on_timeout=True, raise_interrupt=False):
@@ -137,21 +139,33 @@ def watch(repo: git.RepoPaths, *, debounce_seconds: float = 2.0, idle_minutes: f
                 say(f"{worktree} is gone: stopping")
                 break
             real = [p for _c, p in changes if not p.startswith(git_dir)]
+            if first:
+                first = False
+                if not real:
+                    made += _save(worktree, config, say, "after the watch began")
             if not real:
                 if time.monotonic() - quiet_since > idle_minutes * 60:
                     say(f"no change for {idle_minutes:g} min: stopping")
                     break
                 continue
             quiet_since = time.monotonic()
-            try:
-                name = snapshot.snapshot(git.repo_paths(worktree), hook="watch", config=config)
-            except OssaError as e:  # a failed snapshot is said; watching goes on
-                say(f"{e.message}")
-                continue
-            if name is not None:
-                made += 1
-                say(f"saved {name} ({len(real)} change(s))")
+            made += _save(worktree, config, say, f"{len(real)} change(s)")
     return made
+
+
+def _save(worktree: str, config: Config | None, say: Echo, why: str) -> int:
+    """One snapshot of ``worktree`` (none when it equals the newest); 1 when one was made."""
+    from ossa_hooks.backup import snapshot
+
+    try:
+        name = snapshot.snapshot(git.repo_paths(worktree), hook="watch", config=config)
+    except OssaError as e:  # a failed snapshot is said; watching goes on
+        say(f"{e.message}")
+        return 0
+    if name is None:
+        return 0
+    say(f"saved {name} ({why})")
+    return 1
 
 
 # --- starting one in the background -----------------------------------------------------------
