@@ -92,7 +92,8 @@ def score(root: Path, cases: dict[str, Case], gitleaks: str | None) -> None:
     print(f"   ossa-hooks misses by rule file (top 25 of {len(missed)}): "
           + ", ".join(f"{k.split(':')[1]} {v}" for k, v in missed.most_common(25)))
     recall = 100 * sum(n in ours for n in positives) / len(positives)
-    print(f"   recall target >= {RECALL_TARGET:.0f} %: {'met' if recall >= RECALL_TARGET else 'NOT met'}")
+    verdict = "met" if recall >= RECALL_TARGET else "NOT met"
+    print(f"   recall target >= {RECALL_TARGET:.0f} %: {verdict}")
     if "gitleaks" in tools:
         fp_ours = sum(n in ours for n in negatives)
         fp_gl = sum(n in tools["gitleaks"] for n in negatives)

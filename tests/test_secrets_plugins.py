@@ -43,7 +43,7 @@ def b64url(data: dict[str, object]) -> str:
 
 def scan(path: str, text: str | bytes) -> list[tuple[str, int, str]]:
     data = text.encode() if isinstance(text, str) else text
-    result = secrets.Engine().scan_patch(secrets._as_patch(path, data))
+    result = secrets.Engine().scan_patch(secrets.as_patch(path, data))
     return [(f.kind, f.line, f.secret) for f in result.findings]
 
 
@@ -314,7 +314,7 @@ def test_ordinary_code_never_imports_detect_secrets() -> None:
         "import sys\nbefore = 're' in sys.modules\n"
         "from ossa_hooks.secrets import engine as secrets\n"
         f"data = open({str(sample)!r}, 'rb').read()\n"
-        "r = secrets.Engine().scan_patch(secrets._as_patch('m.py', data))\n"
+        "r = secrets.Engine().scan_patch(secrets.as_patch('m.py', data))\n"
         "print(len(r.findings), 'detect_secrets' in sys.modules,\n"
         "      not before and 're' in sys.modules)\n"
     )

@@ -78,6 +78,7 @@ _PLACEHOLDER = LazyRegex(
     |%\([\w.]*\)[sdr]|%[sdr]  # printf style
     |\{\d*\}|\{[a-z_][\w.]*(?:![rsa])?(?::[^{}]*)?\}  # format fields: {0}, {}, {name}
     |^\*+$|^x+$|^X+$|^\#+$|^\.+$|^-+$|^_+$|^0+$
+    |\#{4,}|\*{4,}|x{8,}|X{8,}     # a masked part: xoxp-…-####, sk-****
     |^\[[^\]]*\]$             # [secret]
     |^%[\w.\-]+%$             # %SECRET% (Windows environment)
     |^@[\w.\-]+@$             # @TOKEN@ (build substitution)
