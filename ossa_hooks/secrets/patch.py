@@ -106,9 +106,10 @@ _EXPORTS = (b"export ", b"set ", b"env ", b"arg ")
 
 
 def assignment_at(low: bytes, ls: int, end: int, config_file: bool) -> bool:
-    """Whether the name around a keyword anchor ending at ``end`` is assigned a literal:
-    ``NAME = "…"``, ``"NAME": "…"``, ``NAME => '…'``, ``('NAME', '…')``; a bare value only in
-    configuration files and ``export``/``ENV`` lines. A superset of the keyword regexes."""
+    """Whether the name around a keyword anchor ending at ``end`` may be assigned a literal:
+    ``NAME = "…"``, ``"NAME": "…"``, ``NAME => '…'``, ``('NAME', '…')``, ``var NAME string =``,
+    ``NAME ?= / ::= / .=``, ``<NAME>…``; a bare value in configuration files, ``export``/``ENV``
+    lines, or when it is long enough to be generated. A superset of the keyword regexes."""
     n = len(low)
     while end < n and low[end] in _NAME_BYTES:
         end += 1
@@ -119,13 +120,21 @@ def assignment_at(low: bytes, ls: int, end: int, config_file: bool) -> bool:
             end += 1
     while end < n and low[end] in _SPACE:
         end += 1
-    two = low[end : end + 2]
-    if two in (b":=", b"=>"):
-        end += 2
-    elif two[:1] in (b"=", b":") and two[1:2] not in (b"=", b":"):
+    if end < n and low[end] not in b"=:?.,+>" and end > 0 and low[end - 1] in _SPACE:
+        # a type between the name and the operator: var token string = "…"
+        while end < n and low[end] in _NAME_BYTES:
+            end += 1
+        while end < n and low[end] in _SPACE:
+            end += 1
+    three = low[end : end + 4]
+    if three.startswith((b":::=", b"??=", b"::=", b":=", b"=>", b"?=", b".=", b"+=")):
+        end += three.index(b"=") + (2 if three.startswith(b"=>") else 1)
+    elif three[:1] in (b"=", b":") and three[1:2] not in (b"=", b":"):
         end += 1
-    elif two[:1] == b"," and quoted and _after_call(low, ls, end):
+    elif three[:1] == b"," and quoted and _after_call(low, ls, end):
         end += 1  # define('NAME', '…'), setenv("NAME", "…")
+    elif three[:1] == b">" and low[ls + 1 : end].lstrip().startswith(b"<"):
+        return True  # <passwordToken>value</passwordToken>, maybe on the next line
     else:
         return False
     while end < n and low[end] in _SPACE:
@@ -138,7 +147,15 @@ def assignment_at(low: bytes, ls: int, end: int, config_file: bool) -> bool:
     if end >= n or low[end] in b"\r\n":
         return False
     line = low[ls + 1 : ls + 20].lstrip()
-    return config_file or line.startswith(_EXPORTS)
+    if config_file or line.startswith(_EXPORTS):
+        return True
+    stop = end
+    while stop < n and low[stop] not in _BARE_STOP:
+        stop += 1
+    return stop - end >= 16  # a bare value long enough to be generated
+
+
+_BARE_STOP = frozenset(b" \t\r\n\"'`,;#(){}[]\\")
 
 
 _CALLS = (b"define", b"setenv", b"putenv", b"setdefault", b"set_secret", b"setproperty")

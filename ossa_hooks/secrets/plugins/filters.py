@@ -75,7 +75,7 @@ _PLACEHOLDER = LazyRegex(
     |\$\{[^}]*\}              # ${VAR}
     |\{\{.*\}\}               # {{ var }}
     |^\$[A-Za-z_(]            # $VAR, $(cmd)
-    |%\([\w.]*\)[sdr]|%[sdr]  # printf style
+    |%\([\w.]*\)[sdr]|%[sdr](?![A-Za-z0-9])  # printf style
     |\{\d*\}|\{[a-z_][\w.]*(?:![rsa])?(?::[^{}]*)?\}  # format fields: {0}, {}, {name}
     |^\*+$|^x+$|^X+$|^\#+$|^\.+$|^-+$|^_+$|^0+$
     |\#{4,}|\*{4,}|x{8,}|X{8,}     # a masked part: xoxp-…-####, sk-****
