@@ -152,7 +152,9 @@ def assignment_at(low: bytes, ls: int, end: int, config_file: bool) -> bool:
     stop = end
     while stop < n and low[stop] not in _BARE_STOP:
         stop += 1
-    return stop - end >= 16  # a bare value long enough to be generated
+    # A bare value in code counts only when it looks generated: long, with digits in it.
+    run = low[end:stop]
+    return len(run) >= 16 and run.translate(None, b"0123456789") != run
 
 
 _BARE_STOP = frozenset(b" \t\r\n\"'`,;#(){}[]\\")

@@ -336,29 +336,36 @@ def default_rules() -> RuleSet:
     for f in files:
         st = os.stat(f)
         key += [os.path.basename(f), st.st_size, st.st_mtime_ns]
-    cache = os.path.join(_cache_dir(), "secret-rules.marshal")
     rs = RuleSet()
-    try:
-        with open(cache, "rb") as fh:
-            stored_key, rows = marshal.load(fh)  # noqa: S302 - our own cache file
-        if stored_key != key:
-            raise ValueError("stale")
-        for row in rows:
-            rs.add(Rule(*row))
-    except (OSError, ValueError, EOFError, TypeError):
-        rs = load_paths(files)
+    for cache in _cache_files():
         try:
-            os.makedirs(os.path.dirname(cache), exist_ok=True)
-            tmp = f"{cache}.{os.getpid()}"
-            with open(tmp, "wb") as fh:
-                marshal.dump((key, [r.as_tuple() for r in rs.rules]), fh)
-            os.replace(tmp, cache)
-        except OSError:
-            pass
+            with open(cache, "rb") as fh:
+                stored_key, rows = marshal.load(fh)  # noqa: S302 - our own cache file
+            if stored_key == key:
+                for row in rows:
+                    rs.add(Rule(*row))
+                break
+        except (OSError, ValueError, EOFError, TypeError):
+            continue
+    else:
+        rs = load_paths(files)
+        for cache in _cache_files():
+            try:
+                os.makedirs(os.path.dirname(cache), exist_ok=True)
+                tmp = f"{cache}.{os.getpid()}"
+                with open(tmp, "wb") as fh:
+                    marshal.dump((key, [r.as_tuple() for r in rs.rules]), fh)
+                os.replace(tmp, cache)
+                break
+            except OSError:
+                continue
     _DEFAULT.append(rs)
     return rs
 
 
-def _cache_dir() -> str:
+def _cache_files() -> list[str]:
+    """Beside the rules (``__pycache__``, where Python keeps its own caches) when that folder
+    can be written, else in the user's cache folder."""
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "ossa-hooks")
+    return [os.path.join(RULES_DIR, "__pycache__", "rules.marshal"),
+            os.path.join(base, "ossa-hooks", "secret-rules.marshal")]

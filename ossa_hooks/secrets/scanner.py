@@ -582,12 +582,15 @@ def _has_key_body(patch: bytes, text: str, le: int) -> bool:
                                                                "Version:"))
 
 
+_GENERIC = frozenset({"Secret Keyword", "Base64 High Entropy String", "Hex High Entropy String"})
+
+
 def _dedupe(found: list[tuple[str, str]]) -> list[tuple[str, str]]:
     """One finding per value on a line; a value inside a longer one (two providers matched the
-    same token, one more fully) is dropped."""
+    same token, one more fully) is dropped. A provider's own kind wins over a generic one."""
     out: list[tuple[str, str]] = []
     seen: set[str] = set()
-    for kind, value in sorted(found, key=lambda kv: -len(kv[1])):
+    for kind, value in sorted(found, key=lambda kv: (-len(kv[1]), kv[0] in _GENERIC)):
         if value in seen or any(value in longer for longer in seen):
             continue
         seen.add(value)
