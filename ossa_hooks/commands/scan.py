@@ -109,7 +109,8 @@ def _update_baseline(repo: object, cfg: object, result: object, *, everything: b
     path = repo.worktree / name
     previous = secret_baseline.load(path)
     data = secret_baseline.build(result.findings, previous, result.paths, everything=everything,
-                                 filename=name)
+                                 filename=name,
+                                 still_found=secret_baseline.detect_secrets_findings(repo.worktree))
     secret_baseline.write(path, data)
     n = sum(len(v) for v in data["results"].values())
     print(f"ossa-hooks scan: wrote {name}: {n} known finding{'s' if n != 1 else ''} in "

@@ -120,12 +120,13 @@ class Rule:
 class RuleSet:
     """Rules and, per lower-cased keyword, the rules it unlocks."""
 
-    __slots__ = ("always", "by_keyword", "rules")
+    __slots__ = ("_automaton", "always", "by_keyword", "rules")
 
     def __init__(self) -> None:
         self.rules: list[Rule] = []
         self.by_keyword: dict[str, list[Rule]] = {}
         self.always: list[Rule] = []  # no keywords: run on every candidate line
+        self._automaton: Any = None
 
     def add(self, rule: Rule) -> None:
         self.rules.append(rule)
@@ -138,12 +139,29 @@ class RuleSet:
         return sorted(self.by_keyword)
 
     def candidates(self, lowered: str) -> list[Rule]:
+        """The rules whose keywords ``lowered`` (a lower-cased line) holds."""
         seen: dict[str, Rule] = {r.id: r for r in self.always}
-        for k, rules in self.by_keyword.items():
-            if k in lowered:
-                for r in rules:
-                    seen.setdefault(r.id, r)
+        for k in self._keywords_in(lowered):
+            for r in self.by_keyword[k]:
+                seen.setdefault(r.id, r)
         return list(seen.values())
+
+    def _keywords_in(self, lowered: str) -> Iterable[str]:
+        if self._automaton is None:
+            try:
+                import ahocorasick
+            except ImportError:
+                self._automaton = False
+            else:
+                auto = ahocorasick.Automaton()
+                for k in self.by_keyword:
+                    auto.add_word(k, k)
+                if len(auto):
+                    auto.make_automaton()
+                self._automaton = auto if len(auto) else False
+        if self._automaton is False:
+            return [k for k in self.by_keyword if k in lowered]
+        return {k for _, k in self._automaton.iter(lowered)}
 
 
 def shannon_entropy(value: str) -> float:

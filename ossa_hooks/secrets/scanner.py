@@ -52,6 +52,7 @@ if TYPE_CHECKING:
         def scan_line(self, path: str, line: str) -> Iterable[tuple[str, str]]: ...
 
 RULES_TARGET = "ossa_hooks.secrets.detectors:RuleDetector"
+_PIECE = 1 << 21  # the Aho-Corasick pass decodes the patch 2 MB at a time
 
 _LONG_LINE = 4096  # longer added lines are scanned in windows around the anchor hits
 _WINDOW = 512
@@ -195,14 +196,26 @@ class Engine:
         self.max_file_size = max_file_size
         # Per group: the literal prefix, the pattern, and for each alternative its pattern and
         # its providers' bits. Compiled on first use (re caches them for the process).
-        self.anchors = [
-            (literal, pattern, tuple((alt, _bits(ids)) for alt, ids in groups),
-             all(_plain(alt) for alt, _ in groups))
-            for literal, pattern, groups in anchor_groups(providers)
-        ]
+        # Anchors that are plain literals (the rule set's keywords) are found all at once by
+        # one Aho-Corasick pass (``literals``: literal -> providers' bits).
+        self.anchors: list[tuple[bytes, bytes, tuple[tuple[bytes, int], ...]]] = []
+        self.literals: dict[bytes, int] = {}
+        for literal, pattern, groups in anchor_groups(providers):
+            alternatives = tuple((alt, _bits(ids)) for alt, ids in groups)
+            if all(_plain(alt) for alt, _ in alternatives):
+                for alt, bits in alternatives:
+                    plain = _unescape(alt)
+                    self.literals[plain] = self.literals.get(plain, 0) | bits
+            else:
+                self.anchors.append((literal, pattern, alternatives))
         self._bit_lists: dict[int, tuple[int, ...]] = {}
         self._prechecks: dict[int, re.Pattern[bytes]] = {}  # compiled on first use
-        self.quick = quick_anchors(providers)
+        quick = quick_anchors(providers)
+        # The quick pass: plain literals with no check of their own go to the automaton.
+        self.quick_literals = {q[0] for q in quick if q[1] is None and q[3] is None
+                               and q[0] in self.literals}
+        self.quick = [q for q in quick if q[0] not in self.quick_literals]
+        self._automata: dict[bool, Any] = {}
         self._detectors: dict[int, LineDetector] = {}
         # Told how much a large patch holds before it is scanned (the scan command's progress).
         self.progress: Callable[[str], None] | None = None
@@ -383,7 +396,57 @@ class Engine:
                     if ok:
                         return True
                 pos = low.find(literal, pos + 1)
+        for pos, _bits_hit in self._plain_hits(low, 0, len(low), quick=True):
+            ls = low.rfind(b"\n", 0, pos) + 1
+            if patch[ls] == 43 and not skip[bisect.bisect_right(starts, ls) - 1]:
+                return True
         return False
+
+    def _automaton(self, quick: bool) -> Any:
+        """Aho-Corasick over the plain literals (all, or those of the quick pass); None when
+        pyahocorasick is missing (then ``bytes.find``, one literal at a time)."""
+        if quick not in self._automata:
+            try:
+                import ahocorasick
+            except ImportError:
+                self._automata[quick] = None
+                return None
+            auto = ahocorasick.Automaton()
+            for literal, bits in self.literals.items():
+                if not quick or literal in self.quick_literals:
+                    auto.add_word(literal.decode("latin-1"), (len(literal), bits))
+            if len(auto):
+                auto.make_automaton()
+            self._automata[quick] = auto if len(auto) else False
+        return self._automata[quick]
+
+    def _plain_hits(self, low: bytes, lo: int, hi: int,
+                    quick: bool = False) -> Iterator[tuple[int, int]]:
+        """(offset, providers' bits) of each plain literal in ``low[lo:hi]``."""
+        auto = self._automaton(quick)
+        if auto is False:
+            return
+        if auto is None:
+            for literal, bits in self.literals.items():
+                if quick and literal not in self.quick_literals:
+                    continue
+                pos = low.find(literal, lo, hi)
+                while pos >= 0:
+                    yield pos, bits
+                    pos = low.find(literal, pos + 1, hi)
+            return
+        # latin-1 maps each byte to one character: offsets stay byte offsets. In pieces, so
+        # that a large patch is not copied whole; pieces overlap by the longest literal.
+        overlap = max(len(k) for k in self.literals) - 1
+        start = lo
+        while start < hi:
+            stop = min(hi, start + _PIECE)
+            text = low[start : stop + overlap if stop < hi else hi].decode("latin-1")
+            for end, (size, bits) in auto.iter(text):
+                pos = start + end - size + 1
+                if pos < stop:  # a hit in the overlap is the next piece's
+                    yield pos, bits
+            start = stop
 
     def _candidates(self, patch: bytes, low: bytes, lo: int,
                     hi: int) -> dict[int, tuple[int, list[int]]]:
@@ -393,10 +456,13 @@ class Engine:
         rfind = low.rfind
         plus = 43  # "+"
         small = hi - lo < 1_000_000  # on a large patch every prefix is there: skip the look
-        for literal, pattern, alternatives, plain in self.anchors:
+        hits = [self._plain_hits(low, lo, hi)]
+        for literal, pattern, alternatives in self.anchors:
             if small and low.find(literal, lo, hi) < 0:
                 continue  # nothing to compile or run: most groups on a small commit
-            for pos, bits in self._hits(low, lo, hi, pattern, alternatives, plain):
+            hits.append(self._hits(low, lo, hi, pattern, alternatives))
+        for found_hits in hits:
+            for pos, bits in found_hits:
                 ls = rfind(b"\n", 0, pos) + 1
                 if patch[ls] != plus:
                     continue
@@ -410,19 +476,8 @@ class Engine:
 
     @staticmethod
     def _hits(low: bytes, lo: int, hi: int, pattern: bytes,
-              alternatives: tuple[tuple[bytes, int], ...],
-              plain: bool) -> Iterator[tuple[int, int]]:
-        """(offset, providers' bits) of each anchor hit in ``low[lo:hi]``. Plain literals (the
-        rule set's keywords) are looked for with ``bytes.find``, many times faster than a
-        regex scan over a large patch."""
-        if plain:
-            for alt, bits in alternatives:
-                literal = _unescape(alt)
-                pos = low.find(literal, lo, hi)
-                while pos >= 0:
-                    yield pos, bits
-                    pos = low.find(literal, pos + 1, hi)
-            return
+              alternatives: tuple[tuple[bytes, int], ...]) -> Iterator[tuple[int, int]]:
+        """(offset, providers' bits) of each hit of one anchor group's regex."""
         import re
 
         several = len(alternatives) > 1

@@ -48,6 +48,7 @@ DOCUMENTED_EXAMPLES = frozenset(
         "sk_test_BQokikJOvBiI2HlWgH4olfQ2",
         "rk_test_4eC39HqLyjWDarjtT1zdp7dc",
         "xoxb-not-a-real-token-this-will-not-work",
+        "hunter2",  # the example password of bash.org and of detect-secrets' docs
     }
 )
 

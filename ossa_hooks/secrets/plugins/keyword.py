@@ -64,8 +64,9 @@ _ASSIGN = re.compile(
     re.VERBOSE,
 )
 # <passwordToken>value</passwordToken>, the value maybe on the next line (the engine joins it).
-_ELEMENT = LazyRegex(r"<(?P<name>[A-Za-z_][\w.\-]{0,80})(?:\s[^<>]*)?>\s*"
-                     r"(?P<qv>[^<>\s]{1,512})\s*(?:</(?P=name)>|$)")
+_ELEMENT = LazyRegex(r"<(?P<name>[A-Za-z_][\w.\-]{0,80})(?:\s[^<>]*)?>"
+                     r"(?:[ \t]*(?P<qv>[^<>\s@]{1,512})\s*</(?P=name)>"
+                     r"|[ \t]*\n\s*(?P<nv>[^<>\s]{1,512})\s*$)")
 # <add key="Password" value="…"/> (nuget), <entry name="token" value="…"/>, <param name=… value=…>
 _ATTRIBUTES = LazyRegex(r"""\b(?:key|name|id)\s*=\s*["'](?P<name>[\w.\-]{1,80})["']\s+"""
                         r"""(?:value|content)\s*=\s*["'](?P<qv>[^"'\r\n]{1,512})["']""")
@@ -174,7 +175,8 @@ class KeywordDetector:
         if "<" in line:
             for rx in (_ELEMENT, _ATTRIBUTES):
                 for m in rx.get().finditer(line):
-                    found = self._judge(m.group("name"), m.group("qv"), line[m.end("name"):])
+                    value = m.group("qv") or m.group("nv") if rx is _ELEMENT else m.group("qv")
+                    found = self._judge(m.group("name"), value, line[m.end("name"):])
                     if found is not None:
                         yield found
         if "(" in line:
