@@ -98,25 +98,18 @@ def scan_all_files(repo: git.RepoPaths, config: Config, *,
     return eng.scan_patch(git.call(args, repo.worktree).stdout)
 
 
-def scan_rev(repo: git.RepoPaths, config: Config, rev: str, *,
+def scan_rev(repo: git.RepoPaths, config: Config, rev: str | None, *,
              engine: Engine | None = None) -> ScanResult:
-    """Scan what each commit of ``rev`` (``A..B``, or one commit) added, commit by commit.
+    """Scan what each commit of ``rev`` (``A..B``, one commit, or None for the whole history
+    of every ref) added, commit by commit, from one ``git diff-tree --stdin`` stream.
 
     A merge commit adds nothing of its own here: its parents' commits carry the changes.
     """
+    from ossa_hooks.secrets.history import commits_of
+    from ossa_hooks.secrets.history import scan_commits
+
     eng = engine or engine_for(config)
-    cwd = repo.worktree
-    if ".." in rev:
-        commits = git.out(["rev-list", "--reverse", rev, "--"], cwd).split()
-    else:
-        commits = [git.out(["rev-parse", "--verify", "--end-of-options", f"{rev}^{{commit}}"], cwd)]
-    total = ScanResult()
-    specs = pathspecs(config)
-    for sha in commits:
-        out = git.run(["diff-tree", "--root", "--no-commit-id", "-r", *DIFF_OPTIONS, sha, "--",
-                       *specs], cwd).stdout
-        total.merge(eng.scan_patch(out, commit=sha))
-    return total
+    return scan_commits(repo.worktree, commits_of(repo.worktree, rev), pathspecs(config), eng)
 
 
 def scan_paths(paths: Sequence[str], config: Config, *, root: Path | None = None,

@@ -9,6 +9,7 @@ import os
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from typing import Any
 
 # Options that make `git diff` output the same whatever the user's configuration says
 # (prefixes, colours, external diff drivers, textconv, submodule logs, merged hunks).
@@ -63,7 +64,14 @@ def in_two_processes(
     second: Callable[[], list[tuple[str, int, str, str]]],
 ) -> list[tuple[str, int, str, str]]:
     """``first()`` in a forked child (it shares the patch with us for free), ``second()`` here;
-    both results. Should the child fail, ``first()`` runs here, and raises its error here."""
+    both results, concatenated."""
+    theirs, mine = fork_pair(first, second)
+    return [*theirs, *mine]
+
+
+def fork_pair(first: Callable[[], Any], second: Callable[[], Any]) -> tuple[Any, Any]:
+    """``first()`` in a forked child, ``second()`` here: both results (``first``'s must be
+    marshal-able). Should the child fail, ``first()`` runs here, and raises its error here."""
     import marshal
 
     r, w = os.pipe()
@@ -86,7 +94,7 @@ def in_two_processes(
             data = f.read()
         _, status = os.waitpid(pid, 0)
     theirs = marshal.loads(data) if status == 0 and data else first()  # noqa: S302 - our child
-    return [*theirs, *mine]
+    return theirs, mine
 
 
 def line_starts(data: bytes, marker: bytes) -> list[int]:

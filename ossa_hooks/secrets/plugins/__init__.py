@@ -48,12 +48,6 @@ PROVIDERS: tuple[Provider, ...] = (
     # Most providers are rules (``ossa_hooks/secrets/rules/*.toml``, added by the engine);
     # these detect-secrets plugins stay for the formats the rules leave to them.
     Provider(
-        _DS + "basic_auth:BasicAuthDetector",
-        (rb"://",),
-        rb"://[^\s/@:'\"{}<>]+:[^\s/@'\"{}<>]+@",
-        quick="userinfo",
-    ),
-    Provider(
         _DS + "discord:DiscordBotTokenDetector",
         (rb"discord",),
         rb"[mno][a-z\d_-]{23,25}\.[a-z\d_-]{6}\.[a-z\d_-]{27}",

@@ -49,6 +49,12 @@ DOCUMENTED_EXAMPLES = frozenset(
         "rk_test_4eC39HqLyjWDarjtT1zdp7dc",
         "xoxb-not-a-real-token-this-will-not-work",
         "hunter2",  # the example password of bash.org and of detect-secrets' docs
+        # OAuth 2.0 examples (RFC 6749, RFC 6750), copied into many client libraries.
+        "2YotnFZFEjr1zCsicMWpAA",
+        "tGzv3JOkF0XG5Qx2TlKWIA",
+        "mF_9.B5f-4.1JqM",
+        "h480djs93hd8",
+        "SplxlOBeZQQYbYS6WxSbIA",
     }
 )
 
