@@ -326,6 +326,9 @@ class Engine:
             skip[i] = False
         if all(skip):
             return result
+        kube = self._kubernetes(patch, starts, ends, sections, skip,
+                                (hunk_pos, hunk_body, hunk_new), commit)
+        result.findings.extend(kube)
         if len(patch) < QUICK_BYTES and not self._may_hold_secrets(patch, starts, sections, skip):
             return result
         if self.progress is not None and result.bytes >= 2_000_000:
@@ -340,9 +343,44 @@ class Engine:
                 lambda: self._analyze(patch, low, layout, 0, middle),
                 lambda: self._analyze(patch, low, layout, middle, len(patch)),
             )
+        known = {(f.path, f.line, f.secret) for f in kube}
         result.findings.extend(Finding(path, line, kind, value, commit)
-                               for path, line, kind, value in found)
+                               for path, line, kind, value in found
+                               if (path, line, value) not in known)
         return result
+
+    @staticmethod
+    def _kubernetes(patch: bytes, starts: list[int], ends: list[int],
+                    sections: list[Entry | None], skip: list[bool],
+                    hunks: tuple[list[int], list[int], list[int]],
+                    commit: str | None) -> list[Finding]:
+        """The ``data:`` values of Kubernetes Secret manifests added to YAML files."""
+        out: list[Finding] = []
+        hunk_pos, hunk_body, hunk_new = hunks
+        for i, entry in enumerate(sections):
+            if entry is None or skip[i] or not entry.path.lower().endswith((".yaml", ".yml")):
+                continue
+            start, end = starts[i], ends[i]
+            kind = patch.find(b"kind:", start, end)
+            if kind < 0 or patch.find(b"ecret", kind, end) < 0:
+                continue
+            from ossa_hooks.secrets.detectors import kubernetes_secrets
+
+            lines: list[tuple[int, str]] = []
+            h = bisect.bisect_left(hunk_pos, start)
+            while h < len(hunk_pos) and hunk_pos[h] < end:
+                number, pos = hunk_new[h], hunk_body[h]
+                stop = hunk_pos[h + 1] if h + 1 < len(hunk_pos) else end
+                for raw in patch[pos:min(stop, end)].split(b"\n"):
+                    if raw.startswith(b"+"):
+                        lines.append((number, raw[1:].rstrip(b"\r").decode("utf-8", "replace")))
+                        number += 1
+                h += 1
+            allowed = {n for n, text in lines if "gitleaks:allow" in text or "pragma" in text}
+            out.extend(Finding(entry.path, number, "Kubernetes Secret", value, commit)
+                       for number, _key, value in kubernetes_secrets(lines)
+                       if number not in allowed)
+        return out
 
     def _analyze(self, patch: bytes, low: bytes, layout: tuple[Any, ...], lo: int,
                  hi: int) -> list[tuple[str, int, str, str]]:
