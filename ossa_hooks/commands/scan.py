@@ -52,7 +52,7 @@ def main(args: argparse.Namespace) -> int:
     everything = args.all_files or (args.update_baseline and not (
         args.staged or args.rev or args.paths or args.all_history))
     progress = _Progress(sys.stderr)
-    engine = secrets.engine_for(cfg)
+    engine = secrets.engine_for(cfg, root=root)
     engine.progress = progress.say
     if args.paths:
         where = "the given paths"

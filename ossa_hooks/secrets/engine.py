@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from collections.abc import Sequence
     from pathlib import Path
+    from typing import Any
 
     from ossa_hooks.config import Config
     from ossa_hooks.hook_context import HookContext
@@ -52,9 +53,21 @@ if TYPE_CHECKING:
 # --- what to scan -----------------------------------------------------------------------------
 
 
-def engine_for(config: Config) -> Engine:
-    return Engine(entropy=bool(config.get("secrets.entropy")),
-                  max_file_size=int(config.get("secrets.max_file_size")))
+def engine_for(config: Config, *, root: str | os.PathLike[str] | None = None) -> Engine:
+    """The engine the configuration asks for; a ``.gitleaks.toml`` at ``root`` (default: the
+    folder of ``.ossa-hooks.yaml``) brings its rules and allowlists."""
+    if root is None and config.path:
+        root = os.path.dirname(config.path)
+    rules = allowlist = None
+    if root is not None and os.path.isfile(os.path.join(root, ".gitleaks.toml")):
+        from ossa_hooks.secrets import gitleaks_config
+
+        loaded = gitleaks_config.load(os.path.join(root, ".gitleaks.toml"))
+        rules, allowlist = loaded.rules, loaded
+    engine = Engine(entropy=bool(config.get("secrets.entropy")),
+                    max_file_size=int(config.get("secrets.max_file_size")), rules=rules)
+    engine.allowlist = allowlist
+    return engine
 
 
 def pathspecs(config: Config, files: Sequence[str] = ()) -> list[str]:
@@ -85,7 +98,7 @@ def scan_staged(repo: git.RepoPaths, config: Config, *, env: Mapping[str, str] |
     ``git commit -a`` and ``git commit PATH``, and that index is what will be committed.
     """
     args = ["diff", "--cached", *DIFF_OPTIONS, "--", *pathspecs(config, files)]
-    eng = engine or engine_for(config)
+    eng = engine or engine_for(config, root=repo.toplevel_str)
     return eng.scan_patch(git.call(args, repo.toplevel_str or ".", env=env).stdout)
 
 
@@ -94,7 +107,7 @@ def scan_all_files(repo: git.RepoPaths, config: Config, *,
     """Scan every file in the index, as if all were being added."""
     empty = git.out(["hash-object", "-t", "tree", "--stdin"], repo.worktree, input=b"")
     args = ["diff", "--cached", *DIFF_OPTIONS, empty, "--", *pathspecs(config)]
-    eng = engine or engine_for(config)
+    eng = engine or engine_for(config, root=repo.worktree)
     return eng.scan_patch(git.call(args, repo.worktree).stdout)
 
 
@@ -108,20 +121,20 @@ def scan_rev(repo: git.RepoPaths, config: Config, rev: str | None, *,
     from ossa_hooks.secrets.history import commits_of
     from ossa_hooks.secrets.history import scan_commits
 
-    eng = engine or engine_for(config)
+    eng = engine or engine_for(config, root=repo.worktree)
     return scan_commits(repo.worktree, commits_of(repo.worktree, rev), pathspecs(config), eng)
 
 
 def scan_paths(paths: Sequence[str], config: Config, *, root: Path | None = None,
                engine: Engine | None = None) -> ScanResult:
     """Scan files on disk (folders recursively, ``.git`` skipped), every line as added."""
-    eng = engine or engine_for(config)
+    eng = engine or engine_for(config, root=root)
     total = ScanResult()
-    excludes = [_glob(p) for p in config.get("secrets.exclude")]
+    excludes = _excludes(config.get("secrets.exclude"))
     baseline = config.get("secrets.baseline")
     for path in _walk(paths):
         shown = _display(path, root)
-        if shown == baseline or _excluded(shown, excludes):
+        if shown == baseline or (excludes is not None and excludes.match_file(shown)):
             continue
         try:
             if os.path.islink(path):
@@ -167,11 +180,14 @@ def _display(path: str, root: Path | None) -> str:
     return Path(path).as_posix()
 
 
-def _excluded(path: str, globs: Sequence[str]) -> bool:
-    from fnmatch import fnmatchcase
+def _excludes(patterns: Sequence[str]) -> Any:
+    """The configured excludes matched as git matches them (gitignore rules: ``docs/*.md``
+    stays in ``docs/``, a name without a slash matches at any depth, ``dir/`` a folder)."""
+    if not patterns:
+        return None
+    import pathspec
 
-    return any(fnmatchcase(path, g) or (g.startswith("**/") and fnmatchcase(path, g[3:]))
-               for g in globs)
+    return pathspec.PathSpec.from_lines("gitwildmatch", patterns)
 
 
 

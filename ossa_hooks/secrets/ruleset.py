@@ -212,8 +212,8 @@ def rule_from_table(table: dict[str, Any], where: str) -> Rule:
     import re
 
     rid = table.get("id")
-    if not isinstance(rid, str) or not re.fullmatch(r"[a-z0-9][a-z0-9.\-_]{1,80}", rid):
-        raise OssaError(f"{where}: a rule has no valid id (lower-case letters, digits, '-'): "
+    if not isinstance(rid, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9.\-_]{0,80}", rid):
+        raise OssaError(f"{where}: a rule has no valid id (letters, digits, '-', '_', '.'): "
                         f"{rid!r}")
     here = f"{where}: rule {rid}"
     unknown = set(table) - _KNOWN

@@ -216,6 +216,8 @@ class Engine:
                                and q[0] in self.literals}
         self.quick = [q for q in quick if q[0] not in self.quick_literals]
         self._automata: dict[bool, Any] = {}
+        # A ``.gitleaks.toml``'s global allowlists (anything with ``drops(finding)``).
+        self.allowlist: Any = None
         self._detectors: dict[int, LineDetector] = {}
         # Told how much a large patch holds before it is scanned (the scan command's progress).
         self.progress: Callable[[str], None] | None = None
@@ -329,6 +331,8 @@ class Engine:
         kube = self._kubernetes(patch, starts, ends, sections, skip,
                                 (hunk_pos, hunk_body, hunk_new), commit)
         result.findings.extend(kube)
+        if self.allowlist is not None:
+            result.findings = [f for f in result.findings if not self.allowlist.drops(f)]
         if len(patch) < QUICK_BYTES and not self._may_hold_secrets(patch, starts, sections, skip):
             return result
         if self.progress is not None and result.bytes >= 2_000_000:
@@ -347,6 +351,8 @@ class Engine:
         result.findings.extend(Finding(path, line, kind, value, commit)
                                for path, line, kind, value in found
                                if (path, line, value) not in known)
+        if self.allowlist is not None:
+            result.findings = [f for f in result.findings if not self.allowlist.drops(f)]
         return result
 
     @staticmethod
