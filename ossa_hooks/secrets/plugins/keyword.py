@@ -89,6 +89,14 @@ _LITERALS = frozenset({"true", "false", "none", "null", "nil", "yes", "no", "on"
                        "bool", "object", "any", "empty", "default", "secret", "password"})
 
 
+# Prefixes of providers' tokens: a value with one is judged by that provider's rule alone, so a
+# placeholder in the provider's shape (xoxb-12345-abcd234, ghp_xxx) is not a keyword finding.
+_TOKEN_PREFIXES = ("xoxb-", "xoxp-", "xoxa-", "xoxe-", "xoxs-", "xoxr-", "xapp-", "ghp_", "gho_",
+                   "ghu_", "ghs_", "ghr_", "github_pat_", "glpat-", "sk_live_", "sk_test_",
+                   "rk_live_", "rk_test_", "sk-ant-", "hf_", "npm_", "pypi-", "shpat_",
+                   "dop_v1_", "akia", "aiza", "sq0atp-")
+
+
 def _name_says_secret(name: str) -> str | None:
     """'strong', 'weak' or None for a name such as ``db_password`` or ``cache_key``."""
     lowered = name.lower().lstrip("$@")
@@ -127,6 +135,8 @@ def _plausible_password(value: str) -> bool:
     """A value a person or a machine would use as a password, not a word, number or path."""
     if len(value) < 6 or " " in value.strip() or value.lower() in _LITERALS:
         return False
+    if sum(c.isalnum() for c in value) < 3:
+        return False  # symbols only: a mask, a separator, an operator ("********", "=>=>")
     if _WORDY.match(value) or _NUMBERISH.match(value):
         return False
     if value.startswith(("/", "./", "../", "~/", "http://", "https://", "file:", "\\\\")):
@@ -162,6 +172,9 @@ class KeywordDetector:
                     continue
             value = m.group("qv")
             generated_only = False
+            if value is not None and "=" in value and len(value) > 8:
+                # "API_TOKEN=…\nDEBUG=true": an assignment inside a string (one level).
+                yield from self.scan_line(path, value.replace("\\n", "\n"))
             if value is None:
                 value = m.group("uv")
                 if value.startswith(("!", "&", "*", "|", ">", "%")):
@@ -193,8 +206,8 @@ class KeywordDetector:
         if strength is None:
             return None
         value = _AUTH_SCHEME.get().sub("", value.strip())
-        if not value:
-            return None
+        if not value or value.lower().startswith(_TOKEN_PREFIXES):
+            return None  # a provider's own format: its rule decides (xoxb-12345-abcd234)
         # The cheap shape tests first; the filters only for values that could be secrets.
         if strength == "strong" and not generated_only and _plausible_password(value):
             kind: str | None = KEYWORD_TYPE
