@@ -17,6 +17,9 @@ from conftest import commit_files
 from conftest import git
 from conftest import ossa
 from conftest import rnd
+from hypothesis import given
+from hypothesis import settings
+from hypothesis import strategies as st
 
 
 def password(seed: str) -> str:
@@ -276,10 +279,6 @@ def test_detect_secrets_own_entries_are_kept_while_their_secret_is_there(
 
 
 # --- a round trip that must hold for any findings -------------------------------------------------
-
-from hypothesis import given  # noqa: E402
-from hypothesis import settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
 
 _PATHS = st.text(alphabet="abcdefgh/._-ø ", min_size=1, max_size=12).filter(
     lambda p: p.strip("/ ") == p and "//" not in p)

@@ -37,8 +37,8 @@ def test_kubernetes_secret_data_values_are_decoded_and_reported() -> None:
 
 
 def test_kubernetes_data_before_kind_and_block_scalars() -> None:
-    manifest = (f"apiVersion: v1\ndata:\n  .dockercfg: |\n    {b64(json.dumps({'auths': SECRET}))}\n"
-                "kind: Secret\n")
+    config = b64(json.dumps({"auths": SECRET}))
+    manifest = f"apiVersion: v1\ndata:\n  .dockercfg: |\n    {config}\nkind: Secret\n"
     assert findings("s.yml", manifest) == [("Kubernetes Secret", 4)]
 
 

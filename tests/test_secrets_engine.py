@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import commit_files
 from conftest import git
 from conftest import ossa
 from conftest import rnd
@@ -385,3 +386,20 @@ def test_linked_worktree_commit(hooked: Path, tmp_path: Path) -> None:
     write(wt, "w.py", "x = 1\n")
     git(wt, "add", "w.py")
     assert commit(wt).returncode == 0
+
+
+def test_scan_paths_excludes_match_as_git_does(committed_repo: Path) -> None:
+    """``docs/*.md`` stays in ``docs/`` (git's glob), where fnmatch would reach into
+    ``docs/api/``; a pattern without a slash matches at any depth; ``--all-files`` agrees."""
+    token = "ghp_" + rnd(36, "excl")
+    (committed_repo / ".ossa-hooks.yaml").write_text(
+        "secrets:\n  exclude: ['docs/*.md', 'notes.txt']\n")
+    files = {"docs/top.md": f"T={token}\n", "docs/api/deep.md": f"T={token}\n",
+             "a/b/notes.txt": f"T={token}\n", "src/app.py": f'T = "{token}"\n'}
+    commit_files(committed_repo, files)
+    on_disk = ossa(committed_repo, "scan", "--format", "json", ".")
+    in_git = ossa(committed_repo, "scan", "--all-files", "--format", "json")
+    for r in (on_disk, in_git):
+        assert r.returncode == 1, r.stderr
+        assert sorted(f["path"] for f in json.loads(r.stdout)) == ["docs/api/deep.md",
+                                                                   "src/app.py"]

@@ -64,7 +64,8 @@ def test_without_use_default_the_file_replaces_the_builtin_rules(committed_repo:
 
 
 def test_disabled_rules(committed_repo: Path) -> None:
-    body = CUSTOM.replace("useDefault = true", 'useDefault = true\ndisabledRules = ["github-token"]')
+    body = CUSTOM.replace("useDefault = true",
+                          'useDefault = true\ndisabledRules = ["github-token"]')
     commit_files(committed_repo, {".gitleaks.toml": body, "tok.py": f'GH = "{GHP}"\n'})
     assert paths_found(committed_repo) == set()
 

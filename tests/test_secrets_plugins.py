@@ -309,7 +309,6 @@ def test_ordinary_code_never_imports_detect_secrets() -> None:
     from pathlib import Path
 
     import ossa_hooks
-
     from ossa_hooks.secrets.ruleset import default_rules
 
     default_rules()  # the rules' cache, as any commit after the first finds it
