@@ -5,43 +5,28 @@ generators: no real secret is committed."""
 
 from __future__ import annotations
 
-import hashlib
 import string
 from pathlib import Path
 
 import pytest
+from test_secrets_plugins import ALNUM
+from test_secrets_plugins import B64
+from test_secrets_plugins import HEX
+from test_secrets_plugins import LOWER
+from test_secrets_plugins import UPPER
+from test_secrets_plugins import URLSAFE
+from test_secrets_plugins import kinds
+from test_secrets_plugins import rnd
 
 from ossa_hooks.errors import OssaError
-from ossa_hooks.secrets import engine as secrets
 from ossa_hooks.secrets import ruleset
 
-ALNUM = string.ascii_letters + string.digits
-UPPER = string.ascii_uppercase + string.digits
-LOWER = string.ascii_lowercase + string.digits
-HEX = "0123456789abcdef"
-B64 = ALNUM + "+/"
-URLSAFE = ALNUM + "-_"
 BECH32 = "qpzry9x8gf2tvdw0s3jn54khce6mua7l".upper()
-
-
-def rnd(n: int, alphabet: str = ALNUM, seed: str = "s") -> str:
-    out: list[str] = []
-    i = 0
-    while len(out) < n:
-        digest = hashlib.sha256(f"{seed}:{i}".encode()).digest()
-        out.extend(alphabet[b % len(alphabet)] for b in digest)
-        i += 1
-    return "".join(out[:n])
 
 
 def uuid(seed: str) -> str:
     h = rnd(32, HEX, seed)
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
-
-
-def kinds(path: str, text: str) -> set[str]:
-    result = secrets.Engine().scan_patch(secrets.as_patch(path, text.encode()))
-    return {f.kind for f in result.findings}
 
 
 # (family, file, content, expected kind): one or more per rule file.
@@ -60,35 +45,20 @@ POSITIVES = [
     ("cloud", "ali.py", f'key_id = "LTAI{rnd(20, LOWER, "ali")}"\n', "Alibaba Cloud AccessKey ID"),
     ("cloud", "do.sh", f"TOKEN=dop_v1_{rnd(64, HEX, 'do')}\n", "DigitalOcean Token"),
     ("cloud", "heroku.yml", f"heroku_api_key: {uuid('her')}\n", "Heroku API Key"),
-    ("devops", "ci.sh", f"export GH=ghp_{rnd(36, ALNUM, 'gh')}\n", "GitHub Token"),
-    ("devops", "ci.py", f'GL = "glpat-{rnd(20, ALNUM, "gl")}"\n', "GitLab Token"),
     ("devops", "dd.yaml", f"datadog_api_key: {rnd(32, HEX, 'dd')}\n", "Datadog Access Token"),
     ("devops", "sentry.py", f'SENTRY = "sntryu_{rnd(64, HEX, "se")}"\n', "Sentry Token"),
     ("devops", "grafana.ini", f"token = glsa_{rnd(32, ALNUM, 'gf')}_{rnd(8, HEX, 'gf2')}\n",
      "Grafana API Key"),
-    ("payments", "pay.rb", f"Stripe.api_key = 'sk_live_{rnd(24, ALNUM, 'st')}'\n",
-     "Stripe Secret Key"),
-    ("payments", "shop.py", f'T = "shpat_{rnd(32, HEX, "sh")}"\n', "Shopify Token"),
     ("payments", "sq.py", f'SQ = "sq0atp-{rnd(22, URLSAFE, "sq")}"\n', "Square Access Token"),
     ("messaging", "bot.js", f"const t = 'xoxb-{rnd(12, string.digits, 's1')}-"
      f"{rnd(13, string.digits, 's2')}-{rnd(24, ALNUM, 's3')}';\n", "Slack Token"),
     ("messaging", "hook.py", f'URL = "https://hooks.slack.com/services/T{rnd(8, UPPER, "w1")}/'
      f'B{rnd(8, UPPER, "w2")}/{rnd(24, ALNUM, "w3")}"\n', "Slack Webhook"),
-    ("messaging", "mail.py", f'SG = "SG.{rnd(22, URLSAFE, "sg1")}.{rnd(43, URLSAFE, "sg2")}"\n',
-     "SendGrid API Key"),
     ("messaging", "bot.yaml", f"telegram_bot_token: {rnd(10, string.digits, 't')}:A"
      f"{rnd(34, URLSAFE, 't2')}\n", "Telegram Bot Token"),
-    ("registries", "publish.sh", f"NPM=npm_{rnd(36, ALNUM, 'npm')}\n", "npm Access Token"),
-    ("registries", ".pypirc", f"password = pypi-AgEIcHlwaS5vcmc{rnd(80, URLSAFE, 'py')}\n",
-     "PyPI Token"),
     ("registries", "gem.sh", f"GEM=rubygems_{rnd(48, HEX, 'rg')}\n", "RubyGems API Token"),
     ("registries", "docker.sh", f"TOKEN=dckr_pat_{rnd(27, URLSAFE, 'dk')}\n",
      "Docker Hub Personal Access Token"),
-    ("ai", "ai.ts", f'const key = "sk-ant-api03-{rnd(93, URLSAFE, "an")}AA";\n',
-     "Anthropic API Key"),
-    ("ai", "ai.py", f'KEY = "sk-proj-{rnd(74, URLSAFE, "op1")}T3BlbkFJ{rnd(74, URLSAFE, "op2")}"\n',
-     "OpenAI Project Key"),
-    ("ai", "hf.py", f'HF = "hf_{rnd(34, string.ascii_letters, "hf")}"\n', "Hugging Face Token"),
     ("ai", "groq.env", f"GROQ=gsk_{rnd(52, ALNUM, 'gq')}\n", "Groq API Key"),
     ("saas", "notion.py", f'N = "ntn_{rnd(11, string.digits, "n1")}{rnd(35, ALNUM, "n2")}"\n',
      "Notion API Token"),
