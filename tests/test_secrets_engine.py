@@ -403,3 +403,19 @@ def test_scan_paths_excludes_match_as_git_does(committed_repo: Path) -> None:
         assert r.returncode == 1, r.stderr
         assert sorted(f["path"] for f in json.loads(r.stdout)) == ["docs/api/deep.md",
                                                                    "src/app.py"]
+
+
+def test_scan_paths_in_two_processes_finds_the_same(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from ossa_hooks import config
+    from ossa_hooks.secrets import engine
+
+    for i in range(9):
+        (tmp_path / f"m{i}.py").write_text(f'T = "ghp_{rnd(36, f"two{i}")}"\n' if i % 3 else
+                                           "x = 1\n")
+    cfg = config.load(None)
+    one = engine.scan_paths([str(tmp_path)], cfg, root=tmp_path)
+    monkeypatch.setattr(engine, "PARALLEL_FILES", 2)
+    two = engine.scan_paths([str(tmp_path)], cfg, root=tmp_path)
+    assert sorted(map(repr, two.findings)) == sorted(map(repr, one.findings))
+    assert len(one.findings) == 6 and two.files == one.files == 9 and two.paths == one.paths

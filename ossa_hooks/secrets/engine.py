@@ -127,15 +127,33 @@ def scan_rev(repo: git.RepoPaths, config: Config, rev: str | None, *,
 
 def scan_paths(paths: Sequence[str], config: Config, *, root: Path | None = None,
                engine: Engine | None = None) -> ScanResult:
-    """Scan files on disk (folders recursively, ``.git`` skipped), every line as added."""
+    """Scan files on disk (folders recursively, ``.git`` skipped), every line as added; many
+    files are shared between two processes when two CPUs are free."""
     eng = engine or engine_for(config, root=root)
-    total = ScanResult()
     excludes = _excludes(config.get("secrets.exclude"))
     baseline = config.get("secrets.baseline")
+    files = []
     for path in _walk(paths):
         shown = _display(path, root)
-        if shown == baseline or (excludes is not None and excludes.match_file(shown)):
-            continue
+        if shown != baseline and (excludes is None or not excludes.match_file(shown)):
+            files.append((path, shown))
+    if len(files) >= PARALLEL_FILES:
+        from ossa_hooks.secrets.history import in_two
+        from ossa_hooks.secrets.history import two_cpus
+
+        if two_cpus():
+            middle = len(files) // 2
+            return in_two(lambda: _scan_files(files[:middle], eng),
+                          lambda: _scan_files(files[middle:], eng))
+    return _scan_files(files, eng)
+
+
+PARALLEL_FILES = 200
+
+
+def _scan_files(files: Sequence[tuple[str, str]], eng: Engine) -> ScanResult:
+    total = ScanResult()
+    for path, shown in files:
         try:
             if os.path.islink(path):
                 total.not_files += 1

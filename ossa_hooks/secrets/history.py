@@ -43,9 +43,9 @@ def commits_of(cwd: str | os.PathLike[str], rev: str | None) -> list[str]:
 def scan_commits(cwd: str | os.PathLike[str], commits: Sequence[str], specs: Sequence[str],
                  engine: Engine) -> ScanResult:
     """Scan what each of ``commits`` added (pathspecs ``specs`` apply)."""
-    if len(commits) >= PARALLEL_COMMITS and _two_cpus():
+    if len(commits) >= PARALLEL_COMMITS and two_cpus():
         middle = len(commits) // 2
-        return _in_two(lambda: _scan_stream(cwd, commits[:middle], specs, engine),
+        return in_two(lambda: _scan_stream(cwd, commits[:middle], specs, engine),
                        lambda: _scan_stream(cwd, commits[middle:], specs, engine))
     return _scan_stream(cwd, commits, specs, engine)
 
@@ -128,7 +128,7 @@ def _commit_starts(buf: bytes) -> list[tuple[int, int]]:
     return out
 
 
-def _two_cpus() -> bool:
+def two_cpus() -> bool:
     if not hasattr(os, "fork"):
         return False
     try:
@@ -137,18 +137,22 @@ def _two_cpus() -> bool:
         return (os.cpu_count() or 1) >= 2
 
 
-def _in_two(first: Callable[[], ScanResult], second: Callable[[], ScanResult]) -> ScanResult:
-    """``first()`` in a forked child, ``second()`` here; the two results merged."""
+def in_two(first: Callable[[], ScanResult], second: Callable[[], ScanResult]) -> ScanResult:
+    """``first()`` in a forked child, ``second()`` here; the two results merged (the paths
+    scanned too, which a baseline update needs)."""
     from ossa_hooks.secrets.patch import fork_pair
 
-    def packed(fn: Callable[[], ScanResult]) -> tuple[list[int], list[tuple[Any, ...]]]:
+    def packed(fn: Callable[[], ScanResult]) -> tuple[list[int], list[tuple[Any, ...]],
+                                                        list[str]]:
         r = fn()
         return ([r.files, r.bytes, r.binary, r.too_large, r.not_files],
-                [(f.path, f.line, f.kind, f.secret, f.commit) for f in r.findings])
+                [(f.path, f.line, f.kind, f.secret, f.commit) for f in r.findings],
+                sorted(r.paths))
 
     total = ScanResult()
-    for counts, rows in fork_pair(lambda: packed(first), lambda: packed(second)):
+    for counts, rows, paths in fork_pair(lambda: packed(first), lambda: packed(second)):
         total.findings.extend(Finding(*row) for row in rows)
+        total.paths.update(paths)
         total.files += counts[0]
         total.bytes += counts[1]
         total.binary += counts[2]
