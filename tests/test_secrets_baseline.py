@@ -17,6 +17,9 @@ from conftest import commit_files
 from conftest import git
 from conftest import ossa
 from conftest import rnd
+from hypothesis import given
+from hypothesis import settings
+from hypothesis import strategies as st
 
 
 def password(seed: str) -> str:
@@ -250,3 +253,61 @@ def test_baseline_written_by_detect_secrets_is_honoured(committed_repo: Path) ->
     new = update(committed_repo)
     (item,) = new["results"]["app.py"]  # type: ignore[index]
     assert item["is_secret"] is False and item["hashed_secret"] == sha1(value)
+
+
+def test_detect_secrets_own_entries_are_kept_while_their_secret_is_there(
+        committed_repo: Path) -> None:
+    """An entry only detect-secrets produces (a hex string it judges by entropy alone) stays in
+    the baseline ossa-hooks rewrites, so detect-secrets' own hook keeps accepting the file; it
+    leaves once the value is gone from the file."""
+    value = hashlib.sha1(b"ds-only").hexdigest()
+    commit_files(committed_repo, {"ids.py": f'LAST = "{value}"\n'})
+    bindir = Path(sys.executable).parent
+    scan = subprocess.run([str(bindir / "detect-secrets"), "scan"], cwd=committed_repo,
+                          capture_output=True, text=True, check=True)
+    (committed_repo / ".secrets.baseline").write_text(scan.stdout)
+    assert [i["type"] for i in json.loads(scan.stdout)["results"]["ids.py"]] == [
+        "Hex High Entropy String"]
+    new = update(committed_repo)
+    assert [i["hashed_secret"] for i in new["results"]["ids.py"]] == [sha1(value)]  # type: ignore[index]
+    hook = subprocess.run([str(bindir / "detect-secrets-hook"), "--baseline", ".secrets.baseline",
+                           "ids.py"], cwd=committed_repo, capture_output=True, text=True,
+                          check=False)
+    assert hook.returncode == 0, hook.stdout + hook.stderr
+    commit_files(committed_repo, {"ids.py": "LAST = None\n"})
+    assert "ids.py" not in update(committed_repo)["results"]  # type: ignore[operator]
+
+
+# --- a round trip that must hold for any findings -------------------------------------------------
+
+_PATHS = st.text(alphabet="abcdefgh/._-ø ", min_size=1, max_size=12).filter(
+    lambda p: p.strip("/ ") == p and "//" not in p)
+_VALUES = st.text(min_size=1, max_size=40).filter(lambda v: "\0" not in v)
+_KINDS = st.sampled_from(["Secret Keyword", "GitHub Token", "AWS Access Key",
+                          "Base64 High Entropy String", "Slack Webhook"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(_PATHS, st.integers(1, 10_000), _KINDS, _VALUES), max_size=8))
+def test_baseline_write_then_read_allows_every_finding(tmp_path_factory: pytest.TempPathFactory,
+                                                      rows: list[tuple[str, int, str, str]]
+                                                      ) -> None:
+    from ossa_hooks.secrets import baseline
+    from ossa_hooks.secrets.scanner import Finding
+
+    findings = [Finding(path, line, kind, value) for path, line, kind, value in rows]
+    folder = tmp_path_factory.mktemp("baseline")
+    path = folder / ".secrets.baseline"
+    data = baseline.build(findings, None, {f.path for f in findings}, everything=True,
+                          filename=".secrets.baseline")
+    baseline.write(path, data)
+    loaded = baseline.load(path)
+    assert loaded is not None
+    assert all(loaded.allows(f) for f in findings)
+    # ...and nothing else: another value in the same files is not allowed.
+    assert not any(loaded.allows(Finding(f.path, f.line, f.kind, f.secret + "\x01"))
+                   for f in findings)
+    # Writing what was read changes nothing (the file is stable under a rewrite).
+    again = baseline.build(findings, loaded, {f.path for f in findings}, everything=False,
+                           filename=".secrets.baseline")
+    assert again["results"] == data["results"]

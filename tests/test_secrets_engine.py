@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import commit_files
 from conftest import git
 from conftest import ossa
 from conftest import rnd
@@ -385,3 +386,36 @@ def test_linked_worktree_commit(hooked: Path, tmp_path: Path) -> None:
     write(wt, "w.py", "x = 1\n")
     git(wt, "add", "w.py")
     assert commit(wt).returncode == 0
+
+
+def test_scan_paths_excludes_match_as_git_does(committed_repo: Path) -> None:
+    """``docs/*.md`` stays in ``docs/`` (git's glob), where fnmatch would reach into
+    ``docs/api/``; a pattern without a slash matches at any depth; ``--all-files`` agrees."""
+    token = "ghp_" + rnd(36, "excl")
+    (committed_repo / ".ossa-hooks.yaml").write_text(
+        "secrets:\n  exclude: ['docs/*.md', 'notes.txt']\n")
+    files = {"docs/top.md": f"T={token}\n", "docs/api/deep.md": f"T={token}\n",
+             "a/b/notes.txt": f"T={token}\n", "src/app.py": f'T = "{token}"\n'}
+    commit_files(committed_repo, files)
+    on_disk = ossa(committed_repo, "scan", "--format", "json", ".")
+    in_git = ossa(committed_repo, "scan", "--all-files", "--format", "json")
+    for r in (on_disk, in_git):
+        assert r.returncode == 1, r.stderr
+        assert sorted(f["path"] for f in json.loads(r.stdout)) == ["docs/api/deep.md",
+                                                                   "src/app.py"]
+
+
+def test_scan_paths_in_two_processes_finds_the_same(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from ossa_hooks import config
+    from ossa_hooks.secrets import engine
+
+    for i in range(9):
+        (tmp_path / f"m{i}.py").write_text(f'T = "ghp_{rnd(36, f"two{i}")}"\n' if i % 3 else
+                                           "x = 1\n")
+    cfg = config.load(None)
+    one = engine.scan_paths([str(tmp_path)], cfg, root=tmp_path)
+    monkeypatch.setattr(engine, "PARALLEL_FILES", 2)
+    two = engine.scan_paths([str(tmp_path)], cfg, root=tmp_path)
+    assert sorted(map(repr, two.findings)) == sorted(map(repr, one.findings))
+    assert len(one.findings) == 6 and two.files == one.files == 9 and two.paths == one.paths

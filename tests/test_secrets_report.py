@@ -86,7 +86,14 @@ def test_rules_results_and_locations_of_several_kinds(committed_repo: Path) -> N
     by_id = {r["id"]: r for r in rules}
     assert by_id["secret/github-token"]["name"] == "GithubToken"
     assert by_id["secret/aws-access-key"]["name"] == "AwsAccessKey"
-    assert by_id["secret/secret-keyword"]["properties"]["tags"] == ["security", "secret"]
+    keyword = by_id["secret/secret-keyword"]
+    assert keyword["properties"]["tags"] == ["security", "secret", "external/cwe/cwe-798"]
+    # What GitHub code scanning reads: severity (a number as a string), precision, help link.
+    assert keyword["properties"]["security-severity"] == "7.0"
+    assert keyword["properties"]["precision"] == "medium"
+    assert by_id["secret/github-token"]["properties"]["security-severity"] == "9.0"
+    assert by_id["secret/github-token"]["properties"]["precision"] == "high"
+    assert keyword["helpUri"].startswith("https://")
     found = [(r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
               r["locations"][0]["physicalLocation"]["region"]["startLine"], r["ruleId"])
              for r in run["results"]]

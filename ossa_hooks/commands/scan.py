@@ -19,6 +19,8 @@ def register(sub: SubParsers) -> None:
     what.add_argument("--all-files", action="store_true", help="every file in the index")
     what.add_argument("--rev", metavar="A..B",
                       help="what each commit of a range (or one commit) added")
+    what.add_argument("--all-history", action="store_true",
+                      help="what every commit of every branch and tag added")
     p.add_argument("paths", nargs="*", metavar="PATH", help="files or folders on disk")
     p.add_argument("--format", choices=("text", "json", "sarif"), default="text")
     p.add_argument(
@@ -36,8 +38,9 @@ def main(args: argparse.Namespace) -> int:
     from ossa_hooks.errors import OssaError
     from ossa_hooks.secrets import engine as secrets
 
-    if args.paths and (args.staged or args.all_files or args.rev):
-        raise OssaError("give PATHs or one of --staged, --all-files, --rev, not both")
+    if args.paths and (args.staged or args.all_files or args.rev or args.all_history):
+        raise OssaError("give PATHs or one of --staged, --all-files, --rev, --all-history, "
+                        "not both")
     try:
         repo: git.RepoPaths | None = git.repo_paths()
     except OssaError:
@@ -46,10 +49,10 @@ def main(args: argparse.Namespace) -> int:
         repo = None
     root = repo.toplevel if repo is not None else None
     cfg = config_mod.load(root)
-    everything = args.all_files or (args.update_baseline and not (args.staged or args.rev
-                                                                  or args.paths))
+    everything = args.all_files or (args.update_baseline and not (
+        args.staged or args.rev or args.paths or args.all_history))
     progress = _Progress(sys.stderr)
-    engine = secrets.engine_for(cfg)
+    engine = secrets.engine_for(cfg, root=root)
     engine.progress = progress.say
     if args.paths:
         where = "the given paths"
@@ -60,8 +63,8 @@ def main(args: argparse.Namespace) -> int:
         if everything:
             where = "all files"
             result = secrets.scan_all_files(repo, cfg, engine=engine)
-        elif args.rev:
-            where = f"the commits {args.rev}"
+        elif args.rev or args.all_history:
+            where = f"the commits {args.rev}" if args.rev else "the whole history"
             result = secrets.scan_rev(repo, cfg, args.rev, engine=engine)
         else:
             where = "the staged changes"
@@ -109,7 +112,8 @@ def _update_baseline(repo: object, cfg: object, result: object, *, everything: b
     path = repo.worktree / name
     previous = secret_baseline.load(path)
     data = secret_baseline.build(result.findings, previous, result.paths, everything=everything,
-                                 filename=name)
+                                 filename=name,
+                                 still_found=secret_baseline.detect_secrets_findings(repo.worktree))
     secret_baseline.write(path, data)
     n = sum(len(v) for v in data["results"].values())
     print(f"ossa-hooks scan: wrote {name}: {n} known finding{'s' if n != 1 else ''} in "

@@ -14,6 +14,7 @@ import json
 import os
 import tempfile
 import time
+from collections.abc import Callable
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,10 +79,16 @@ def load(where: str | os.PathLike[str]) -> Baseline | None:
 
 
 def build(findings: Iterable[Finding], previous: Baseline | None, scanned: set[str],
-          *, everything: bool, filename: str) -> dict[str, Any]:
+          *, everything: bool, filename: str,
+          still_found: Callable[[str], dict[str, int]] | None = None) -> dict[str, Any]:
     """The new baseline: the findings of the scanned files, plus the previous baseline's results
     for files this scan did not look at (all of them dropped when ``everything`` was scanned).
-    Audit labels (``is_secret``) carry over for the same file and value."""
+    Audit labels (``is_secret``) carry over for the same file and value.
+
+    A previous entry this scan does not produce (detect-secrets' own plugins find things
+    ossa-hooks does not) is kept while ``still_found(file)`` (detect-secrets' scan of the file:
+    hashed secret -> line) still reports it, so ``detect-secrets-hook --baseline`` keeps
+    accepting the file; an entry whose secret is gone from the file is dropped."""
     old_results: dict[str, list[dict[str, Any]]] = previous.data["results"] if previous else {}
     labels = {
         (fname, item["hashed_secret"]): item["is_secret"]
@@ -94,6 +101,19 @@ def build(findings: Iterable[Finding], previous: Baseline | None, scanned: set[s
         for fname, items in old_results.items():
             if fname not in scanned:
                 results[fname] = list(items)
+    findings = list(findings)
+    ours = {(f.path, f.hashed) for f in findings}
+    for fname, items in old_results.items():
+        if fname in results:
+            continue
+        theirs = [i for i in items if (fname, i.get("hashed_secret")) not in ours]
+        if not theirs or still_found is None:
+            continue
+        now = still_found(fname)
+        for kept in theirs:
+            line = now.get(str(kept.get("hashed_secret")))
+            if line is not None:
+                results.setdefault(fname, []).append({**kept, "line_number": line})
     seen: set[tuple[str, str, str]] = set()
     ds_types = _ds_secret_types()
     for f in sorted(findings, key=lambda f: (f.path, f.line, f.kind)):
@@ -119,6 +139,8 @@ def build(findings: Iterable[Finding], previous: Baseline | None, scanned: set[s
         if (f.path, f.hashed) in labels:
             item["is_secret"] = labels[(f.path, f.hashed)]
         results.setdefault(f.path, []).append(item)
+    for items in results.values():
+        items.sort(key=lambda i: (i.get("line_number", 0), str(i.get("type"))))
     return {
         "version": _ds_version(),
         **_settings(filename),
@@ -188,3 +210,23 @@ def _settings(filename: str) -> dict[str, Any]:
             {"path": "detect_secrets.filters.common.is_baseline_file", "filename": filename}
         )
     return data
+
+
+def detect_secrets_findings(root: str | os.PathLike[str]) -> Callable[[str], dict[str, int]]:
+    """A ``still_found`` for ``build``: detect-secrets' own scan (default settings) of one file
+    of the working tree at ``root``, as hashed secret -> line number."""
+
+    def scan(filename: str) -> dict[str, int]:
+        from detect_secrets.core.scan import scan_file
+        from detect_secrets.settings import default_settings
+
+        path = os.path.join(os.fspath(root), filename)
+        if not os.path.isfile(path):
+            return {}
+        out: dict[str, int] = {}
+        with default_settings():
+            for secret in scan_file(path):
+                out.setdefault(secret.secret_hash, secret.line_number)
+        return out
+
+    return scan

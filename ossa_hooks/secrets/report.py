@@ -1,23 +1,25 @@
-"""SARIF 2.1.0 output of secret findings, uploadable to GitHub code scanning."""
+"""What a scan reports: the text lines and summary people read, SARIF 2.1.0 for code scanning."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
-from typing import Any
-from urllib.parse import quote
-
 from ossa_hooks import __version__
 
+# The commit hook imports this module for its text output: nothing heavy at import time.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from ossa_hooks.secrets.engine import Finding
+    from collections.abc import Sequence
+    from typing import Any
+
+    from ossa_hooks.secrets.scanner import Finding
+    from ossa_hooks.secrets.scanner import ScanResult
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
 
 def rule_id(kind: str) -> str:
     """A stable rule id for a secret type: "AWS Access Key" -> "secret/aws-access-key"."""
+    import re
+
     return "secret/" + re.sub(r"[^a-z0-9]+", "-", kind.lower()).strip("-")
 
 
@@ -27,7 +29,31 @@ def _fingerprint(f: Finding) -> str:
     return hashlib.sha256(f"{f.path}\0{f.kind}\0{f.hashed}".encode("utf-8", "replace")).hexdigest()
 
 
+# Kinds whose findings are less certain: a value judged by the name it is assigned to or by
+# its entropy, rather than by a provider's token format.
+_GENERIC_KINDS = frozenset({"Secret Keyword", "Base64 High Entropy String",
+                            "Hex High Entropy String", "Basic Auth Credentials",
+                            "HTTP Authorization Header", "HTTP API Key Header",
+                            "Connection String Password"})
+HELP_URI = "https://github.com/ossa-hooks/ossa-hooks#secrets"
+
+
+def security_severity(kind: str) -> str:
+    """GitHub code scanning's ``security-severity`` (0.0-10.0; >= 9.0 shows as critical)."""
+    if kind == "Private Key" or kind.endswith("Secret Key"):
+        return "9.5"
+    return "7.0" if kind in _GENERIC_KINDS else "9.0"
+
+
+def precision(kind: str) -> str:
+    """SARIF ``precision`` as code scanning reads it: very-high, high, medium, low."""
+    return "medium" if kind in _GENERIC_KINDS else "high"
+
+
 def sarif(findings: Sequence[Finding]) -> dict[str, Any]:
+    import re
+    from urllib.parse import quote
+
     kinds = sorted({f.kind for f in findings})
     rules = [
         {
@@ -35,12 +61,15 @@ def sarif(findings: Sequence[Finding]) -> dict[str, Any]:
             "name": re.sub(r"[^A-Za-z0-9]+", "", k.title()),
             "shortDescription": {"text": f"Possible secret: {k}"},
             "fullDescription": {"text": f"A value that looks like a {k} was committed."},
+            "helpUri": HELP_URI,
             "help": {"text": "Revoke the secret, remove it from the history, and read it from "
                              "the environment or a secret store instead. Not a secret? Add a "
                              "`pragma: allowlist secret` comment to the line or record it with "
                              "`ossa-hooks scan --update-baseline`."},
             "defaultConfiguration": {"level": "error"},
-            "properties": {"tags": ["security", "secret"]},
+            "properties": {"tags": ["security", "secret", "external/cwe/cwe-798"],
+                           "precision": precision(k),
+                           "security-severity": security_severity(k)},
         }
         for k in kinds
     ]
@@ -84,3 +113,43 @@ def sarif(findings: Sequence[Finding]) -> dict[str, Any]:
             }
         ],
     }
+
+
+HOW_TO_ALLOW = (
+    "not a secret? add a `pragma: allowlist secret` comment to its line, exclude the path "
+    "under `secrets.exclude` in .ossa-hooks.yaml, or record the current findings with "
+    "`ossa-hooks scan --update-baseline` (then commit .secrets.baseline)"
+)
+
+
+def summary(result: ScanResult, where: str) -> str:
+    n = len(result.findings)
+    files = len({f.path for f in result.findings})
+    head = f"{_plural(n, 'possible secret')} in {_plural(files, 'file')}" if n else "no secrets"
+    size = f"{result.bytes / 1e6:.1f} MB" if result.bytes >= 100_000 else f"{result.bytes} bytes"
+    text = f"{head} ({_plural(result.files, 'file')}, {size} of {where} scanned"
+    skipped = []
+    if result.binary:
+        skipped.append(f"{result.binary} binary")
+    if result.too_large:
+        skipped.append(f"{result.too_large} over the size limit")
+    if result.not_files:
+        skipped.append(f"{result.not_files} symlink/submodule")
+    if skipped:
+        text += "; skipped " + ", ".join(skipped)
+    if result.allowed:
+        text += f"; {result.allowed} known from the baseline"
+    return text + ")"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def format_text(result: ScanResult) -> list[str]:
+    lines = []
+    for f in sorted(result.findings, key=lambda f: (f.path, f.line, f.kind)):
+        where = f" (commit {f.commit[:12]})" if f.commit else ""
+        lines.append(f"{f.path}:{f.line}: {f.kind}: {f.masked}{where}")
+    return lines
+

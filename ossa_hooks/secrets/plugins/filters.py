@@ -48,6 +48,13 @@ DOCUMENTED_EXAMPLES = frozenset(
         "sk_test_BQokikJOvBiI2HlWgH4olfQ2",
         "rk_test_4eC39HqLyjWDarjtT1zdp7dc",
         "xoxb-not-a-real-token-this-will-not-work",
+        "hunter2",  # the example password of bash.org and of detect-secrets' docs
+        # OAuth 2.0 examples (RFC 6749, RFC 6750), copied into many client libraries.
+        "2YotnFZFEjr1zCsicMWpAA",
+        "tGzv3JOkF0XG5Qx2TlKWIA",
+        "mF_9.B5f-4.1JqM",
+        "h480djs93hd8",
+        "SplxlOBeZQQYbYS6WxSbIA",
     }
 )
 
@@ -75,9 +82,10 @@ _PLACEHOLDER = LazyRegex(
     |\$\{[^}]*\}              # ${VAR}
     |\{\{.*\}\}               # {{ var }}
     |^\$[A-Za-z_(]            # $VAR, $(cmd)
-    |%\([\w.]*\)[sdr]|%[sdr]  # printf style
+    |%\([\w.]*\)[sdr]|%[sdr](?![A-Za-z0-9])  # printf style
     |\{\d*\}|\{[a-z_][\w.]*(?:![rsa])?(?::[^{}]*)?\}  # format fields: {0}, {}, {name}
     |^\*+$|^x+$|^X+$|^\#+$|^\.+$|^-+$|^_+$|^0+$
+    |\#{4,}|\*{4,}|x{8,}|X{8,}     # a masked part: xoxp-…-####, sk-****
     |^\[[^\]]*\]$             # [secret]
     |^%[\w.\-]+%$             # %SECRET% (Windows environment)
     |^@[\w.\-]+@$             # @TOKEN@ (build substitution)

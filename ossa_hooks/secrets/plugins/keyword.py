@@ -54,13 +54,22 @@ _NOT_SECRET_PREFIXES = ("is_", "has_", "use_", "show_", "no_", "get_", "set_", "
 _ASSIGN = re.compile(
     r"""(?<![\w.$\-])(?P<name>[A-Za-z_$@][\w.\-$]{0,80})   # a name: variable, key, option
     (?P<nq>["'`]?)\]?                                     # end of a quoted key or subscript
-    [ \t]*(?P<op>:=|=>|=|:)(?![=:])[ \t]*                 # assignment, never == (comparison)
+    (?:[ \t]+(?P<type>[A-Za-z_][\w.]{0,20}(?:\[\])?))?      # a type: var token string = "…"
+    [ \t]*(?P<op>:{1,3}=|\?\?=|\?=|\.=|\+=|=>|=|:)(?![=:])[ \t]*   # assignment, never ==
     (?:[rRbBuU]{1,2}(?=["']))?                            # r"" b"" u"" prefixes
     (?:(?P<q>["'`])(?P<qv>[^"'`\r\n]{1,512}?)(?P=q)       # a quoted value
-      |(?P<uv>[^\s"'`,;#(){}\[\]]{1,512})(?=$|[\s,;#\]}]))  # or a bare one
+      |(?P<uv>(?:[^\s"'`,;#(){}\[\]\\]|\\(?![nrt"'\\]))(?:[^\s"'`,;#(){}\[\]\\]|\\(?![nrt"'\\])){0,511})
+       (?=$|[\s,;#\]}]|\\[nrt"']))                      # or a bare one (\n: JSON-escaped)
     """,
     re.VERBOSE,
 )
+# <passwordToken>value</passwordToken>, the value maybe on the next line (the engine joins it).
+_ELEMENT = LazyRegex(r"<(?P<name>[A-Za-z_][\w.\-]{0,80})(?:\s[^<>]*)?>"
+                     r"(?:[ \t]*(?P<qv>[^<>\s@]{1,512})\s*</(?P=name)>"
+                     r"|[ \t]*\n\s*(?P<nv>[^<>\s]{1,512})\s*$)")
+# <add key="Password" value="…"/> (nuget), <entry name="token" value="…"/>, <param name=… value=…>
+_ATTRIBUTES = LazyRegex(r"""\b(?:key|name|id)\s*=\s*["'](?P<name>[\w.\-]{1,80})["']\s+"""
+                        r"""(?:value|content)\s*=\s*["'](?P<qv>[^"'\r\n]{1,512})["']""")
 # Name and value as a call's two string arguments: define('DB_PASSWORD', '…') in PHP,
 # setenv/putenv, os.environ.setdefault("TOKEN", "…").
 _CALL = LazyRegex(
@@ -78,6 +87,14 @@ _HEX_CHARS = LazyRegex(r"^[0-9a-fA-F]+$")
 _LITERALS = frozenset({"true", "false", "none", "null", "nil", "yes", "no", "on", "off",
                        "undefined", "required", "optional", "string", "str", "bytes", "int",
                        "bool", "object", "any", "empty", "default", "secret", "password"})
+
+
+# Prefixes of providers' tokens: a value with one is judged by that provider's rule alone, so a
+# placeholder in the provider's shape (xoxb-12345-abcd234, ghp_xxx) is not a keyword finding.
+_TOKEN_PREFIXES = ("xoxb-", "xoxp-", "xoxa-", "xoxe-", "xoxs-", "xoxr-", "xapp-", "ghp_", "gho_",
+                   "ghu_", "ghs_", "ghr_", "github_pat_", "glpat-", "sk_live_", "sk_test_",
+                   "rk_live_", "rk_test_", "sk-ant-", "hf_", "npm_", "pypi-", "shpat_",
+                   "dop_v1_", "akia", "aiza", "sq0atp-")
 
 
 def _name_says_secret(name: str) -> str | None:
@@ -118,6 +135,8 @@ def _plausible_password(value: str) -> bool:
     """A value a person or a machine would use as a password, not a word, number or path."""
     if len(value) < 6 or " " in value.strip() or value.lower() in _LITERALS:
         return False
+    if sum(c.isalnum() for c in value) < 3:
+        return False  # symbols only: a mask, a separator, an operator ("********", "=>=>")
     if _WORDY.match(value) or _NUMBERISH.match(value):
         return False
     if value.startswith(("/", "./", "../", "~/", "http://", "https://", "file:", "\\\\")):
@@ -144,37 +163,55 @@ class KeywordDetector:
             start = m.start("name")
             if start and line[start - 1] == ":":
                 continue  # the last part of a qualified name (AWS::IAM::AccessKey), a type
-            if m.group("op") == ":" and not m.group("nq") and python:
+            if m.group("op") == ":" and (python or m.group("type")) and not m.group("nq"):
                 continue  # name: "…" in Python is an annotation or a parameter, not a value
+            name = m.group("name")
+            if m.group("type") and _name_says_secret(name) is None:
+                name = m.group("type")  # "password string": the type word was the name
+                if _name_says_secret(name) is None:
+                    continue
             value = m.group("qv")
+            generated_only = False
+            if value is not None and "=" in value and len(value) > 8:
+                # "API_TOKEN=…\nDEBUG=true": an assignment inside a string (one level).
+                yield from self.scan_line(path, value.replace("\\n", "\n"))
             if value is None:
-                if not bare_ok:
-                    continue  # in code a bare value is a reference: password = get_password()
                 value = m.group("uv")
                 if value.startswith(("!", "&", "*", "|", ">", "%")):
                     continue  # YAML tags, anchors, aliases, block scalars; templates
-            found = self._judge(m.group("name"), value, line[m.start("op"):])
+                # In code a bare value is a reference (password = get_password()); only a
+                # value that looks generated counts there.
+                generated_only = not bare_ok
+            found = self._judge(name, value, line[m.start("op"):], generated_only)
             if found is not None:
                 yield found
+        if "<" in line:
+            for rx in (_ELEMENT, _ATTRIBUTES):
+                for m in rx.get().finditer(line):
+                    value = m.group("qv") or m.group("nv") if rx is _ELEMENT else m.group("qv")
+                    found = self._judge(m.group("name"), value, line[m.end("name"):])
+                    if found is not None:
+                        yield found
         if "(" in line:
             for m in _CALL.get().finditer(line):
                 found = self._judge(m.group("name"), m.group("qv"), line[m.end("name"):])
                 if found is not None:
                     yield found
 
-    def _judge(self, name: str, value: str, rest: str) -> tuple[str, str] | None:
+    def _judge(self, name: str, value: str, rest: str,
+               generated_only: bool = False) -> tuple[str, str] | None:
         """The finding for ``name`` = ``value`` (``rest``: the line from the operator on, so
         that an environment *write* such as ``os.environ["X"] = "…"`` is not a read)."""
         strength = _name_says_secret(name)
         if strength is None:
             return None
         value = _AUTH_SCHEME.get().sub("", value.strip())
-        if not value:
-            return None
+        if not value or value.lower().startswith(_TOKEN_PREFIXES):
+            return None  # a provider's own format: its rule decides (xoxb-12345-abcd234)
         # The cheap shape tests first; the filters only for values that could be secrets.
-        if strength == "strong" and _plausible_password(value):
+        if strength == "strong" and not generated_only and _plausible_password(value):
             kind: str | None = KEYWORD_TYPE
-        elif self.entropy and not hex_digest(value, rest):
+        elif (self.entropy or generated_only) and not hex_digest(value, rest):
             kind = _looks_generated(value)
         else:
             kind = None
