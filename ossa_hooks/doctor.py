@@ -62,6 +62,7 @@ class Check(NamedTuple):
 CHECKS: tuple[Check, ...] = (
     Check("config", "worktree", "ossa_hooks.doctor:check_config"),
     Check("hooks", "worktree", "ossa_hooks.doctor:check_hooks"),
+    Check("judge-tools", "worktree", "ossa_hooks.judge.environment:doctor_check"),
 )
 
 

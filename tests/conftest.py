@@ -75,6 +75,9 @@ def _isolated_git(tmp_path_factory: pytest.TempPathFactory,
     monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(gitconfig))
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    # Repository-supplied commands (judge checks...) are approved: tests of ossa_hooks.trust
+    # remove this to see the question.
+    monkeypatch.setenv("OSSA_HOOKS_TRUST_ALL", "1")
 
 
 @pytest.fixture

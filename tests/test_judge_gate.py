@@ -19,9 +19,10 @@ from conftest import ossa
 
 from ossa_hooks.git import repo_paths
 from ossa_hooks.judge import gate as judge_mod
+from ossa_hooks.judge.worktree import gate_root
 
 PY = shlex.quote(sys.executable)
-OFF = {"tests": {"enabled": False}, "lint": {"enabled": False}, "security": {"enabled": False}}
+OFF = {name: {"enabled": False} for name in ("tests", "lint", "format", "security")}
 
 # Tiny checks: small scripts instead of real tools where the tool is not the point.
 TOOLS = {
@@ -134,6 +135,15 @@ def worktrees(repo: Path) -> list[str]:
     return [line[9:] for line in out.splitlines() if line.startswith("worktree ")]
 
 
+def user_worktrees(repo: Path) -> list[str]:
+    """The repository's worktrees but the judge's gate worktrees."""
+    return [w for w in worktrees(repo) if not Path(w).is_relative_to(gate_root())]
+
+
+def gate_trees(repo: Path) -> list[str]:
+    return [w for w in worktrees(repo) if Path(w).is_relative_to(gate_root())]
+
+
 # --- real tools ---------------------------------------------------------------------------------
 
 PKG = "def add(a, b):\n    return a + b\n"
@@ -147,19 +157,29 @@ def test_real_pytest_ruff_bandit_allow_a_good_push_and_refuse_a_bad_one(project:
     assert remote_sha(project, "main") == head
     for name in ("tests", "lint", "security"):
         assert f"ossa-judge: {name}" in res.stderr
-    assert "passed (3 checks" in res.stderr
+    # ruff's formatter is not configured in this project: its check is skipped
+    assert "format    skipped" in res.stderr and "not configured in this project" in res.stderr
+    assert "passed (4 checks" in res.stderr
 
     commit(project, {"pkg/bad.py": "import os\nx = eval('1')\n",
                      "pkg/__init__.py": "def add(a, b):\n    return a - b\n"})
     res = push(project, "main")
     assert res.returncode == 1
     assert remote_sha(project, "main") == head  # refused: the remote did not move
-    assert "FAILED: tests, lint, security" in res.stderr
-    assert "ossa-hooks judge --check lint" in res.stderr
-    assert "F401" in res.stderr  # ruff's finding, from the log's tail
-    assert "B307" in res.stderr  # bandit's finding
-    assert "assert -1 == 3" in res.stderr or "AssertionError" in res.stderr
     assert "push refused" in res.stderr
+    # the first failure cancels the other checks
+    rows = {line.split()[0]: line.split()[1] for line in res.stderr.splitlines()
+            if line.split()[:1] in (["tests"], ["lint"], ["security"])}
+    assert sorted(rows.values()) == ["cancelled", "cancelled", "failed"], res.stderr
+    assert "failed first (--keep-going runs every check)" in res.stderr
+
+    res = ossa(project, "judge", "--keep-going")
+    assert res.returncode == 1
+    assert "FAILED: tests, lint, security" in res.stdout
+    assert "ossa-hooks judge --check lint" in res.stdout
+    assert "F401" in res.stdout  # ruff's finding
+    assert "pkg/bad.py:2: B307 [MEDIUM/HIGH]" in res.stdout  # bandit's, one line
+    assert "assert -1 == 3" in res.stdout or "AssertionError" in res.stdout
 
 
 def test_a_project_without_tests_passes_the_test_check_with_a_note(project: Path) -> None:
@@ -258,8 +278,9 @@ def test_push_from_a_linked_worktree_and_no_git_env_leaks(project: Path, tools: 
     assert "feature.txt" in records[0]["files"] and "feature.txt" not in records[1]["files"]
     for r in records:
         assert os.path.realpath(r["toplevel"]) == os.path.realpath(r["cwd"])
-        assert not Path(r["cwd"]).exists()  # the temporary worktree is gone
-    assert worktrees(project) == [str(project), str(linked)]
+    # one gate worktree, reused from one judgement to the next
+    assert [r["cwd"] for r in records] == gate_trees(project) * 2
+    assert user_worktrees(project) == [str(project), str(linked)]
     # logs and reports live in the shared state folder, not in either worktree
     state = project / ".git" / "ossa-hooks"
     assert len(list((state / "judge-reports").glob("judge-*.json"))) == 2
@@ -302,8 +323,8 @@ def test_a_hanging_check_is_killed_with_its_process_group(project: Path, tools: 
     assert "killed after 2.5 s with its process group" in res.stderr
     parent, child, cwd = pids.read_text().split()
     assert _wait_dead(int(parent), int(child))
-    assert not Path(cwd).exists()
-    assert worktrees(project) == [str(project)]
+    assert gate_trees(project) == [cwd]  # kept for the next judgement
+    assert user_worktrees(project) == [str(project)]
 
 
 def _judge_with_a_hanging_check(project: Path, tools: Path, tmp_path: Path,
@@ -321,7 +342,7 @@ def _judge_with_a_hanging_check(project: Path, tools: Path, tmp_path: Path,
     return proc, pids.read_text().split()
 
 
-def test_interrupting_the_judge_removes_its_worktree_and_kills_checks(
+def test_interrupting_the_judge_kills_its_checks(
         project: Path, tools: Path, tmp_path: Path) -> None:
     proc, (parent, child, cwd) = _judge_with_a_hanging_check(
         project, tools, tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -331,8 +352,8 @@ def test_interrupting_the_judge_removes_its_worktree_and_kills_checks(
     assert proc.returncode == 130, err
     assert "interrupted" in err
     assert _wait_dead(int(parent), int(child))
-    assert not Path(cwd).exists()
-    assert worktrees(project) == [str(project)]
+    assert gate_trees(project) == [cwd]
+    assert user_worktrees(project) == [str(project)]
 
 
 def test_a_judge_killed_outright_leaves_nothing_that_breaks_the_next(
@@ -349,9 +370,8 @@ def test_a_judge_killed_outright_leaves_nothing_that_breaks_the_next(
     configure(project, {"env": {"run": tool(tools, "env_dump.py", seen)}})
     res = ossa(project, "judge")
     assert res.returncode == 0, res.stdout + res.stderr
-    assert json.loads(seen.read_text())["cwd"] == cwd  # the same slot, cleared and reused
-    assert worktrees(project) == [str(project)]
-    assert not Path(cwd).exists()
+    assert json.loads(seen.read_text())["cwd"] == cwd  # the same slot, reset and reused
+    assert worktrees(project) == [str(project), cwd]
 
 
 def test_concurrent_judges_of_one_repository_use_separate_worktrees(
@@ -367,27 +387,41 @@ def test_concurrent_judges_of_one_repository_use_separate_worktrees(
     assert [p.returncode for p in procs] == [0, 0], outs
     cwds = {json.loads(line)["cwd"] for line in seen.read_text().splitlines()}
     assert len(cwds) == 2
-    assert worktrees(project) == [str(project)]
+    assert sorted(gate_trees(project)) == sorted(cwds)
+    assert user_worktrees(project) == [str(project)]
 
 
 def test_a_missing_tool_fails_its_check_with_how_to_install_it(project: Path) -> None:
-    bare_path = "/usr/bin:/bin"
-    if shutil.which("ruff", path=bare_path):
-        pytest.skip("ruff is installed system-wide")
-    configure(project, {"lint": {"enabled": True}})
-    res = push(project, "main", env={**os.environ, "PATH": bare_path})
-    assert res.returncode == 1
-    line = "ruff is not installed (not found on PATH); install it: pip install ruff"
-    assert f"ossa-judge: lint: {line}" in res.stderr.splitlines()
-    assert "\nlint   missing" in res.stderr  # the summary table
-
     configure(project, {"odd": {"run": "flake9 --strict ."}})
+    res = push(project, "main")
+    assert res.returncode == 1
+    line = "flake9 is not installed (not found on PATH); install it or put it on PATH"
+    assert f"ossa-judge: odd: {line}" in res.stderr.splitlines()
+    assert "\nodd    missing" in res.stderr  # the summary table
+    assert "odd: flake9 -> NOT FOUND" in res.stderr  # the tools line
+
+    configure(project, {"types": {"run": "mypy7 ."}})
     res = ossa(project, "judge", "--format", "json")
     assert res.returncode == 1
     [check] = json.loads(res.stdout)["checks"]
     assert check["status"] == "missing"
-    assert check["note"] == ("flake9 is not installed (not found on PATH); "
+    assert check["note"] == ("mypy7 is not installed (not found on PATH); "
                              "install it or put it on PATH")
+
+
+def test_ruff_and_bandit_come_from_beside_ossa_hooks_without_the_virtualenv_on_path(
+        project: Path) -> None:
+    """A GUI git client or a new shell: the project's tools are found although PATH has no
+    virtualenv (here the one ossa-hooks runs from is the project's)."""
+    bare_path = "/usr/bin:/bin"
+    configure(project, {"lint": {"enabled": True}, "security": {"enabled": True}})
+    commit(project, {"pkg/__init__.py": PKG})
+    res = push(project, "main", env={**os.environ, "PATH": bare_path})
+    assert res.returncode == 0, res.stderr
+    venv = Path(sys.executable).parent.parent
+    assert f"environment: the virtualenv ossa-hooks runs from ({venv})" in res.stderr
+    assert f"lint: ruff -> {venv / 'bin' / 'ruff'}" in res.stderr
+    assert "security: ossa-hooks -> " in res.stderr
 
 
 # --- cache ---------------------------------------------------------------------------------------
@@ -487,7 +521,7 @@ def test_judge_command_json_report_and_audit(project: Path, tools: Path, tmp_pat
 
     res = ossa(project, "judge", "--check", "nope")
     assert res.returncode == 2
-    assert "unknown check 'nope' (configured: tests, lint, security, a, b" in res.stderr
+    assert "unknown check 'nope' (configured: tests, lint, format, security, a, b" in res.stderr
     res = ossa(project, "judge", "--rev", "no-such-rev")
     assert res.returncode == 2
     assert "'no-such-rev' is not a commit" in res.stderr

@@ -753,8 +753,11 @@ def cleanup(
     force: bool = False,
     interactive: bool | None = None,
     echo: Echo = print,
+    gate: bool = True,
+    accept_config_change: bool = False,
 ) -> int:
-    """Snapshot, merge ``agents/AGENT/TASK`` back, remove its worktree and branch."""
+    """Snapshot, merge ``agents/AGENT/TASK`` back, remove its worktree and branch. The merge
+    waits for the judge's merge gate (``judge.trusted.enforce_merge_gate``) unless not ``gate``."""
     start = time.perf_counter()
     validate_name("AGENT", agent)
     validate_name("TASK", task)
@@ -792,6 +795,10 @@ def cleanup(
     base = (wt.base if wt is not None else None) or _default_base(repo, config)
     merged_into: str | None = None
     if merge:
+        from ossa_hooks.judge.trusted import enforce_merge_gate
+
+        enforce_merge_gate(repo, config, branch, gate=gate,
+                           accept_config_change=accept_config_change, echo=echo)
         try:
             result = merge_back(repo, config, branch, base)
         except MergeConflict as e:
