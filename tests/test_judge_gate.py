@@ -593,3 +593,95 @@ def test_the_longest_check_starts_first(project: Path, tmp_path: Path) -> None:
     assert order.read_text().split() == ["quick", "slow"]  # nothing known yet: config order
     assert ossa(project, "judge", "--no-cache").returncode == 0
     assert order.read_text().split()[2:] == ["slow", "quick"]
+
+
+# --- read-only checks ----------------------------------------------------------------------------
+
+
+def test_lint_only_reads_although_the_project_sets_ruff_fix_true(project: Path) -> None:
+    configure(project, {"lint": {"enabled": True}})
+    commit(project, {"pyproject.toml": "[tool.ruff]\nfix = true\n",
+                     "pkg/util.py": "import os\n\n\ndef one():\n    return 1\n"})
+    res = push(project, "main")
+    assert res.returncode == 1
+    assert "F401" in res.stderr and "ruff check --no-fix ." in res.stderr
+    [gate] = gate_trees(project)
+    assert git(Path(gate), "status", "--porcelain").stdout == ""
+    assert (Path(gate) / "pkg" / "util.py").read_text().startswith("import os\n")
+
+
+def test_a_check_that_changes_tracked_files_fails_and_names_them(project: Path) -> None:
+    write = "open('state.txt', 'w').write('changed')"
+    configure(project, {"writer": {"run": f"{PY} -c {shlex.quote(write)}"}})
+    commit(project, {"state.txt": "ok\n"})
+    res = ossa(project, "judge")
+    assert res.returncode == 1
+    assert ("writer  failed" in res.stdout and "modified tracked files: state.txt; "
+            "checks must only read" in res.stdout)
+    assert "FAILED: writer" in res.stdout
+    # the next judgement starts from the commit again
+    same = "assert open('state.txt').read() == 'ok\\n'"
+    configure(project, {"state": {"run": f"{PY} -c {shlex.quote(same)}"}})
+    assert ossa(project, "judge").returncode == 0
+
+
+def test_ruff_format_is_checked_where_the_project_configures_it(project: Path) -> None:
+    configure(project, {"format": {"enabled": True}})
+    commit(project, {"pkg/x.py": "x = [1,2]\n"})
+    res = ossa(project, "judge")
+    assert res.returncode == 0, res.stdout
+    assert "format  skipped" in res.stdout and "not configured in this project" in res.stdout
+    commit(project, {"pyproject.toml": "[tool.ruff.format]\nquote-style = 'double'\n"})
+    res = ossa(project, "judge")
+    assert res.returncode == 1
+    assert "pkg/x.py" in res.stdout and "would be reformatted" in res.stdout
+
+
+# --- fail fast and fail closed -------------------------------------------------------------------
+
+
+def test_the_first_failure_cancels_the_other_checks_unless_keep_going(
+        project: Path, tools: Path, tmp_path: Path) -> None:
+    done = tmp_path / "slow-finished"
+    slow = f"import time; time.sleep(3); open({str(done)!r}, 'w').write('x')"
+    configure(project, {"fail": {"run": tool(tools, "count.py", tmp_path / "n", 1)},
+                        "slow": {"run": f"{PY} -c {shlex.quote(slow)}"}}, jobs=2)
+    res = ossa(project, "judge")
+    assert res.returncode == 1
+    assert "slow   cancelled" in res.stdout, res.stdout
+    assert "cancelled: fail failed first (--keep-going runs every check)" in res.stdout
+    assert "FAILED: fail;" in res.stdout  # a cancelled check is not a failed one
+    assert not done.exists()
+
+    res = ossa(project, "judge", "--keep-going")
+    assert res.returncode == 1
+    assert "slow   passed" in res.stdout
+    assert done.exists()
+
+
+@pytest.mark.parametrize(("stdin", "problem"), [
+    ("garbage\n", "1 fields, expected 4"),
+    (f"refs/heads/main {'a' * 40} refs/heads/main\n", "3 fields, expected 4"),
+    (f"refs/heads/main {'a' * 40} refs/heads/main {'0' * 40} extra\n", "5 fields, expected 4"),
+    (f"refs/heads/main {'a' * 39} refs/heads/main {'0' * 40}\n", "not 40 or 64 hexadecimal"),
+    (f"refs/heads/main {'g' * 40} refs/heads/main {'0' * 40}\n", "not 40 or 64 hexadecimal"),
+    (f"refs/heads/main {'a' * 64} refs/heads/main {'0' * 40}\n", "different lengths"),
+])
+def test_malformed_pre_push_input_fails_closed(project: Path, stdin: str, problem: str) -> None:
+    res = ossa(project, "run", "pre-push", "origin", "url", input=stdin)
+    assert res.returncode == 1
+    [line] = [ln for ln in res.stderr.splitlines() if ln.startswith("ossa-judge:")]
+    assert line.startswith("ossa-judge: malformed pre-push input line 1 (")
+    assert problem in line and line.endswith("; push refused")
+
+
+def test_a_pushed_id_that_is_not_a_commit_fails_closed(project: Path) -> None:
+    res = ossa(project, "run", "pre-push", "origin", "url",
+               input=f"refs/heads/main {'a' * 40} refs/heads/main {'0' * 40}\n")
+    assert res.returncode == 1
+    assert f"refs/heads/main ({'a' * 10}) is not a commit in this repository" in res.stderr
+    # nothing to push (deletions only, or no lines) judges nothing and passes
+    assert ossa(project, "run", "pre-push", "origin", "url", input="").returncode == 0
+    res = ossa(project, "run", "pre-push", "origin", "url",
+               input=f"(delete) {'0' * 40} refs/heads/old {'b' * 40}\n")
+    assert res.returncode == 0, res.stderr

@@ -46,7 +46,9 @@ def is_test_file(path: str) -> bool:
 
 
 def scan(targets: Sequence[str] = (), folder: str = ".") -> int:
-    exe = shutil.which("bandit")
+    # The first on PATH (the judge puts the project's environment first), else the one
+    # installed beside ossa-hooks.
+    exe = shutil.which("bandit") or shutil.which("bandit", path=os.path.dirname(sys.executable))
     if exe is None:
         print("bandit is not installed (not found on PATH); install it: pip install bandit")
         return 127

@@ -287,7 +287,10 @@ def _interpret(check: Check, argv: Sequence[str], rc: int, seconds: float, log: 
     if len(argv) >= 3 and argv[1] == "-m" and any(
         f"No module named {argv[2]}" in line for line in tail
     ):
-        return CheckResult(check.name, MISSING, seconds, log, missing_note(argv[2]))
+        hint = INSTALL_HINTS.get(argv[2], f"pip install {argv[2]}").removeprefix("pip ")
+        return CheckResult(check.name, MISSING, seconds, log,
+                           f"{argv[2]} is not installed for {argv[0]} (the project's "
+                           f"interpreter); install it: {argv[0]} -m pip {hint}")
     if rc < 0:
         return CheckResult(check.name, FAILED, seconds, log, f"killed by signal {-rc}")
     return CheckResult(check.name, FAILED, seconds, log, f"exit {rc}")
