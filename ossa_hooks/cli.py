@@ -23,6 +23,7 @@ COMMANDS: tuple[str, ...] = (
     "backup",
     "gitignore",
     "judge",
+    "trust",
     "budget",
     "agents",
     "spawn",

@@ -22,7 +22,6 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Sequence
     from pathlib import Path
-    from typing import TextIO
 
     from ossa_hooks.config import Config
     from ossa_hooks.git import RepoPaths
@@ -116,26 +115,35 @@ def require_trusted(repo: RepoPaths, what: str, commands: Sequence[str], *,
         return
     origin = f" ({source})" if source else ""
     listing = "\n".join(f"  {c}" for c in commands)
-    tty = _terminal() if ask is not False else None
-    if tty is not None:
-        with tty:
-            tty.write(f"ossa-hooks: this repository's configuration{origin} runs {what} you "
-                      f"have not approved:\n{listing}\nRun them? [y/N] ")
-            tty.flush()
-            answer = tty.readline().strip().lower()
-        if answer in ("y", "yes"):
-            approve(repo, what, commands)
-            return
-    else:
-        print(f"ossa-hooks: this repository's configuration{origin} runs {what} you have "
-              f"not approved:\n{listing}", file=sys.stderr)
+    question = (f"ossa-hooks: this repository's configuration{origin} runs {what} you have "
+                f"not approved:\n{listing}\n")
+    answer = _ask(question + "Run them? [y/N] ") if ask is not False else None
+    if answer is None:
+        print(question, end="", file=sys.stderr)
+    elif answer.strip().lower() in ("y", "yes"):
+        approve(repo, what, commands)
+        return
     raise OssaError(f"{what} not approved: nothing ran; review them and approve with "
                     f"`ossa-hooks trust`", code=EXIT_FAILED)
 
 
-def _terminal() -> TextIO | None:
-    """The controlling terminal, opened for a question, or None (a GUI client, CI)."""
+def _ask(prompt: str) -> str | None:
+    """``prompt`` on the controlling terminal and the line typed; None when there is no
+    terminal (a GUI git client, CI)."""
     try:
-        return open("/dev/tty", "r+", encoding="utf-8")
+        fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
     except OSError:
         return None
+    try:
+        os.write(fd, prompt.encode())
+        answer = b""
+        while not answer.endswith(b"\n"):
+            chunk = os.read(fd, 1024)
+            if not chunk:
+                break
+            answer += chunk
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    return answer.decode("utf-8", "replace")
