@@ -135,13 +135,10 @@ def worktrees(repo: Path) -> list[str]:
     return [line[9:] for line in out.splitlines() if line.startswith("worktree ")]
 
 
-def user_worktrees(repo: Path) -> list[str]:
-    """The repository's worktrees but the judge's gate worktrees."""
-    return [w for w in worktrees(repo) if not Path(w).is_relative_to(gate_root())]
-
-
-def gate_trees(repo: Path) -> list[str]:
-    return [w for w in worktrees(repo) if Path(w).is_relative_to(gate_root())]
+def gate_trees() -> list[str]:
+    """The judge's gate worktrees (their files stay; git knows them only while judging)."""
+    root = gate_root()
+    return sorted(str(p) for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
 
 
 # --- real tools ---------------------------------------------------------------------------------
@@ -278,9 +275,9 @@ def test_push_from_a_linked_worktree_and_no_git_env_leaks(project: Path, tools: 
     assert "feature.txt" in records[0]["files"] and "feature.txt" not in records[1]["files"]
     for r in records:
         assert os.path.realpath(r["toplevel"]) == os.path.realpath(r["cwd"])
-    # one gate worktree, reused from one judgement to the next
-    assert [r["cwd"] for r in records] == gate_trees(project) * 2
-    assert user_worktrees(project) == [str(project), str(linked)]
+    # one gate worktree, reused from one judgement to the next, and forgotten by git between
+    assert [r["cwd"] for r in records] == gate_trees() * 2
+    assert worktrees(project) == [str(project), str(linked)]
     # logs and reports live in the shared state folder, not in either worktree
     state = project / ".git" / "ossa-hooks"
     assert len(list((state / "judge-reports").glob("judge-*.json"))) == 2
@@ -323,8 +320,8 @@ def test_a_hanging_check_is_killed_with_its_process_group(project: Path, tools: 
     assert "killed after 2.5 s with its process group" in res.stderr
     parent, child, cwd = pids.read_text().split()
     assert _wait_dead(int(parent), int(child))
-    assert gate_trees(project) == [cwd]  # kept for the next judgement
-    assert user_worktrees(project) == [str(project)]
+    assert gate_trees() == [cwd]  # kept for the next judgement
+    assert worktrees(project) == [str(project)]
 
 
 def _judge_with_a_hanging_check(project: Path, tools: Path, tmp_path: Path,
@@ -352,8 +349,8 @@ def test_interrupting_the_judge_kills_its_checks(
     assert proc.returncode == 130, err
     assert "interrupted" in err
     assert _wait_dead(int(parent), int(child))
-    assert gate_trees(project) == [cwd]
-    assert user_worktrees(project) == [str(project)]
+    assert gate_trees() == [cwd]
+    assert worktrees(project) == [str(project)]
 
 
 def test_a_judge_killed_outright_leaves_nothing_that_breaks_the_next(
@@ -371,7 +368,7 @@ def test_a_judge_killed_outright_leaves_nothing_that_breaks_the_next(
     res = ossa(project, "judge")
     assert res.returncode == 0, res.stdout + res.stderr
     assert json.loads(seen.read_text())["cwd"] == cwd  # the same slot, reset and reused
-    assert worktrees(project) == [str(project), cwd]
+    assert worktrees(project) == [str(project)]
 
 
 def test_concurrent_judges_of_one_repository_use_separate_worktrees(
@@ -387,8 +384,8 @@ def test_concurrent_judges_of_one_repository_use_separate_worktrees(
     assert [p.returncode for p in procs] == [0, 0], outs
     cwds = {json.loads(line)["cwd"] for line in seen.read_text().splitlines()}
     assert len(cwds) == 2
-    assert sorted(gate_trees(project)) == sorted(cwds)
-    assert user_worktrees(project) == [str(project)]
+    assert gate_trees() == sorted(cwds)
+    assert worktrees(project) == [str(project)]
 
 
 def test_a_missing_tool_fails_its_check_with_how_to_install_it(project: Path) -> None:
@@ -605,9 +602,8 @@ def test_lint_only_reads_although_the_project_sets_ruff_fix_true(project: Path) 
     res = push(project, "main")
     assert res.returncode == 1
     assert "F401" in res.stderr and "ruff check --no-fix ." in res.stderr
-    [gate] = gate_trees(project)
-    assert git(Path(gate), "status", "--porcelain").stdout == ""
-    assert (Path(gate) / "pkg" / "util.py").read_text().startswith("import os\n")
+    [gate] = gate_trees()
+    assert (Path(gate) / "pkg" / "util.py").read_text().startswith("import os\n")  # unchanged
 
 
 def test_a_check_that_changes_tracked_files_fails_and_names_them(project: Path) -> None:

@@ -1,11 +1,14 @@
 """The gate worktree: one detached worktree per repository (per concurrent judge: a slot),
-checked out at the commit to judge and kept between judgements, so that bytecode, pytest's and
-ruff's caches survive and a new commit costs only the files it changed.
+checked out at the commit to judge, whose files are kept between judgements, so that bytecode,
+pytest's and ruff's caches survive and a new commit costs only the files it changed.
 
-It lives in the user's cache folder (``$XDG_CACHE_HOME/ossa-hooks/gate/REPOKEY-SLOT``), outside
-the repository, so no tool looking upwards for its configuration finds the user's working copy.
-Before each judgement it is reset: ``checkout --force --detach`` and ``clean`` of everything
-not tracked except the caches named in :data:`KEEP`.
+It lives in the user's cache folder (``$XDG_CACHE_HOME/ossa-hooks/gate/NAME-REPOKEY-SLOT``),
+outside the repository, so no tool looking upwards for its configuration finds the user's
+working copy. git knows it only while a judgement runs: afterwards its administrative entry
+(``.git/worktrees/ID``) is removed and its index kept beside it, so ``git worktree list``, and
+every tool that reads it, sees the user's worktrees only. Before each judgement it is
+registered again and reset: ``checkout --force --detach`` and ``clean`` of everything not
+tracked except the caches named in :data:`KEEP`.
 """
 
 from __future__ import annotations
@@ -43,26 +46,70 @@ def gate_worktree(repo: RepoPaths, commit: str) -> Iterator[Path]:
     """The repository's gate worktree at ``commit``, held for this judgement (a lock per slot:
     judges of the same repository running at once get separate worktrees)."""
     with _slot(repo) as (tree, reusable):
-        if reusable and _is_ours(repo, tree):
-            try:
-                _reset(tree, commit)
-            except git.GitError:
+        try:
+            if reusable and tree.is_dir():
+                try:
+                    _register(repo, tree, commit)
+                    _reset(tree, commit)
+                except (git.GitError, OSError):
+                    _discard(repo, tree)
+                    _add_worktree(repo, tree, commit)
+            else:
                 _discard(repo, tree)
                 _add_worktree(repo, tree, commit)
-        else:
-            _discard(repo, tree)
-            _add_worktree(repo, tree, commit)
-        _stable_mtimes(repo, commit, tree)
-        # The index learns the new mtimes once, so later status checks do not rehash files.
-        git.run(["update-index", "-q", "--refresh"], tree, check=False)
-        try:
+            _stable_mtimes(repo, commit, tree)
+            # The index learns the new mtimes once, so later status checks do not rehash.
+            git.run(["update-index", "-q", "--refresh"], tree, check=False)
             yield tree
         finally:
-            if not reusable:
-                from ossa_hooks.judge.runner import signals_ignored
+            from ossa_hooks.judge.runner import signals_ignored
 
-                with signals_ignored():
+            with signals_ignored():
+                if reusable:
+                    _unregister(tree)
+                else:
+                    import shutil
+
                     _discard(repo, tree)
+                    shutil.rmtree(tree.parent, ignore_errors=True)
+
+
+def _register(repo: RepoPaths, tree: Path, commit: str) -> None:
+    """Make ``tree`` a worktree of ``repo`` again (what ``git worktree add`` writes, see
+    gitrepository-layout), with the index the last judgement left."""
+    admin = Path(repo.common_dir_str) / "worktrees" / tree.name
+    admin.mkdir(parents=True, exist_ok=True)
+    (admin / "commondir").write_text("../..\n")
+    (admin / "gitdir").write_text(f"{tree / '.git'}\n")
+    (admin / "HEAD").write_text(f"{commit}\n")
+    saved = _saved_index(tree)
+    if saved.exists():
+        os.replace(saved, admin / "index")
+    (tree / ".git").write_text(f"gitdir: {admin}\n")
+
+
+def _unregister(tree: Path) -> None:
+    """Forget ``tree`` in git (its files stay), keeping its index beside it."""
+    import shutil
+
+    try:
+        pointer = (tree / ".git").read_text().strip()
+    except OSError:
+        return
+    if not pointer.startswith("gitdir: "):
+        return
+    admin = Path(pointer[len("gitdir: "):])
+    try:
+        if (admin / "index").exists():
+            os.replace(admin / "index", _saved_index(tree))
+        (tree / ".git").unlink()
+    except OSError:
+        pass
+    shutil.rmtree(admin, ignore_errors=True)
+
+
+def _saved_index(tree: Path) -> Path:
+    return tree.with_name(f"{tree.name}.index")
 
 
 @contextmanager
@@ -104,19 +151,6 @@ def _name(repo: RepoPaths) -> str:
     return safe[:40] or "repo"
 
 
-def _is_ours(repo: RepoPaths, tree: Path) -> bool:
-    """True when ``tree`` is a worktree of this repository that git still knows."""
-    if not (tree / ".git").is_file():
-        return False
-    data = git.run(["worktree", "list", "--porcelain", "-z"], git_cwd(repo)).stdout
-    wanted = os.path.realpath(tree)
-    for field in data.split(b"\0"):
-        if field.startswith(b"worktree ") and os.path.realpath(
-                os.fsdecode(field[len(b"worktree "):])) == wanted:
-            return True
-    return False
-
-
 def _reset(tree: Path, commit: str) -> None:
     git.run([*NO_HOOKS, "checkout", "--quiet", "--force", "--detach", commit], tree)
     keep = [arg for name in KEEP for arg in ("-e", name)]
@@ -131,6 +165,7 @@ def _discard(repo: RepoPaths, tree: Path) -> None:
     if (tree / ".git").exists():
         git.run(["worktree", "remove", "--force", "--force", str(tree)], cwd, check=False)
     shutil.rmtree(tree, ignore_errors=True)
+    _saved_index(tree).unlink(missing_ok=True)
     git.run(["worktree", "prune"], cwd, check=False)
 
 
