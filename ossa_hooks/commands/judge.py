@@ -45,7 +45,7 @@ def main(args: argparse.Namespace) -> int:
     from ossa_hooks.judge.trusted import trusted_for
 
     repo = git.repo_paths()
-    cfg = config_mod.load(repo.toplevel)
+    cfg = config_mod.load(repo.toplevel, cache_dir=repo.git_dir_str)
     as_json = args.format == "json"
     commit, _ = resolve(repo, args.rev)
     trusted = trusted_for(repo, cfg, _branch_of(args.rev), commit)
