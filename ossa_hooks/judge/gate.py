@@ -280,6 +280,20 @@ def plan_push(repo: RepoPaths, refs: Sequence[PushedRef], remote: str,
     return list(targets.values())
 
 
+def changed_since(repo: RepoPaths, base: str, commit: str) -> set[str] | None:
+    """Paths changed from ``base`` (its merge-base with ``commit``) to ``commit``; None (as
+    if everything changed) when ``base`` is empty, all zeros or not a commit here."""
+    cwd = git_cwd(repo)
+    if not base.strip("0") or not git.ok(["cat-file", "-e", f"{base}^{{commit}}"], cwd):
+        return None
+    mb = git.run(["merge-base", base, commit], cwd, check=False)
+    if mb.returncode != 0:
+        return None
+    proc = git.run(["diff-tree", "-r", "-z", "--name-only", "--no-renames",
+                    mb.stdout.decode().strip(), commit], cwd)
+    return set(git.split_z(proc.stdout))
+
+
 def _changed_paths(repo: RepoPaths, ref: PushedRef, commit: str, remote: str) -> set[str] | None:
     """Paths the push of ``ref`` changes: against what the remote has, or for a new branch
     against its merge-base with the remote's default branch; None when there is no base."""
