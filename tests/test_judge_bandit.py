@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from conftest import ossa
@@ -78,3 +79,28 @@ def test_environments_in_the_project_are_not_scanned(tmp_path: Path) -> None:
     write(tmp_path, {".venv/lib/site.py": SHELL, "venv/x.py": SHELL, "ok.py": "x = 1\n"})
     res = ossa(tmp_path, "bandit")
     assert res.returncode == 0, res.stdout
+
+
+def test_with_a_base_only_findings_in_changed_lines_count(committed_repo: Path) -> None:
+    """What the push adds is judged: a finding that was there before is listed, not counted."""
+    from conftest import commit_files
+    from conftest import git
+
+    commit_files(committed_repo, {"pkg/pager.py": SHELL})  # click's pager has one too
+    base = git(committed_repo, "rev-parse", "HEAD").stdout.strip()
+    commit_files(committed_repo, {"pkg/other.py": "x = 1\n"})
+    env = {**os.environ, "OSSA_JUDGE_BASE": base}
+    res = ossa(committed_repo, "bandit", env=env)
+    assert res.returncode == 0, res.stdout
+    assert res.stdout.splitlines() == [
+        f"(unchanged since {base[:10]}, not counted) pkg/pager.py:5: B602 [HIGH/HIGH] "
+        "subprocess call with shell=True identified, security issue.",
+        f"bandit: 0 findings in lines changed since {base[:10]} (defaults: medium severity and "
+        "up, B101 skipped in test files)",
+    ]
+    commit_files(committed_repo, {"pkg/new.py": SHELL})
+    res = ossa(committed_repo, "bandit", env=env)
+    assert res.returncode == 1
+    assert res.stdout.splitlines()[0].startswith("pkg/new.py:5: B602 [HIGH/HIGH]")
+    # without a base (a first push, a new repository) every finding counts
+    assert ossa(committed_repo, "bandit").returncode == 1

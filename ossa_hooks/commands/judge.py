@@ -54,13 +54,18 @@ def main(args: argparse.Namespace) -> int:
     commit, _ = resolve(repo, args.rev)
     trusted = trusted_for(repo, cfg, _branch_of(args.rev), commit)
     changed = None
+    base = None
     if args.changed_since:
         from ossa_hooks.judge.gate import changed_since
 
         changed = changed_since(repo, args.changed_since, commit)
+        if changed is not None:
+            base = git.out(["merge-base", args.changed_since, commit], None)
+    elif trusted is None:
+        base = _upstream_base(commit)
     verdict = judge(repo, cfg, args.rev, args.checks or None, use_cache=not args.no_cache,
                     quiet=as_json, stream=sys.stdout, keep_going=args.keep_going,
-                    trusted=trusted, changed=changed)
+                    trusted=trusted, changed=changed, base=base)
     if as_json:
         print(json.dumps({"rev": args.rev, **verdict.as_json()}, indent=2))
     return 0 if verdict.passed else 1
@@ -73,6 +78,17 @@ def _branch_of(rev: str) -> str:
     proc = git.run(["rev-parse", "--symbolic-full-name", rev], None, check=False)
     name = proc.stdout.decode().strip()
     return name if name.startswith("refs/heads/") else rev
+
+
+def _upstream_base(commit: str) -> str | None:
+    """The merge-base of ``commit`` with the current branch's upstream, when there is one."""
+    from ossa_hooks import git
+
+    up = git.run(["rev-parse", "-q", "--verify", "@{upstream}"], None, check=False)
+    if up.returncode != 0:
+        return None
+    mb = git.run(["merge-base", up.stdout.decode().strip(), commit], None, check=False)
+    return mb.stdout.decode().strip() or None if mb.returncode == 0 else None
 
 
 def main_bandit(args: argparse.Namespace) -> int:

@@ -6,6 +6,10 @@ the project's own configuration when it has one (``[tool.bandit]`` in ``pyprojec
 (pytest's naming: ``test_*.py``, ``*_test.py``, ``conftest.py``, anywhere in the tree). Every
 finding is printed on one line, ``path:line: ID [SEVERITY/CONFIDENCE] text``; exit 1 when there
 is one.
+
+With ``OSSA_JUDGE_BASE`` (the judge sets it to what the push is compared with), only findings
+in lines changed since that commit count: a push adds no new finding, and what was there before
+(``shell=True`` in click's pager, say) is listed as unchanged but does not refuse the push.
 """
 
 from __future__ import annotations
@@ -66,19 +70,50 @@ def scan(targets: Sequence[str] = (), folder: str = ".") -> int:
             sys.stdout.write(proc.stdout + proc.stderr)
             print(f"bandit failed (exit {proc.returncode}) without a report")
             return proc.returncode or 2
-    findings = []
+    base = os.environ.get("OSSA_JUDGE_BASE", "")
+    changed = changed_lines(folder, base) if base else None
+    findings, unchanged = [], []
     for item in report.get("results", []):
         path = str(item.get("filename", "")).removeprefix("./")
         if defaults and item.get("test_id") == "B101" and is_test_file(path):
             continue
-        findings.append(f"{path}:{item.get('line_number')}: {item.get('test_id')} "
-                        f"[{item.get('issue_severity')}/{item.get('issue_confidence')}] "
-                        f"{item.get('issue_text')}")
+        line = (f"{path}:{item.get('line_number')}: {item.get('test_id')} "
+                f"[{item.get('issue_severity')}/{item.get('issue_confidence')}] "
+                f"{item.get('issue_text')}")
+        lines = set(item.get("line_range") or [item.get("line_number")])
+        if changed is not None and not lines & changed.get(path, set()):
+            unchanged.append(line)
+        else:
+            findings.append(line)
     for error in report.get("errors", []):
         print(f"{str(error.get('filename', '')).removeprefix('./')}: not scanned: "
               f"{error.get('reason')}")
     for line in findings:
         print(line)
+    for line in unchanged:
+        print(f"(unchanged since {base[:10]}, not counted) {line}")
     count = f"{len(findings)} finding{'s' if len(findings) != 1 else ''}"
-    print(f"bandit: {count} ({described})")
+    scope = f" in lines changed since {base[:10]}" if changed is not None else ""
+    print(f"bandit: {count}{scope} ({described})")
     return 1 if findings else 0
+
+
+def changed_lines(folder: str, base: str) -> dict[str, set[int]] | None:
+    """Lines added or changed since ``base`` in the commit checked out in ``folder``, by path;
+    None when ``base`` is not a commit there (then every finding counts)."""
+    proc = subprocess.run(["git", "diff", "-U0", "--no-color", "--no-ext-diff", "--no-renames",
+                           base, "HEAD", "--", "*.py"], cwd=folder, capture_output=True,
+                          check=False)
+    if proc.returncode != 0:
+        return None
+    found: dict[str, set[int]] = {}
+    path = ""
+    for line in proc.stdout.decode("utf-8", "replace").splitlines():
+        if line.startswith("+++ "):
+            path = line[6:] if line.startswith("+++ b/") else ""
+        elif line.startswith("@@") and path:
+            new = line.split("+", 1)[1].split(" ", 1)[0]
+            start, _, count = new.partition(",")
+            first, n = int(start), int(count) if count else 1
+            found.setdefault(path, set()).update(range(first, first + n))
+    return found

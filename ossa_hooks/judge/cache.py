@@ -38,7 +38,8 @@ def workspace_dirs(repo: RepoPaths) -> tuple[str, str]:
 class Cache:
     """One JSON file per judged tree: passing results by check key, and the last verdict."""
 
-    def __init__(self, repo: RepoPaths, tree: str) -> None:
+    def __init__(self, repo: RepoPaths, tree: str, base: str | None = None) -> None:
+        self.base = base
         self.folder = os.path.join(repo.state_dir_str, "judge-cache")
         self.path = os.path.join(self.folder, f"{tree}.json")
         self._data: dict[str, Any] | None = None
@@ -61,7 +62,7 @@ class Cache:
         entries = self.load().get("checks")
         if not entries:
             return None
-        entry = entries.get(check.key)
+        entry = entries.get(check.key_for(self.base))
         if not isinstance(entry, dict) or entry.get("status") != PASSED:
             return None
         note = f"cached: passed on this tree {entry.get('time', '')}".rstrip()
@@ -78,11 +79,11 @@ class Cache:
         now = time.strftime("%Y-%m-%d %H:%M:%S")
         for check, result in ran:
             if result.status == PASSED:  # only passing results are ever trusted again
-                entries[check.key] = {"name": check.name, "status": PASSED,
+                entries[check.key_for(self.base)] = {"name": check.name, "status": PASSED,
                                       "seconds": round(result.seconds, 3), "log": result.log,
                                       "note": result.note, "time": now}
             else:
-                entries.pop(check.key, None)
+                entries.pop(check.key_for(self.base), None)
         data["checks"] = entries
         if verdict is not None:
             data["last"] = {**verdict.as_json(), "time": now}

@@ -157,13 +157,24 @@ class Check(_Frozen):
     def key(self) -> str:
         """The cache key part: what can change the outcome on a given tree (not ``paths``,
         which only decides whether the check runs)."""
+        return self.key_for(None)
+
+    @property
+    def base_aware(self) -> bool:
+        """True for checks whose outcome depends on the base (``OSSA_JUDGE_BASE``): ossa-hooks'
+        security check counts findings in changed lines only."""
+        return self.run.split()[:2] == ["ossa-hooks", "bandit"]
+
+    def key_for(self, base: str | None) -> str:
+        """``key``, with ``base`` for a base-aware check."""
         import hashlib
         import json
 
-        blob = json.dumps(
-            {"name": self.name, "run": self.run, "env": dict(self.env), "timeout": self.timeout},
-            sort_keys=True,
-        )
+        data: dict[str, Any] = {"name": self.name, "run": self.run, "env": dict(self.env),
+                                "timeout": self.timeout}
+        if self.base_aware and base:
+            data["base"] = base
+        blob = json.dumps(data, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:24]
 
 

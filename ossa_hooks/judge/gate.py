@@ -65,6 +65,7 @@ def judge(
     stream: TextIO | None = None,
     keep_going: bool = False,
     trusted: Trusted | None = None,
+    base: str | None = None,
 ) -> Verdict:
     """Run the checks on ``rev``'s tree and return the verdict.
 
@@ -73,12 +74,16 @@ def judge(
     judged in the output (e.g. the pushed ref). Output goes to ``stream`` (stderr by default)
     unless ``quiet``. The first failed check cancels the others unless ``keep_going``.
     ``trusted``: where the configuration came from and what in the commit needs a person's
-    review (``trusted.trusted_for``); its configuration replaces ``config``.
+    review (``trusted.trusted_for``); its configuration replaces ``config``. ``base``: the
+    commit the changes are counted from (checks see it as ``OSSA_JUDGE_BASE``; the security
+    check counts findings in changed lines only); the trusted base when None.
     """
     start = time.perf_counter()
     commit, tree = resolve(repo, rev)
+    if base is None and trusted is not None:
+        base = trusted.base
     return _judge(repo, config, rev, commit, tree, checks, use_cache, quiet, changed, label,
-                  stream, start, keep_going, trusted)
+                  stream, start, keep_going, trusted, base)
 
 
 def _judge(
@@ -96,6 +101,7 @@ def _judge(
     start: float,
     keep_going: bool = False,
     trusted: Trusted | None = None,
+    base: str | None = None,
 ) -> Verdict:
     if trusted is not None:
         config = trusted.config
@@ -103,7 +109,7 @@ def _judge(
     use_cache = use_cache and bool(config.get("judge.cache"))
     ui = Ui(stream or sys.stderr, quiet)
     review = trusted.review if trusted is not None else ()
-    cache = Cache(repo, tree)
+    cache = Cache(repo, tree, base)
     results: dict[str, CheckResult] = {}
     to_run: list[Check] = []
     from_cache: list[str] = []
@@ -146,7 +152,7 @@ def _judge(
             ui.line(f"{PREFIX}: {line}")
         results.update(run_checks(repo, commit, to_run, jobs, ui, logs, f"{stamp}-{tree[:8]}",
                                   expected=expected_seconds(repo, cache), env=env,
-                                  keep_going=keep_going))
+                                  keep_going=keep_going, base=base))
 
     ordered = tuple(results[c.name] for c in selected)
     verdict = Verdict(
@@ -178,10 +184,11 @@ def _judge(
 class _Target:
     """A distinct tree to judge, with the pushed refs whose tip it is."""
 
-    __slots__ = ("changed", "commit", "refs", "tree", "trusted")
+    __slots__ = ("base", "changed", "commit", "refs", "tree", "trusted")
 
     def __init__(self, commit: str, tree: str, refs: list[str], changed: set[str] | None,
-                 trusted: Trusted | None = None) -> None:
+                 trusted: Trusted | None = None, base: str | None = None) -> None:
+        self.base = base
         self.commit = commit
         self.tree = tree
         self.refs = refs
@@ -208,7 +215,8 @@ def hook(ctx: HookContext) -> int:
     for target in targets:
         verdict = _judge(ctx.repo, ctx.config, target.commit, target.commit, target.tree, None,
                          True, False, target.changed, ", ".join(target.refs), None,
-                         time.perf_counter(), trusted=target.trusted)
+                         time.perf_counter(), trusted=target.trusted,
+                         base=target.base or (target.trusted.base if target.trusted else None))
         if not verdict.passed:
             code = 1
     if code:
@@ -268,11 +276,12 @@ def plan_push(repo: RepoPaths, refs: Sequence[PushedRef], remote: str,
             from ossa_hooks.judge.trusted import trusted_for
 
             trusted = trusted_for(repo, config, ref.local_ref, commit)
-        changed = _changed_paths(repo, ref, commit, remote) if need_changes else None
+        base = push_base(repo, ref, commit, remote)
+        changed = _changed_paths(repo, base, commit) if need_changes else None
         key = (tree, trusted.source if trusted is not None else "")
         target = targets.get(key)
         if target is None:
-            targets[key] = _Target(commit, tree, [ref.remote_ref], changed, trusted)
+            targets[key] = _Target(commit, tree, [ref.remote_ref], changed, trusted, base)
         else:
             target.refs.append(ref.remote_ref)
             if target.changed is not None:
@@ -294,21 +303,26 @@ def changed_since(repo: RepoPaths, base: str, commit: str) -> set[str] | None:
     return set(git.split_z(proc.stdout))
 
 
-def _changed_paths(repo: RepoPaths, ref: PushedRef, commit: str, remote: str) -> set[str] | None:
-    """Paths the push of ``ref`` changes: against what the remote has, or for a new branch
-    against its merge-base with the remote's default branch; None when there is no base."""
+def push_base(repo: RepoPaths, ref: PushedRef, commit: str, remote: str) -> str | None:
+    """What the push of ``ref`` is compared with: what the remote has, or for a new branch its
+    merge-base with the remote's default branch; None when there is neither."""
     cwd = git_cwd(repo)
-    base: str | None = None
     if set(ref.remote_sha) != {"0"} and git.ok(["cat-file", "-e", f"{ref.remote_sha}^{{commit}}"],
                                                cwd):
-        base = ref.remote_sha
-    elif remote and "/" not in remote and ":" not in remote:
+        return ref.remote_sha
+    if remote and "/" not in remote and ":" not in remote:
         head = git.run(["symbolic-ref", "-q", f"refs/remotes/{remote}/HEAD"], cwd, check=False)
         if head.returncode == 0:
             mb = git.run(["merge-base", head.stdout.decode().strip(), commit], cwd, check=False)
             if mb.returncode == 0:
-                base = mb.stdout.decode().strip()
+                return mb.stdout.decode().strip()
+    return None
+
+
+def _changed_paths(repo: RepoPaths, base: str | None, commit: str) -> set[str] | None:
+    """Paths changed from ``base`` to ``commit``; None (everything) without a base."""
     if base is None:
         return None
-    proc = git.run(["diff-tree", "-r", "-z", "--name-only", "--no-renames", base, commit], cwd)
+    proc = git.run(["diff-tree", "-r", "-z", "--name-only", "--no-renames", base, commit],
+                   git_cwd(repo))
     return set(git.split_z(proc.stdout))

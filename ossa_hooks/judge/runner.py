@@ -87,6 +87,7 @@ def run_checks(
     expected: Mapping[str, float] | None = None,
     env: Environment | None = None,
     keep_going: bool = False,
+    base: str | None = None,
 ) -> dict[str, CheckResult]:
     """Run ``checks`` on ``commit`` in the gate worktree, ``jobs`` at a time, the longest
     ``expected`` first; the first failure cancels the rest unless ``keep_going``. The worktree
@@ -103,6 +104,8 @@ def run_checks(
 
     with _signals_interrupt(), gate_worktree(repo, commit) as tree:
         base_env = check_env(repo, tree, env)
+        if base:
+            base_env["OSSA_JUDGE_BASE"] = base  # what the changes are counted from
         pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="ossa-judge")
         try:
             known = expected or {}

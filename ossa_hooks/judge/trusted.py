@@ -237,7 +237,7 @@ def merge_gate(repo: RepoPaths, config: Config, branch: str, *,
     head = git.out(["rev-parse", "--verify", f"{ref}^{{commit}}"], cwd)
     trusted = trusted_for(repo, config, ref, head) or Trusted(config, "")
     verdict = judge(repo, config, ref, label=branch, trusted=trusted, quiet=quiet,
-                    stream=sys.stdout)
+                    stream=sys.stdout, base=trusted.base)
     reasons = []
     if not verdict.passed:
         failed = ", ".join(r.name for r in verdict.failed) or "checks"
