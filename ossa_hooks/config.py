@@ -177,10 +177,11 @@ SCHEMA = Obj(
                         # The project's interpreter runs its tests (judge/environment.py).
                         "tests": {"run": "python -m pytest -q", "timeout": 900.0, "env": {},
                                   "paths": [], "enabled": True, "if_configured": []},
-                        # Checks read, never write: --no-fix although a project sets fix = true.
-                        "lint": {"run": "ruff check --no-fix .", "timeout": 300.0, "env": {},
+                        # Checks read, never write: --no-fix although a project sets fix = true
+                        # (judge/ruff.py; the files changed since the base when there is one).
+                        "lint": {"run": "ossa-hooks ruff check", "timeout": 300.0, "env": {},
                                  "paths": [], "enabled": True, "if_configured": []},
-                        "format": {"run": "ruff format --check .", "timeout": 300.0, "env": {},
+                        "format": {"run": "ossa-hooks ruff format", "timeout": 300.0, "env": {},
                                    "paths": [], "enabled": True,
                                    "if_configured": ["pyproject.toml:[tool.ruff.format]",
                                                      "ruff.toml:[format]", ".ruff.toml:[format]",

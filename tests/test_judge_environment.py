@@ -97,13 +97,15 @@ def test_poetry_is_asked_for_its_environment(committed_repo: Path, tmp_path: Pat
 
 
 def test_doctor_checks_that_every_check_tool_resolves(committed_repo: Path) -> None:
-    configure(committed_repo, {"odd": {"run": "flake9 ."}, "lint": {"enabled": True}})
+    configure(committed_repo, {"odd": {"run": "flake9 ."}, "lint": {"enabled": True},
+                               "ruff": {"run": "ruff check ."}})
     res = ossa(committed_repo, "doctor")
     assert res.returncode == 1
     out = res.stdout
     assert (f"problem {committed_repo}: judge.checks.odd: flake9 is not installed (not found on "
             "PATH); install it or put it on PATH") in out
-    assert f"ok      {committed_repo}: judge.checks.lint: ruff -> " in out
+    assert f"ok      {committed_repo}: judge.checks.lint: ossa-hooks (built in)" in out
+    assert f"ok      {committed_repo}: judge.checks.ruff: ruff -> " in out
     assert f"ok      {committed_repo}: judge: environment: " in out
 
 

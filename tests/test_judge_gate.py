@@ -419,8 +419,8 @@ def test_ruff_and_bandit_come_from_beside_ossa_hooks_without_the_virtualenv_on_p
     assert res.returncode == 0, res.stderr
     venv = Path(sys.executable).parent.parent
     assert f"environment: the virtualenv ossa-hooks runs from ({venv})" in res.stderr
-    assert f"lint: ruff -> {venv / 'bin' / 'ruff'}" in res.stderr
-    assert "security: ossa-hooks -> " in res.stderr
+    assert f"lint: ossa-hooks ruff -> {venv / 'bin' / 'ruff'}" in res.stderr
+    assert f"security: ossa-hooks bandit -> {venv / 'bin' / 'bandit'}" in res.stderr
 
 
 # --- cache ---------------------------------------------------------------------------------------
@@ -643,7 +643,7 @@ def test_lint_only_reads_although_the_project_sets_ruff_fix_true(project: Path) 
                      "pkg/util.py": "import os\n\n\ndef one():\n    return 1\n"})
     res = push(project, "main")
     assert res.returncode == 1
-    assert "F401" in res.stderr and "ruff check --no-fix ." in res.stderr
+    assert "F401" in res.stderr and "$ ruff check --no-fix ." in res.stderr
     [gate] = gate_trees()
     assert (Path(gate) / "pkg" / "util.py").read_text().startswith("import os\n")  # unchanged
 

@@ -37,6 +37,15 @@ def register(sub: SubParsers) -> None:
     b.add_argument("paths", nargs="*", metavar="PATH", help="what to scan (default: .)")
     b.set_defaults(func=main_bandit)
 
+    r = sub.add_parser(
+        "ruff", help="the judge's lint and format checks: ruff, read-only",
+        description="ruff check --no-fix (check) or ruff format --check (format), on the Python "
+                    "files changed since $OSSA_JUDGE_BASE when the judge sets it, else on the "
+                    "whole tree.",
+    )
+    r.add_argument("mode", choices=("check", "format"))
+    r.set_defaults(func=main_ruff)
+
 
 def main(args: argparse.Namespace) -> int:
     import json
@@ -95,3 +104,9 @@ def main_bandit(args: argparse.Namespace) -> int:
     from ossa_hooks.judge.bandit import scan
 
     return scan(args.paths)
+
+
+def main_ruff(args: argparse.Namespace) -> int:
+    from ossa_hooks.judge.ruff import run
+
+    return run(args.mode)

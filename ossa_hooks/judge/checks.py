@@ -162,8 +162,9 @@ class Check(_Frozen):
     @property
     def base_aware(self) -> bool:
         """True for checks whose outcome depends on the base (``OSSA_JUDGE_BASE``): ossa-hooks'
-        security check counts findings in changed lines only."""
-        return self.run.split()[:2] == ["ossa-hooks", "bandit"]
+        own lint, format and security checks judge what changed since it."""
+        words = self.run.split()
+        return words[:1] == ["ossa-hooks"] and words[1:2] in (["bandit"], ["ruff"])
 
     def key_for(self, base: str | None) -> str:
         """``key``, with ``base`` for a base-aware check."""

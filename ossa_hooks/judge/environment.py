@@ -77,8 +77,12 @@ class Environment:
             program = first_program(check.run) if shell else argv[0]
             if not program:
                 continue
-            if program == "ossa-hooks":
-                exe: str | None = sys.executable + " -m ossa_hooks"
+            if program == "ossa-hooks" and argv[1:2] in (["ruff"], ["bandit"]):
+                program = f"ossa-hooks {argv[1]}"
+                exe = self.which(argv[1]) or shutil.which(argv[1], path=os.path.dirname(
+                    sys.executable))
+            elif program == "ossa-hooks":
+                exe = sys.executable + " -m ossa_hooks"
             else:
                 exe = self.which(program)
             tools.append(f"{check.name}: {program} -> {exe or 'NOT FOUND'}")

@@ -109,6 +109,8 @@ class Ui:
 def print_verdict(ui: Ui, verdict: Verdict, what: str, repo: RepoPaths,
                    from_cache: Sequence[str]) -> None:
     if verdict.cached and verdict.passed:
+        for reason in verdict.review:
+            ui.line(f"{PREFIX}: needs human review: {reason}")
         ui.line(f"{PREFIX}: {what} passed (cached verdict of tree {verdict.tree[:10]}: "
                 f"{', '.join(from_cache)})")
         return
