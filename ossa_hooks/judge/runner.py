@@ -261,7 +261,7 @@ class _Runner:
         if timed_out:
             return CheckResult(check.name, TIMEOUT, seconds, log,
                                f"killed after {check.timeout:g} s with its process group")
-        if self.stopping:
+        if self.stopping and rc != 0:  # killed when another check failed: not its failure
             return CheckResult(check.name, CANCELLED, seconds, log, self.cancel_note())
         return _interpret(check, argv, rc, seconds, log, shell)
 
