@@ -277,7 +277,10 @@ def plan_push(repo: RepoPaths, refs: Sequence[PushedRef], remote: str,
 
             trusted = trusted_for(repo, config, ref.local_ref, commit)
         base = push_base(repo, ref, commit, remote)
-        changed = _changed_paths(repo, base, commit) if need_changes else None
+        # the trusted configuration's checks decide whether paths matter, not the pusher's
+        wanted = need_changes if trusted is None else any(
+            c.paths for c in configured_checks(trusted.config))
+        changed = _changed_paths(repo, base, commit) if wanted else None
         key = (tree, trusted.source if trusted is not None else "")
         target = targets.get(key)
         if target is None:
