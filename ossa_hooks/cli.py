@@ -24,6 +24,7 @@ COMMANDS: tuple[str, ...] = (
     "trash",
     "gitignore",
     "judge",
+    "trust",
     "budget",
     "agents",
     "spawn",

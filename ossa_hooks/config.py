@@ -98,6 +98,8 @@ CHECK = Obj(
         "env": MapOf(Scalar("str")),
         "paths": ListOf(Scalar("str")),
         "enabled": Scalar("bool", default=True),
+        # judge: run only when the judged tree has one of these (FILE, or FILE:LINE-PREFIX)
+        "if_configured": ListOf(Scalar("str")),
     }
 )
 
@@ -208,19 +210,22 @@ SCHEMA = Obj(
                 "checks": MapOf(
                     CHECK,
                     default={
-                        "tests": {"run": "pytest -q", "timeout": 900.0, "env": {}, "paths": [],
-                                  "enabled": True},
-                        "lint": {"run": "ruff check .", "timeout": 300.0, "env": {}, "paths": [],
-                                 "enabled": True},
-                        "security": {
-                            "run": "bandit -q -r . -x ./tests,./.worktrees,./.venv,./venv"
-                                   " -f custom --msg-template"
-                                   " '{relpath}:{line}: {test_id} [{severity}] {msg}'",
-                            "timeout": 600.0,
-                            "env": {},
-                            "paths": [],
-                            "enabled": True,
-                        },
+                        # The project's interpreter runs its tests (judge/environment.py).
+                        "tests": {"run": "python -m pytest -q", "timeout": 900.0, "env": {},
+                                  "paths": [], "enabled": True, "if_configured": []},
+                        # Checks read, never write: --no-fix although a project sets fix = true
+                        # (judge/ruff.py; the files changed since the base when there is one).
+                        "lint": {"run": "ossa-hooks ruff check", "timeout": 300.0, "env": {},
+                                 "paths": [], "enabled": True, "if_configured": []},
+                        "format": {"run": "ossa-hooks ruff format", "timeout": 300.0, "env": {},
+                                   "paths": [], "enabled": True,
+                                   "if_configured": ["pyproject.toml:[tool.ruff.format]",
+                                                     "ruff.toml:[format]", ".ruff.toml:[format]",
+                                                     ".pre-commit-config.yaml:- id: ruff-format"]},
+                        # bandit with the project's own configuration, else medium severity and
+                        # up with B101 skipped in test files (judge/bandit.py).
+                        "security": {"run": "ossa-hooks bandit", "timeout": 600.0, "env": {},
+                                     "paths": [], "enabled": True, "if_configured": []},
                     },
                 ),
             }

@@ -79,6 +79,7 @@ CHECKS: tuple[Check, ...] = (
     Check("lifecycle", "repository", "ossa_hooks.worktree.safety:doctor_check",
           "ossa_hooks.worktree.safety:doctor_fix"),
     Check("watch", "repository", "ossa_hooks.backup.watch:doctor_check"),
+    Check("judge-tools", "worktree", "ossa_hooks.judge.environment:doctor_check"),
 )
 
 

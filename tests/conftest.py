@@ -72,10 +72,16 @@ def _isolated_git(tmp_path_factory: pytest.TempPathFactory,
     for key in list(os.environ):
         if key.startswith(("GIT_", "OSSA_")) or key in ("SKIP", "PRE_COMMIT"):
             monkeypatch.delenv(key)
+    # An activated virtualenv (CI's .ci/run activates one) would be "the active virtualenv"
+    # to the judge: tests that want one set it themselves.
+    monkeypatch.delenv("VIRTUAL_ENV", raising=False)
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(gitconfig))
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    # Repository-supplied commands (judge checks...) are approved: tests of ossa_hooks.trust
+    # remove this to see the question.
+    monkeypatch.setenv("OSSA_HOOKS_TRUST_ALL", "1")
 
 
 @pytest.fixture

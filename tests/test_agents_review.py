@@ -29,6 +29,7 @@ judge:
     tests: {enabled: false}
     lint: {enabled: false}
     security: {enabled: false}
+    format: {enabled: false}
     nobroken:
       run: test ! -e broken.txt
       timeout: 60

@@ -73,8 +73,8 @@ def test_check_entries_merge_with_the_defaults() -> None:
     data = config.parse("judge:\n  checks:\n    lint:\n      enabled: false\n", "x")
     checks = data["judge"]["checks"]
     assert checks["lint"]["enabled"] is False
-    assert checks["lint"]["run"] == "ruff check ."
-    assert set(checks) == {"tests", "lint", "security"}
+    assert checks["lint"]["run"] == "ossa-hooks ruff check"
+    assert set(checks) == {"tests", "lint", "format", "security"}
 
 
 def test_skip_parsing() -> None:

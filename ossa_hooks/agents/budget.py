@@ -423,6 +423,15 @@ def escalate(
     command = config.get("budget.escalate_command")
     rc: int | None = None
     if command:
+        from ossa_hooks import trust
+        from ossa_hooks.errors import OssaError
+
+        try:  # a repository-supplied command runs only once the user approved it
+            trust.require_trusted(repo, trust.ESCALATE, [str(command)])
+        except OssaError as e:
+            print(f"ossa-hooks: {e.message}", file=sys.stderr)
+            command = None
+    if command:
         env = git.no_git_env()
         env.update({
             "OSSA_ESCALATION_REASON": reason,

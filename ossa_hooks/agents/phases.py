@@ -258,18 +258,27 @@ class Runner:
 
     def _judge(self, round_: int) -> Outcome:
         from ossa_hooks.judge import gate as judge_mod
-        verdict = judge_mod.judge(git.repo_paths(self.worktree), self.config, rev="HEAD",
-                                  quiet=True)
+        from ossa_hooks.judge.trusted import trusted_for
+
+        repo = git.repo_paths(self.worktree)
+        # The agent's own worktree configuration never judges its work: its base's does.
+        ref = git.run(["symbolic-ref", "-q", "HEAD"], self.worktree, check=False)
+        trusted = trusted_for(repo, self.config, ref.stdout.decode().strip(),
+                              git.out(["rev-parse", "HEAD"], self.worktree))
+        verdict = judge_mod.judge(repo, self.config, rev="HEAD", quiet=True, trusted=trusted)
         checks = [{"name": r.name, "status": r.status, "seconds": round(r.seconds, 2),
                    "log": r.log, "note": r.note} for r in verdict.results]
         failed = [r.name for r in verdict.results if r.status not in ("passed", "skipped")]
         note = "passed" + (" (cached)" if verdict.cached else "") if verdict.passed else (
             f"failed: {', '.join(failed)}")
+        if verdict.review:
+            note += "; needs human review: " + "; ".join(verdict.review)
         record.add(self.repo, branch=self.task.branch, task=self.task.name, kind="judge",
                    workflow=self.wf.id, phase="4_judge", text=note,
                    detail={"tree": verdict.tree, "checks": checks})
         return ("passed" if verdict.passed else "failed", 0, note,
-                {"passed": verdict.passed, "tree": verdict.tree, "checks": checks})
+                {"passed": verdict.passed, "tree": verdict.tree, "checks": checks,
+                 "needs_review": list(verdict.review)})
 
     def _learn(self, round_: int) -> Outcome:
         files = git.split_z(git.run(["diff", "-z", "--name-only", self.wf.base_commit, "HEAD"],

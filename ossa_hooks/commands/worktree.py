@@ -51,13 +51,19 @@ def register(sub: SubParsers) -> None:
         "cleanup",
         help="snapshot, merge agents/AGENT/TASK into the integration branch, remove the worktree",
         description="REPO defaults to the repository's folder name.",
-        usage="%(prog)s [-h] [--no-merge] [--force] [REPO] AGENT TASK",
+        usage="%(prog)s [-h] [--no-merge] [--force] [--accept-config-change] [--no-gate]"
+              " [REPO] AGENT TASK",
     )
     cl.add_argument("names", nargs="+", metavar="NAME", help=_NAMES)
     cl.add_argument("--no-merge", action="store_true",
                     help="remove without merging (the branch is kept unless already merged)")
     cl.add_argument("--force", action="store_true",
                     help="proceed with uncommitted changes (they are snapshotted first)")
+    cl.add_argument("--accept-config-change", action="store_true",
+                    help="merge although the branch needs human review (it changes the gate's"
+                    " configuration, deletes or skips tests, adds # noqa / # nosec)")
+    cl.add_argument("--no-gate", action="store_true",
+                    help="merge without the judge, the review marks or the workflow's review")
     cl.set_defaults(func=main_cleanup)
 
     ad = wsub.add_parser(
@@ -166,7 +172,8 @@ def main_cleanup(args: argparse.Namespace) -> int:
 
     repo_name, agent, task = _names(args.names)
     repo, cfg = _context()
-    return cleanup(repo, cfg, repo_name, agent, task, merge=not args.no_merge, force=args.force)
+    return cleanup(repo, cfg, repo_name, agent, task, merge=not args.no_merge, force=args.force,
+                   gate=not args.no_gate, accept_config_change=args.accept_config_change)
 
 
 def main_adopt(args: argparse.Namespace) -> int:

@@ -1,6 +1,9 @@
-"""Running the judge's checks: a temporary detached worktree of the judged commit, a thread
-pool of up to ``judge.jobs`` checks, each in its own process group (killed whole at its
-timeout or on Ctrl-C), its output in a log file, an environment without git's hook variables.
+"""Running the judge's checks: the repository's gate worktree checked out detached at the
+judged commit (reused from one judgement to the next, so bytecode and tool caches survive), a
+thread pool of up to ``judge.jobs`` checks, each in its own process group (killed whole at its
+timeout, on Ctrl-C, or when another check failed first), its output in a log file, the
+project's environment without git's hook variables. Checks only read: a check that changed
+tracked files fails, naming them.
 """
 
 from __future__ import annotations
@@ -15,13 +18,13 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ossa_hooks import git
-from ossa_hooks.judge.gate import FAILED
-from ossa_hooks.judge.gate import MISSING
-from ossa_hooks.judge.gate import PASSED
-from ossa_hooks.judge.gate import TIMEOUT
-from ossa_hooks.judge.gate import CheckResult
-from ossa_hooks.judge.gate import git_cwd
-from ossa_hooks.judge.gate import tail_lines
+from ossa_hooks.judge.checks import CANCELLED
+from ossa_hooks.judge.checks import FAILED
+from ossa_hooks.judge.checks import MISSING
+from ossa_hooks.judge.checks import PASSED
+from ossa_hooks.judge.checks import TIMEOUT
+from ossa_hooks.judge.checks import CheckResult
+from ossa_hooks.judge.ui import tail_lines
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -30,8 +33,12 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from ossa_hooks.git import RepoPaths
-    from ossa_hooks.judge.gate import Check
-    from ossa_hooks.judge.gate import Ui
+    from ossa_hooks.judge.checks import Check
+    from ossa_hooks.judge.environment import Environment
+    from ossa_hooks.judge.ui import Ui
+
+# Checks that took less than this the last time start first (see run_checks).
+QUICK_S = 1.0
 
 # After SIGTERM, how long a timed-out check's process group may take to exit before SIGKILL.
 KILL_GRACE_S = 2.0
@@ -67,8 +74,6 @@ _SHELL_WORDS = frozenset({
     "exit", "return", "trap", "wait", "umask", "ulimit", "read", "shift", "type",
 })
 
-# Content-derived mtimes start here (2000-01-01); a blob id's first 7 hex digits add < 9 years.
-_MTIME_EPOCH = 946_684_800
 
 
 def run_checks(
@@ -80,77 +85,154 @@ def run_checks(
     logs: str,
     run_id: str,
     expected: Mapping[str, float] | None = None,
+    env: Environment | None = None,
+    keep_going: bool = False,
+    base: str | None = None,
 ) -> dict[str, CheckResult]:
-    """Run ``checks`` on ``commit`` in a temporary worktree, ``jobs`` at a time, the longest
-    ``expected`` first; the worktree is removed afterwards, also when interrupted (Ctrl-C,
-    SIGTERM, SIGHUP)."""
+    """Run ``checks`` on ``commit`` in the gate worktree, ``jobs`` at a time, the longest
+    ``expected`` first; the first failure cancels the rest unless ``keep_going``. The worktree
+    stays for the next judgement; a judgement interrupted (Ctrl-C, SIGTERM, SIGHUP) kills its
+    checks, and the next one resets the worktree."""
     from concurrent.futures import FIRST_COMPLETED
     from concurrent.futures import ThreadPoolExecutor
     from concurrent.futures import wait
 
     os.makedirs(logs, exist_ok=True)
-    runner = _Runner()
+    runner = _Runner(env)
     results: dict[str, CheckResult] = {}
-    with _signals_interrupt(), _temp_folder(repo) as tmp:
-        # Named after its folder, so its entry in .git/worktrees/ is unique per slot.
-        tree = tmp / tmp.name
+    from ossa_hooks.judge.worktree import gate_worktree
+
+    with _signals_interrupt(), gate_worktree(repo, commit) as tree:
+        base_env = check_env(repo, tree, env)
+        if base:
+            base_env["OSSA_JUDGE_BASE"] = base  # what the changes are counted from
+        pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="ossa-judge")
         try:
-            _add_worktree(repo, tree, commit)
-            _stable_mtimes(repo, commit, tree)
-            base_env = check_env(repo, tree)
-            pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="ossa-judge")
-            try:
-                known = expected or {}
-                order = sorted(checks, key=lambda c: -known.get(c.name, float("inf")))
-                futures = {
-                    pool.submit(runner.run, c, tree, base_env,
-                                os.path.join(logs, f"judge-{run_id}-{c.name}.log"))
-                    for c in order
-                }
-                ui.start([c.name for c in checks], runner.started)
-                pending = futures
-                while pending:
-                    done, pending = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
-                    for fut in done:
-                        result = fut.result()
-                        results[result.name] = result
-                        ui.finished(result)
-                    ui.refresh()
-            finally:
-                runner.stop()
-                pool.shutdown(wait=True, cancel_futures=True)
-                ui.close()
+            known = expected or {}
+            # Checks known to take under QUICK_S first (a failure there cancels the rest at
+            # once), then the longest first, so a short check never delays a long one.
+            def rank(c: Check) -> tuple[bool, float]:
+                took = known.get(c.name, float("inf"))
+                return took >= QUICK_S, -took
+
+            order = sorted(checks, key=rank)
+            futures = {
+                pool.submit(runner.run, c, tree, base_env,
+                            os.path.join(logs, f"judge-{run_id}-{c.name}.log"))
+                for c in order
+            }
+            ui.start([c.name for c in checks], runner.started)
+            pending = futures
+            while pending:
+                done, pending = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    result = fut.result()
+                    results[result.name] = result
+                    ui.finished(result)
+                    if not result.ok and result.status != CANCELLED and not keep_going \
+                            and not runner.stopping:
+                        runner.stop(cancel=result.name)
+                ui.refresh()
         finally:
-            with _signals_ignored():
-                _remove_worktree(repo, tree, tmp)
+            runner.stop()
+            pool.shutdown(wait=True, cancel_futures=True)
+            ui.close()
+        for name, result in _modified_by(repo, tree, checks, runner.windows).items():
+            results[name] = result
+    for check in checks:  # never started: cancelled before the pool reached them
+        if check.name not in results:
+            results[check.name] = CheckResult(check.name, CANCELLED, 0.0, None,
+                                              runner.cancel_note())
     return results
+
+
+def _modified_by(repo: RepoPaths, tree: Path, checks: Sequence[Check],
+                 windows: Mapping[str, tuple[float, float, str | None]]
+                 ) -> dict[str, CheckResult]:
+    """Checks that changed tracked files of the worktree, as failed results naming the files.
+
+    A file is blamed on the checks that were running when it was last written (its mtime);
+    when none was (or the file is gone), on every check that ran."""
+    proc = git.run(["status", "--porcelain", "-z", "--untracked-files=no",
+                    "--ignore-submodules"], tree, check=False)
+    changed = [item[3:] for item in git.split_z(proc.stdout) if len(item) > 3]
+    if not changed:
+        return {}
+    blamed: dict[str, list[str]] = {}
+    for path in changed:
+        try:
+            mtime = os.stat(tree / path).st_mtime
+        except OSError:
+            mtime = None
+        names = [n for n, (start, end, _) in windows.items()
+                 if mtime is not None and start - 1.0 <= mtime <= end + 1.0]
+        for name in names or list(windows):
+            blamed.setdefault(name, []).append(path)
+    out = {}
+    for name, paths in blamed.items():
+        start, end, log = windows[name]
+        shown = ", ".join(paths[:10]) + (f" and {len(paths) - 10} more" if len(paths) > 10 else "")
+        others = sorted(n for n, p in blamed.items() if n != name and set(p) & set(paths))
+        during = f" (while {', '.join(others)} also ran)" if others else ""
+        out[name] = CheckResult(name, FAILED, end - start, log,
+                                f"modified tracked files{during}: {shown}; checks must only "
+                                f"read (e.g. ruff check --no-fix)")
+    return out
 
 
 class _Runner:
     """Runs checks from pool threads; remembers their processes so they can all be killed."""
 
-    def __init__(self) -> None:
+    def __init__(self, env: Environment | None = None) -> None:
+        self.env = env
         self.lock = threading.Lock()
         self.procs: set[subprocess.Popen[bytes]] = set()
         self.stopping = False
+        self.cancelled_by: str | None = None
         self.started: dict[str, float] = {}
+        # name -> (wall-clock start, wall-clock end, log): what ran when, for _modified_by
+        self.windows: dict[str, tuple[float, float, str | None]] = {}
+
+    def cancel_note(self) -> str:
+        if self.cancelled_by:
+            return f"cancelled: {self.cancelled_by} failed first (--keep-going runs every check)"
+        return "interrupted"
+
+    def resolve(self, check: Check, env: Mapping[str, str], tree: Path
+                ) -> tuple[list[str], bool, str | None, str | None]:
+        """(argv, uses_shell, program, executable): ``ossa-hooks`` is this installation,
+        ``python`` the project's interpreter, anything else looked up on the checks' PATH."""
+        import sys
+
+        argv, shell = command_argv(check.run)
+        program = first_program(check.run) if shell else argv[0]
+        if program == "ossa-hooks" and not shell:
+            return [sys.executable, "-m", "ossa_hooks", *argv[1:]], False, program, sys.executable
+        exe = None
+        if program:
+            if self.env is not None and os.sep not in program:
+                exe = self.env.which(program)
+            else:
+                exe = _which(program, env.get("PATH", ""), tree)
+        if not shell and exe:
+            argv = [exe, *argv[1:]]
+        return argv, shell, program, exe
 
     def run(self, check: Check, tree: Path, base_env: Mapping[str, str], log: str) -> CheckResult:
         env = {**base_env, **check.env}
-        argv, shell = command_argv(check.run)
-        program = first_program(check.run) if shell else argv[0]
-        exe = _which(program, env.get("PATH", ""), tree) if program else None
+        if self.stopping:
+            return CheckResult(check.name, CANCELLED, 0.0, None, self.cancel_note())
+        argv, shell, program, exe = self.resolve(check, env, tree)
         if program and exe is None:
             return CheckResult(check.name, MISSING, 0.0, None, missing_note(program))
-        if not shell and exe:
-            argv = [exe, *argv[1:]]
         start = time.perf_counter()
+        wall_start = time.time()
         with open(log, "wb") as out:
             out.write(f"$ {check.run}\n".encode())
             out.flush()
             with self.lock:
                 if self.stopping:
-                    return CheckResult(check.name, FAILED, 0.0, log, "interrupted")
+                    return CheckResult(check.name, CANCELLED, 0.0, log, self.cancel_note())
                 proc = subprocess.Popen(
                     argv, cwd=tree, env=env, stdin=subprocess.DEVNULL, stdout=out,
                     stderr=subprocess.STDOUT, start_new_session=True,
@@ -170,21 +252,23 @@ class _Runner:
                 _kill_group(proc, signal.SIGKILL)
                 rc = proc.wait()
             finally:
-                # Whatever the check left behind (a server its tests started) goes with it:
-                # the worktree it runs in is about to be removed.
+                # Whatever the check left behind (a server its tests started) goes with it.
                 _kill_group(proc, signal.SIGKILL)
                 with self.lock:
                     self.procs.discard(proc)
+                    self.windows[check.name] = (wall_start, time.time(), log)
         seconds = time.perf_counter() - start
         if timed_out:
             return CheckResult(check.name, TIMEOUT, seconds, log,
                                f"killed after {check.timeout:g} s with its process group")
-        if self.stopping:
-            return CheckResult(check.name, FAILED, seconds, log, "interrupted")
+        if self.stopping and rc != 0:  # killed when another check failed: not its failure
+            return CheckResult(check.name, CANCELLED, seconds, log, self.cancel_note())
         return _interpret(check, argv, rc, seconds, log, shell)
 
-    def stop(self) -> None:
+    def stop(self, cancel: str | None = None) -> None:
         with self.lock:
+            if not self.stopping:
+                self.cancelled_by = cancel
             self.stopping = True
             procs = list(self.procs)
         for proc in procs:
@@ -198,7 +282,7 @@ def _interpret(check: Check, argv: Sequence[str], rc: int, seconds: float, log: 
     if rc == 5 and "pytest" in check.run:
         return CheckResult(check.name, PASSED, seconds, log, "no tests collected (pytest exit 5)")
     tail = tail_lines(log, 5)
-    if shell and rc == 127:
+    if rc == 127:
         last = tail[-1] if tail else "command not found"
         return CheckResult(check.name, MISSING, seconds, log, f"{last.strip()} "
                            f"(install it, or fix judge.checks.{check.name}.run)")
@@ -206,7 +290,10 @@ def _interpret(check: Check, argv: Sequence[str], rc: int, seconds: float, log: 
     if len(argv) >= 3 and argv[1] == "-m" and any(
         f"No module named {argv[2]}" in line for line in tail
     ):
-        return CheckResult(check.name, MISSING, seconds, log, missing_note(argv[2]))
+        hint = INSTALL_HINTS.get(argv[2], f"pip install {argv[2]}").removeprefix("pip ")
+        return CheckResult(check.name, MISSING, seconds, log,
+                           f"{argv[2]} is not installed for {argv[0]} (the project's "
+                           f"interpreter); install it: {argv[0]} -m pip {hint}")
     if rc < 0:
         return CheckResult(check.name, FAILED, seconds, log, f"killed by signal {-rc}")
     return CheckResult(check.name, FAILED, seconds, log, f"exit {rc}")
@@ -279,15 +366,19 @@ def _which(program: str, path: str, cwd: Path) -> str | None:
     return shutil.which(program, path=path)
 
 
-def check_env(repo: RepoPaths, tree: Path) -> dict[str, str]:
-    """The checks' environment: no GIT_* variables of the hook (they would point git inside a
-    check at the pushing worktree), and the judged tree first on the import path so tests
-    import the pushed code even when the project is installed in editable mode.
+def check_env(repo: RepoPaths, tree: Path, environment: Environment | None = None
+              ) -> dict[str, str]:
+    """The checks' environment: the project's (``environment``: its PATH and VIRTUAL_ENV), no
+    GIT_* variables of the hook (they would point git inside a check at the pushing worktree),
+    and the judged tree first on the import path so tests import the pushed code even when the
+    project is installed in editable mode.
 
     Compiled Python files go to a cache in the state folder: with the worktree's stable path
-    and content-derived mtimes (``_stable_mtimes``) they stay valid from one judgement to the
+    and content-derived mtimes (``judge.worktree``) they stay valid from one judgement to the
     next, so a fresh checkout does not pay for compiling every module again."""
     env = git.no_git_env()
+    if environment is not None:
+        env = environment.apply(env)
     env.setdefault("PYTHONPYCACHEPREFIX", os.path.join(repo.state_dir_str, "judge-pycache"))
     front = [str(tree)]
     if (tree / "src").is_dir():
@@ -300,107 +391,11 @@ def check_env(repo: RepoPaths, tree: Path) -> dict[str, str]:
     return env
 
 
-# --- the temporary worktree -----------------------------------------------------------------
-
-
-def _add_worktree(repo: RepoPaths, tree: Path, commit: str) -> None:
-    # No hooks in the throwaway worktree: post-checkout would run ours (or anyone's).
-    args = ["-c", "core.hooksPath=/dev/null", "worktree", "add", "--detach", "--quiet",
-            str(tree), commit]
-    for attempt in range(3):
-        try:
-            git.run(args, git_cwd(repo))
-            return
-        except git.GitError:
-            # `git worktree add` reads every entry of .git/worktrees/, and one that another
-            # judge is creating at that moment makes it fail ("failed to read ...commondir").
-            if attempt == 2:
-                raise
-            import shutil
-
-            shutil.rmtree(tree, ignore_errors=True)
-            git.run(["worktree", "prune"], git_cwd(repo), check=False)
-            time.sleep(0.1 * (attempt + 1))
-
-
-def _stable_mtimes(repo: RepoPaths, commit: str, tree: Path) -> None:
-    """Give each ``.py`` file an mtime derived from its blob id. Python validates a cached
-    ``.pyc`` by source mtime and size, so unchanged files keep their compiled form across
-    checkouts, and a changed file (new blob, new mtime) is recompiled."""
-    out = git.run(["ls-tree", "-r", "-z", "--full-tree", commit], git_cwd(repo)).stdout
-    base = os.fsencode(tree)
-    for entry in out.split(b"\0"):
-        meta, _, path = entry.partition(b"\t")
-        parts = meta.split()
-        if not path.endswith(b".py") or len(parts) != 3 or parts[1] != b"blob":
-            continue
-        stamp = _MTIME_EPOCH + int(parts[2][:7], 16)
-        try:
-            os.utime(os.path.join(base, path), (stamp, stamp), follow_symlinks=False)
-        except OSError:
-            pass
-
-
-@contextmanager
-def _temp_folder(repo: RepoPaths) -> Iterator[Path]:
-    """The temporary folder of one judgement, removed by the caller.
-
-    Its path is stable (``$TMPDIR/ossa-judge-REPOKEY-SLOT``, slot 0 unless judges of the same
-    repository run at once, each slot held with a lock) so that cached compiled files stay
-    valid. A folder left by a judge that was killed is cleared first."""
-    import fcntl
-    import hashlib
-    import shutil
-    import tempfile
-
-    locks = os.path.join(repo.state_dir_str, "judge-slots")
-    os.makedirs(locks, exist_ok=True)
-    key = hashlib.sha256(os.fsencode(repo.common_dir_str)).hexdigest()[:12]
-    for slot in range(32):
-        fd = os.open(os.path.join(locks, f"{slot}.lock"), os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            os.close(fd)
-            continue
-        try:
-            folder = Path(tempfile.gettempdir()) / f"ossa-judge-{key}-{slot}"
-            if os.path.lexists(folder):
-                if folder.is_symlink() or folder.lstat().st_uid != os.getuid():
-                    folder = Path(tempfile.mkdtemp(prefix="ossa-judge-"))
-                else:
-                    shutil.rmtree(folder, ignore_errors=True)
-                    git.run(["worktree", "prune"], git_cwd(repo), check=False)
-            if not folder.exists():
-                try:
-                    folder.mkdir(mode=0o700)
-                except FileExistsError:
-                    folder = Path(tempfile.mkdtemp(prefix="ossa-judge-"))
-            yield folder
-        finally:
-            os.close(fd)  # releases the slot's lock
-        return
-    yield Path(tempfile.mkdtemp(prefix="ossa-judge-"))
-
-
 def _kill_group(proc: subprocess.Popen[bytes], sig: int) -> None:
     try:
         os.killpg(proc.pid, sig)
     except (ProcessLookupError, PermissionError):
         pass
-
-
-def _remove_worktree(repo: RepoPaths, tree: Path, tmp: Path) -> None:
-    import shutil
-
-    cwd = git_cwd(repo)
-    removed = git.run(["worktree", "remove", "--force", "--force", str(tree)], cwd,
-                      check=False).returncode == 0
-    shutil.rmtree(tmp, ignore_errors=True)
-    if not removed:
-        # Interrupted before or during `worktree add`, or `remove` failed: the folder is gone
-        # now, so prune drops its administrative entry.
-        git.run(["worktree", "prune"], cwd, check=False)
 
 
 @contextmanager
@@ -422,7 +417,7 @@ def _signals_interrupt() -> Iterator[None]:
 
 
 @contextmanager
-def _signals_ignored() -> Iterator[None]:
+def signals_ignored() -> Iterator[None]:
     """A second Ctrl-C must not leave the temporary worktree behind half-removed."""
     if threading.current_thread() is not threading.main_thread():
         yield

@@ -59,10 +59,13 @@ def cleanup(
     force: bool = False,
     interactive: bool | None = None,
     echo: Echo = print,
+    gate: bool = True,
+    accept_config_change: bool = False,
 ) -> int:
     """Snapshot, merge ``agents/AGENT/TASK`` back, move its worktree to the trash and delete
     its branch (when another branch holds its tip). One lifecycle per repository at a time;
-    a worktree in use is never touched."""
+    a worktree in use is never touched. The merge waits for the judge's merge gate
+    (``judge.trusted.enforce_merge_gate``) unless not ``gate``."""
     start = time.perf_counter()
     validate_name("AGENT", agent)
     validate_name("TASK", task)
@@ -91,7 +94,8 @@ def cleanup(
                 if wt is not None and present else contextlib.nullcontext())
         with held:
             merged_into = _cleanup_locked(repo, config, wt, branch, agent, task, merge=merge,
-                                          force=force, echo=echo, start=start)
+                                          force=force, echo=echo, start=start, gate=gate,
+                                          accept_config_change=accept_config_change)
     _offer_snapshot_prune(repo, interactive, echo)
     _audit(repo, "cleanup", 0, start, {"branch": branch, "merged_into": merged_into,
                                        "path": str(wt.path) if wt else None})
@@ -100,7 +104,8 @@ def cleanup(
 
 def _cleanup_locked(repo: RepoPaths, config: Config, wt: AgentWorktree | None, branch: str,
                     agent: str, task: str, *, merge: bool, force: bool, echo: Echo,
-                    start: float) -> str | None:
+                    start: float, gate: bool = True,
+                    accept_config_change: bool = False) -> str | None:
     cwd = _cwd(repo)
     if wt is not None and not wt.missing and wt.path.is_dir():
         saved: str | None = None
@@ -127,6 +132,10 @@ def _cleanup_locked(repo: RepoPaths, config: Config, wt: AgentWorktree | None, b
     base = _trusted_base(repo, config, branch)
     merged_into: str | None = None
     if merge:
+        from ossa_hooks.judge.trusted import enforce_merge_gate
+
+        enforce_merge_gate(repo, config, branch, gate=gate,
+                           accept_config_change=accept_config_change, echo=echo)
         try:
             result = merge_back(repo, config, branch, base)
         except MergeConflict as e:

@@ -1,0 +1,46 @@
+"""``ossa-hooks ruff check|format``, the judge's read-only lint and format checks."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from conftest import commit_files
+from conftest import git
+from conftest import ossa
+
+UNUSED = "import os\n\n\ndef one():\n    return 1\n"
+
+
+def test_never_fixes_although_the_project_says_fix_true(committed_repo: Path) -> None:
+    commit_files(committed_repo, {"pyproject.toml": "[tool.ruff]\nfix = true\n",
+                                  "pkg/util.py": UNUSED})
+    res = ossa(committed_repo, "ruff", "check")
+    assert res.returncode == 1
+    assert res.stdout.startswith("$ ruff check --no-fix .\n")
+    assert "F401" in res.stdout
+    assert (committed_repo / "pkg" / "util.py").read_text() == UNUSED
+
+
+def test_with_a_base_only_the_files_the_push_changes_are_checked(committed_repo: Path) -> None:
+    commit_files(committed_repo, {"old.py": UNUSED})  # there before: not this push's business
+    base = git(committed_repo, "rev-parse", "HEAD").stdout.strip()
+    env = {**os.environ, "OSSA_JUDGE_BASE": base}
+    res = ossa(committed_repo, "ruff", "check", env=env)
+    assert res.returncode == 0
+    assert res.stdout == f"ruff check: no Python file changed since {base[:10]}\n"
+    commit_files(committed_repo, {"new.py": "x = 1\n"})
+    res = ossa(committed_repo, "ruff", "check", env=env)
+    assert res.returncode == 0, res.stdout
+    assert res.stdout.startswith(f"$ ruff check --no-fix (1 file(s) changed since {base[:10]})")
+    commit_files(committed_repo, {"new.py": UNUSED})
+    res = ossa(committed_repo, "ruff", "check", env=env)
+    assert res.returncode == 1 and "new.py:1:8" in res.stdout and "old.py" not in res.stdout
+    assert ossa(committed_repo, "ruff", "check").returncode == 1  # no base: the whole tree
+
+
+def test_format_checks_and_never_writes(committed_repo: Path) -> None:
+    commit_files(committed_repo, {"x.py": "x = [1,2]\n"})
+    res = ossa(committed_repo, "ruff", "format")
+    assert res.returncode == 1 and "would be reformatted" in res.stdout
+    assert (committed_repo / "x.py").read_text() == "x = [1,2]\n"
