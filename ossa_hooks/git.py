@@ -516,3 +516,20 @@ def hook_repo_paths() -> RepoPaths:
     except OSError:
         return repo_paths()
     return RepoPaths(cwd, os.path.normpath(git_dir), common, False)
+
+
+def admin_dir(worktree: str | os.PathLike[str]) -> str | None:
+    """A linked worktree's admin folder in the common dir, from its ``.git`` file; None for
+    anything else (the main worktree's ``.git`` folder, nothing, or a symlinked ``.git`` file,
+    which is never followed)."""
+    dot_git = os.path.join(worktree, ".git")
+    if os.path.islink(dot_git):
+        return None
+    try:
+        with open(dot_git, encoding="utf-8", errors="surrogateescape") as f:
+            line = f.read(4096).strip()
+    except OSError:  # a folder (the main worktree), or nothing
+        return None
+    if not line.startswith("gitdir: "):
+        return None
+    return os.path.normpath(os.path.join(os.fspath(worktree), line[len("gitdir: "):]))

@@ -85,18 +85,9 @@ def _read_meta(where: Path) -> Entry | None:
 
 
 def admin_dir(worktree: Path) -> Path | None:
-    """A linked worktree's record in the common dir, from its ``.git`` file (None otherwise)."""
-    dotgit = worktree / ".git"
-    try:
-        if dotgit.is_symlink() or not dotgit.is_file():
-            return None
-        line = dotgit.read_text(encoding="utf-8", errors="surrogateescape").strip()
-    except OSError:
-        return None
-    if not line.startswith("gitdir: "):
-        return None
-    admin = Path(line[len("gitdir: "):])
-    return admin if admin.is_absolute() else (worktree / admin).resolve()
+    """A linked worktree's record in the common dir (``git.admin_dir``), as a Path."""
+    found = git.admin_dir(worktree)
+    return Path(found) if found is not None else None
 
 
 # --- put ----------------------------------------------------------------------------------

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import os
 
+from ossa_hooks import git
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from ossa_hooks.doctor import Finding
@@ -56,19 +58,6 @@ class Adopted:
 # --- records ------------------------------------------------------------------------------------
 
 
-def admin_dir(worktree: str | os.PathLike[str]) -> str | None:
-    """A linked worktree's admin folder, from its ``.git`` file (None for anything else)."""
-    dot_git = os.path.join(worktree, ".git")
-    try:
-        with open(dot_git, encoding="utf-8", errors="surrogateescape") as f:
-            line = f.read(4096).strip()
-    except OSError:  # a folder (the main worktree), or nothing
-        return None
-    if not line.startswith("gitdir: "):
-        return None
-    return os.path.normpath(os.path.join(os.fspath(worktree), line[len("gitdir: "):]))
-
-
 def record_path(git_dir: str) -> str:
     """Where the adoption record of the worktree whose git dir is ``git_dir`` lives."""
     return os.path.join(git_dir, RECORD)
@@ -93,7 +82,7 @@ def read_git_dir(git_dir: str) -> Adopted | None:
 
 def read(worktree: str | os.PathLike[str]) -> Adopted | None:
     """The adoption record of ``worktree``, if it was adopted."""
-    admin = admin_dir(worktree)
+    admin = git.admin_dir(worktree)
     return read_git_dir(admin) if admin is not None else None
 
 
@@ -124,7 +113,7 @@ def _write(git_dir: str, record: Adopted) -> None:
 
 def forget(worktree: str | os.PathLike[str]) -> bool:
     """Drop the adoption record of ``worktree``; False when there was none."""
-    admin = admin_dir(worktree)
+    admin = git.admin_dir(worktree)
     if admin is None:
         return False
     try:
@@ -200,7 +189,7 @@ def adopt(repo: RepoPaths, path: str | os.PathLike[str], *, agent: str | None = 
     if entry is None:
         raise OssaError(f"{target} is not a worktree of this repository: `git worktree list`"
                         " shows them")
-    admin = admin_dir(target)
+    admin = git.admin_dir(target)
     if admin is None or not os.path.isdir(admin):
         raise OssaError(f"{target} is the main worktree: only linked worktrees can be an"
                         " agent's")

@@ -232,17 +232,8 @@ def all_leases(repo: RepoPaths) -> list[Lease]:
 
 def _admin_dir(worktree: Path) -> Path | None:
     """A linked worktree's admin folder in the common dir (None for the main worktree)."""
-    dotgit = worktree / ".git"
-    try:
-        if dotgit.is_dir() or not dotgit.is_file():
-            return None
-        line = dotgit.read_text(encoding="utf-8", errors="surrogateescape").strip()
-    except OSError:
-        return None
-    if not line.startswith("gitdir: "):
-        return None
-    admin = Path(line[len("gitdir: "):])
-    return admin if admin.is_absolute() else (worktree / admin).resolve()
+    found = git.admin_dir(worktree)
+    return Path(found) if found is not None else None
 
 
 def git_dir_of(worktree: Path) -> Path:
