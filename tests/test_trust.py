@@ -108,3 +108,51 @@ def test_on_a_terminal_the_user_is_asked(committed_repo: Path, tmp_path: Path) -
         assert asked.rstrip().endswith("Run them? [y/N]")
         assert proc.returncode == code, err
     assert judge(clone).returncode == 0  # remembered
+
+
+def _no_tty(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    exe = Path(sys.executable).with_name("ossa-hooks")
+    return subprocess.run([str(exe), *args], cwd=cwd, capture_output=True, text=True,
+                          start_new_session=True, check=False)
+
+
+def test_an_agent_specs_command_runs_only_once_approved(committed_repo: Path,
+                                                         tmp_path: Path) -> None:
+    """An agent spec is a file in the repository: the program it names runs only after the
+    user approved it (`ossa-hooks trust`), and again only after a change is approved."""
+    marker = tmp_path / "ran"
+    script = tmp_path / "agent.sh"
+    script.write_text(f"#!/bin/sh\necho x >> {shlex.quote(str(marker))}\necho done\n")
+    script.chmod(0o755)
+    spec = committed_repo / "spec.yaml"
+    spec.write_text(f"name: coder\ntype: coder\nprovider:\n  type: command\n"
+                    f"  command: {json.dumps(str(script))}\n")
+    agent_id = _no_tty(committed_repo, "agents", "spawn", "coder", "--config",
+                       "spec.yaml").stdout.strip()
+    run = _no_tty(committed_repo, "agents", "run", agent_id, "-m", "go")
+    assert run.returncode == 1
+    assert str(script) in run.stderr
+    assert "agent commands (coder) not approved: nothing ran" in run.stderr
+    assert "`ossa-hooks trust`" in run.stderr
+    assert not marker.exists()
+    listed = _no_tty(committed_repo, "trust", "--show")
+    assert f"agent commands (coder) (not approved):\n  {script}" in listed.stdout
+    assert _no_tty(committed_repo, "trust").returncode == 0
+    run = _no_tty(committed_repo, "agents", "run", agent_id, "-m", "go")
+    assert run.returncode == 0, run.stderr
+    assert marker.read_text() == "x\n"
+    spec.write_text(spec.read_text().replace("  command:", "  args: [--more]\n  command:"))
+    run = _no_tty(committed_repo, "agents", "run", agent_id, "-m", "go")
+    assert run.returncode == 1 and "not approved" in run.stderr
+    assert marker.read_text() == "x\n"
+
+
+def test_spawn_approves_the_specs_it_writes(committed_repo: Path) -> None:
+    """What `spawn` writes comes from the person running it: no question afterwards."""
+    wt = committed_repo.parent / "wt"
+    git(committed_repo, "worktree", "add", "-q", "-b", "agents/coder/t", str(wt))
+    spawn = _no_tty(wt, "spawn", "do it", "--command", "true")
+    assert spawn.returncode == 0, spawn.stderr
+    shown = _no_tty(wt, "trust", "--show").stdout
+    assert "agent commands (coder) (approved):\n  true" in shown
+    assert "(not approved)" not in shown

@@ -240,6 +240,13 @@ def call(
     error, was denied tool calls, is terminated or times out (the usage is recorded in every
     case the program ran).
     """
+    from ossa_hooks import trust
+    from ossa_hooks.agents.specs import commands_to_trust
+    from ossa_hooks.agents.specs import trust_kind
+
+    # A spec is a file in the repository: what it runs needs the user's approval once.
+    trust.require_trusted(repo, trust_kind(spec), commands_to_trust(spec),
+                          source=str(spec.path) if spec.path else None)
     encoding_name = str(config.get("budget.encoding"))
     prompt_tokens = budget.count_tokens(prompt, encoding_name)
     expected = budget.expected_output(repo, task, spec.name,

@@ -7,6 +7,7 @@ import json
 import shlex
 import string
 import sys
+from collections.abc import Iterable
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -109,6 +110,7 @@ def auto_spawn(
     targets[4].chmod(0o755)
     written.append(targets[4])
     specs = agents.load_workspace_specs(worktree)
+    _approve(repo, specs.values())
     budget.register_task(repo, task, task_budget, agents.budgets_of(specs, config))
     ensure_excluded(repo)
     return written
@@ -137,6 +139,14 @@ def _use_manifests(worktree: Path, manifests: Sequence[Path]) -> dict[str, str]:
         agents.spec_path(worktree, spec.type).write_bytes(text)
         names[spec.type] = spec.name
     return names
+
+
+def _approve(repo: RepoPaths, specs: Iterable[agents.AgentSpec]) -> None:
+    """The commands of the specs spawn just wrote came from the person running it: approved."""
+    from ossa_hooks import trust
+
+    for spec in specs:
+        trust.approve(repo, agents.trust_kind(spec), agents.commands_to_trust(spec))
 
 
 def ensure_excluded(repo: RepoPaths) -> None:

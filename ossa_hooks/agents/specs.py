@@ -180,6 +180,24 @@ def spec_path(worktree: Path, name: str) -> Path:
     return workspace(worktree) / "agents" / f"{name}.yaml"
 
 
+def trust_kind(spec: AgentSpec) -> str:
+    """What ``ossa-hooks trust`` calls this agent's commands (one approval per agent)."""
+    return f"agent commands ({spec.name})"
+
+
+def commands_to_trust(spec: AgentSpec) -> list[str]:
+    """What running ``spec`` would execute that the user must approve: a ``command``
+    provider's program, a ``python`` provider's module, and any extra ``args`` given to a
+    known CLI. A known CLI with no extra arguments needs no approval."""
+    p = spec.provider
+    args = " ".join(p.args)
+    if p.type == "command":
+        return [f"{p.command} {args}".strip()]
+    if p.type == "python":
+        return [f"python module {p.module} {args}".strip()]
+    return [f"{p.type} {args}"] if p.args else []
+
+
 def load_workspace_specs(worktree: Path) -> dict[str, AgentSpec]:
     """Every spec in ``.agents-workspace/agents/`` by agent name."""
     folder = workspace(worktree) / "agents"
