@@ -128,6 +128,10 @@ def start(repo: RepoPaths, config: Config, agent_id: str, prompt: str | None = N
     if rec.status == "running":
         raise OssaError(f"agent {agent_id} is already running (pid {rec.pid})", code=1)
     spec = spec_mod.load_spec(Path(rec.spec))
+    from ossa_hooks import trust
+
+    trust.require_trusted(repo, spec_mod.trust_kind(spec), spec_mod.commands_to_trust(spec),
+                          source=str(spec.path) if spec.path else None)
     worktree = Path(rec.worktree)
     specs = spec_mod.load_workspace_specs(worktree)
     specs[spec.name] = spec
