@@ -14,6 +14,7 @@ Options:
   --pidfile FILE                        write "PID CHILD_PID" there when hanging
   --once                                hang only the first time
   --no-edit                             the coder answers but changes no file
+  --commit                              the coder commits its change itself (git add + commit)
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ def main() -> int:
     p.add_argument("--pidfile")
     p.add_argument("--once", action="store_true", help="hang only the first time")
     p.add_argument("--no-edit", action="store_true")
+    p.add_argument("--commit", action="store_true")
     args = p.parse_args()
 
     prompt = sys.stdin.read()
@@ -81,6 +83,9 @@ def main() -> int:
             Path("broken.txt").write_text("this breaks the judge\n")
         if args.secret:
             Path("config.py").write_text('AWS_KEY = "AKIA' + 'IOSFODNN7EXAMPLE"\n')
+        if args.commit:
+            subprocess.run(["git", "add", "hello.py"], check=True)
+            subprocess.run(["git", "commit", "-q", "-m", "coder: greet"], check=True)
         print("Changed hello.py: added greet().")
     elif kind == "reviewer":
         counter = data / "fake-reviews"

@@ -108,6 +108,19 @@ def test_a_coder_that_changes_nothing_fails(base: Path) -> None:
     assert report["status"] == "failed" and "changed nothing" in report["reason"]
 
 
+def test_a_coder_that_commits_its_change_itself_passes(base: Path) -> None:
+    """The coder's own commit on its branch (through the hooks, the guard allowing it) is its
+    change: the phase passes with that commit, not "the coder changed nothing"."""
+    wt = task_worktree(base, "selfcommit", "--commit")
+    proc = ossa(wt, "workflow", "run")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    head = git(wt, "rev-parse", "HEAD").stdout.strip()
+    assert git(wt, "log", "-1", "--format=%s").stdout.strip() == "coder: greet"
+    assert "2_execute  round 1: passed" in proc.stdout
+    assert f"committed {head[:10]} (1 file(s))" in proc.stdout
+    assert status(wt)["status"] == "succeeded"
+
+
 def test_a_phase_again_on_a_finished_workflow(base: Path) -> None:
     wt = task_worktree(base, "again")
     assert ossa(wt, "workflow", "run").returncode == 0

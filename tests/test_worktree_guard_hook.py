@@ -381,3 +381,31 @@ def test_an_agent_started_by_the_runner_is_held_to_its_worktree(guarded: Path,
     refusals = [e for e in events if e["kind"] == "guard"]
     assert [(e["name"], e["detail"]["agent_id"]) for e in refusals] == [
         ("own-worktree", spawn.stdout.strip())]
+
+
+def test_doctor_counts_the_guard_active_under_pre_commit_migration_mode(
+        committed_repo: Path) -> None:
+    """pre-commit installed first, then ossa-hooks: the shim runs as pre-commit.legacy, so the
+    guard runs on every commit and doctor says so (it said "hook not installed")."""
+    pre_commit = Path(sys.executable).parent / "pre-commit"
+    if not pre_commit.exists():
+        pytest.skip("pre-commit comes from PyPI with the tests extra: pip install -e '.[tests]'")
+    (committed_repo / ".pre-commit-config.yaml").write_text(
+        "repos:\n  - repo: local\n    hooks:\n      - id: hi\n        name: hi\n"
+        "        entry: 'true'\n        language: system\n        pass_filenames: false\n")
+    subprocess.run([str(pre_commit), "install"], cwd=committed_repo, check=True,
+                   capture_output=True)
+    assert ossa(committed_repo, "install").returncode == 0
+    assert (committed_repo / ".git" / "hooks" / "pre-commit.legacy").exists()
+    out = ossa(committed_repo, "doctor").stdout
+    assert "guard: not active" not in out
+    assert f"ok      {committed_repo}: guard rails active (pre-commit, reference-transaction," \
+        " pre-push, post-checkout; git 2." in out
+    # The agent's commit on the main branch is refused through pre-commit's script.
+    who = identity.Identity("a-1", agent_type="coder", task="t", branch="agents/coder/t",
+                            worktree=str(committed_repo / ".worktrees" / "x"))
+    git(committed_repo, "add", "-A")
+    proc = git(committed_repo, "commit", "-qm", "agent on main", check=False,
+               env={**os.environ, **who.environ()})
+    assert proc.returncode != 0
+    assert "guard: refused" in proc.stderr

@@ -225,10 +225,19 @@ class Runner:
         if notes:
             ctx["findings"] = "\n\n".join(filter(None, (ctx["findings"],
                                                          sendback.as_prompt(notes))))
+        head_before = git.out(["rev-parse", "HEAD"], self.worktree)
         res = self.call("2_execute", ctx)
         sendback.done(self.worktree, notes)
         sha, files = commit_changes(self.worktree, f"{self.task.name}: {self.wf.description}"
                                     f"\n\nCoder round {round_} of workflow {self.wf.id}.")
+        if sha is None:
+            # A coder that committed its work itself (on its own branch, through the hooks)
+            # changed something too: the commits it made since the call began count.
+            head = git.out(["rev-parse", "HEAD"], self.worktree)
+            if head != head_before:
+                sha = head
+                files = git.split_z(git.run(["diff", "-z", "--name-only", head_before, head],
+                                            self.worktree).stdout)
         if sha is None:
             raise OssaError("the coder changed nothing (no file differs after its call; was it "
                             f"allowed to edit? see its log: {res.log})", code=1)

@@ -201,11 +201,16 @@ def git_version() -> tuple[int, ...] | None:
 def doctor_check(repo: RepoPaths) -> list[Finding]:
     """Whether the guard rails are active: git new enough for reference-transaction, the four
     hook types installed, and ``ossa-guard`` configured in each."""
+    from pathlib import Path
+
     from ossa_hooks import config as config_mod
     from ossa_hooks.doctor import Finding
+    from ossa_hooks.doctor import hook_findings
     from ossa_hooks.errors import OssaError
     from ossa_hooks.install import hooks_dir
-    from ossa_hooks.install import state
+    from ossa_hooks.managers import layout
+    from ossa_hooks.managers import lefthook_entries
+    from ossa_hooks.managers import pre_commit_ids
 
     where = repo.toplevel_str or repo.common_dir_str
     found: list[Finding] = []
@@ -225,8 +230,15 @@ def doctor_check(repo: RepoPaths) -> list[Finding]:
                                 " actions in .ossa-hooks.yaml hooks:)")]
     # A missing shim of a configured hook type is the hooks check's problem; here it is only
     # said which rules are off, and why.
+    # ossa's actions run through a shim of its own, pre-commit's migration mode, lefthook's
+    # lefthook-local.yml or pre-commit's config: the hooks check decides, the same way.
     folder = hooks_dir(where)
-    missing = [t for t in configured if not state(folder, t).ours]
+    top = Path(repo.toplevel_str) if repo.toplevel_str else None
+    listed = pre_commit_ids(top)
+    entries = lefthook_entries(top)
+    missing = [t for t in configured
+               if any(status in ("missing", "foreign") for status, _, _ in
+                      hook_findings(layout(folder, t), listed.get(t, []), t in entries))]
     unconfigured = [t for t in HOOK_TYPES if t not in configured]
     if missing:
         found.append(Finding("note", where, "guard: not active for"
