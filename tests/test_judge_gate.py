@@ -492,6 +492,23 @@ def test_paths_run_a_check_only_when_the_push_touches_them(project: Path, tools:
     assert runs(counter) == 2
 
 
+def test_without_a_remote_head_a_new_branch_is_compared_with_its_main(
+        project: Path, tools: Path, tmp_path: Path) -> None:
+    """A remote added by hand and pushed to has no origin/HEAD: origin/main stands for it."""
+    counter = tmp_path / "count"
+    configure(project, {"src": {"run": tool(tools, "count.py", counter), "paths": ["src/"]}})
+    assert push(project, "main").returncode == 0  # the first push: everything
+    assert runs(counter) == 1
+    assert git(project, "symbolic-ref", "-q", "refs/remotes/origin/HEAD",
+               check=False).returncode != 0
+    git(project, "checkout", "-q", "-b", "docs-only")
+    commit(project, {"docs/more.txt": "more\n"})
+    res = push(project, "docs-only")
+    assert res.returncode == 0, res.stderr
+    assert "not touched: src/" in res.stderr
+    assert runs(counter) == 1
+
+
 # --- the command ---------------------------------------------------------------------------------
 
 

@@ -314,9 +314,13 @@ def push_base(repo: RepoPaths, ref: PushedRef, commit: str, remote: str) -> str 
                                                cwd):
         return ref.remote_sha
     if remote and "/" not in remote and ":" not in remote:
+        # The remote's default branch: its HEAD when known (a clone sets it), else its main or
+        # master (a remote added by hand and pushed to has no HEAD of its own here).
         head = git.run(["symbolic-ref", "-q", f"refs/remotes/{remote}/HEAD"], cwd, check=False)
-        if head.returncode == 0:
-            mb = git.run(["merge-base", head.stdout.decode().strip(), commit], cwd, check=False)
+        candidates = [head.stdout.decode().strip()] if head.returncode == 0 else [
+            f"refs/remotes/{remote}/main", f"refs/remotes/{remote}/master"]
+        for default in candidates:
+            mb = git.run(["merge-base", default, commit], cwd, check=False)
             if mb.returncode == 0:
                 return mb.stdout.decode().strip()
     return None
