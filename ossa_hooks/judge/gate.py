@@ -200,15 +200,20 @@ def hook(ctx: HookContext) -> int:
     """``ossa-judge`` (pre-push): judge the tip of every pushed ref; refuse on any failure,
     and on pre-push input that cannot be read (fail closed)."""
     try:
-        refs = parse_push_input(ctx.stdin)
+        parsed = parse_push_input(ctx.stdin)
     except OssaError as e:
         print(f"{PREFIX}: {e.message}; push refused", file=sys.stderr)
         return 1
+    # Under the pre-commit framework git's list is gone (at most one ref is passed): the refs
+    # are decided from git (``HookContext.pushed_refs``), never an empty list judged as passed.
+    refs = ctx.pushed_refs if ctx.via_pre_commit else parsed
     remote = ctx.args[0] if ctx.args else ""
     need_changes = any(c.paths for c in configured_checks(ctx.config))
     try:
         targets = plan_push(ctx.repo, refs, remote, need_changes, ctx.config)
     except OssaError as e:
+        if isinstance(e, git.GitUnavailable):
+            raise  # no git at all: the hook's one line and exit 2 (run.run reports it)
         print(f"{PREFIX}: {e.message}; push refused", file=sys.stderr)
         return 1
     code = 0
