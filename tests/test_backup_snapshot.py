@@ -378,8 +378,8 @@ def test_an_unreadable_file_fails_the_snapshot(tmp_path: Path,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     if os.geteuid() == 0:
         probe = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-                                sys.executable, "-c", "import ossa_hooks"],
-                               capture_output=True, check=False)
+                                str(Path(sys.executable).with_name("ossa-hooks")), "--version"],
+                               capture_output=True, check=False, cwd="/")
         if probe.returncode != 0:
             pytest.skip("user 65534 cannot run this environment's Python (a private folder"
                         " on its path), and root reads any file")
