@@ -65,3 +65,21 @@ def _group_states(pgid: int) -> list[str] | None:
         if fields and len(fields) > 2 and fields[2] == str(pgid).encode():
             states.append(fields[0].decode())
     return states
+
+
+def lock_held(path: str | os.PathLike[str]) -> bool:
+    """True while some process holds an ``flock`` on ``path`` (a missing or unopenable file
+    is held by nobody). The lock dies with its process, so this is liveness too."""
+    import fcntl
+
+    try:
+        fd = os.open(path, os.O_RDWR)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return False
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)

@@ -78,19 +78,9 @@ def running_info(path: Path) -> str:
 
 def is_running(path: Path) -> bool:
     """True while a watcher holds ``path``'s lock."""
-    import fcntl
+    from ossa_hooks import pids
 
-    try:
-        fd = os.open(path, os.O_RDWR)
-    except OSError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        return False
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)
+    return pids.lock_held(path)
 
 
 def watchers(repo: git.RepoPaths) -> list[tuple[dict[str, object], bool]]:

@@ -96,19 +96,9 @@ def lifecycle_lock(repo: RepoPaths, *, echo: Echo | None = None,
 
 def lock_is_free(repo: RepoPaths) -> bool:
     """True when no process holds the lifecycle lock now."""
-    import fcntl
+    from ossa_hooks import pids
 
-    path = repo.state_dir / LOCK_NAME
-    if not path.exists():
-        return True
-    fd = os.open(path, os.O_RDWR)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        return True
-    except BlockingIOError:
-        return False
-    finally:
-        os.close(fd)
+    return not pids.lock_held(repo.state_dir / LOCK_NAME)
 
 
 # --- temporary merge worktrees ----------------------------------------------------------------
