@@ -8,6 +8,11 @@ test, no interpreter); and the same shim committed by an agent process (OSSA_* i
 for which it starts Python and applies the rules on the prepared transaction. Medians and the
 ratio with / without are printed.
 
+Then the agents' git (``ossa_hooks.worktree.guard_git``, first on an agent's PATH): an agent's
+read-only command (``git status``: the wrapper's shell path) and a command it checks (``git
+checkout -- README.md``: the interpreter and the rules), each through the wrapper and through
+the real git, interleaved.
+
     python bench/bench_guard.py [--runs 40]
 """
 
@@ -64,6 +69,7 @@ def main() -> int:
                 sh(path, "git", "commit", "-q", "--allow-empty", "-m", "x", env=run_env)
                 if i >= 3:  # warm-up rounds
                     times[name].append((time.perf_counter() - start) * 1000)
+        wrapped = wrapper_times(guarded, agent_env, args.runs)
     med = {name: statistics.median(values) for name, values in times.items()}
     person_added = med["person"] - med["none"]
     agent_added = med["agent"] - med["none"]
@@ -77,7 +83,35 @@ def main() -> int:
           f"  added {agent_added:6.1f} ms  (interpreter + rules, agents only)")
     print(f"  ratio person with / without hook: {med['person'] / med['none']:.2f}x")
     print(f"  target met: {'yes' if person_added <= TARGET_MS else 'NO'}")
+    print(f"an agent's git through the guard's wrapper, median of {args.runs} runs")
+    for label, (real, wrapper) in wrapped.items():
+        print(f"  {label:34}{real:7.1f} ms real git  {wrapper:7.1f} ms wrapper"
+              f"  added {wrapper - real:6.1f} ms  ({wrapper / real:.2f}x)")
     return 0
+
+
+def wrapper_times(repo: Path, agent_env: dict[str, str], runs: int
+                  ) -> dict[str, tuple[float, float]]:
+    """Median (real git, wrapper) times of an agent's read-only and checked commands."""
+    from ossa_hooks.git import repo_paths
+    from ossa_hooks.worktree.guard_git import agent_environ
+
+    wrapped_env = dict(agent_env)
+    agent_environ(repo_paths(repo), wrapped_env)
+    real = wrapped_env["OSSA_REAL_GIT"]
+    commands = {"git status": ("status", "--short"),
+                "git checkout -- README.md": ("checkout", "--", "README.md")}
+    times: dict[tuple[str, str], list[float]] = {}
+    for i in range(runs + 3):
+        for label, command in commands.items():
+            for how, exe, run_env in (("real", real, agent_env), ("wrapper", "git", wrapped_env)):
+                start = time.perf_counter()
+                sh(repo, exe, *command, env=run_env)
+                if i >= 3:
+                    times.setdefault((label, how), []).append(
+                        (time.perf_counter() - start) * 1000)
+    return {label: (statistics.median(times[label, "real"]),
+                    statistics.median(times[label, "wrapper"])) for label in commands}
 
 
 if __name__ == "__main__":

@@ -107,3 +107,91 @@ def in_repo(committed_repo: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
     """``committed_repo`` as the current folder (for in-process ``main([...])`` calls)."""
     monkeypatch.chdir(committed_repo)
     yield committed_repo
+
+
+# --- the guard rails: three agents in their worktrees -------------------------------------
+
+GUARD_CONFIG = (
+    "hooks:\n  pre-commit: [ossa-guard]\n  pre-push: [ossa-guard]\n"
+    "  post-checkout: [ossa-guard]\n  pre-rebase: []\n  post-merge: []\n"
+    "  reference-transaction: [ossa-guard]\n"
+)
+AGENTS = ("alpha", "beta", "gamma")
+TASK = "t"
+
+
+def branch_of(agent: str) -> str:
+    return f"agents/{agent}/{TASK}"
+
+
+def wt(repo: Path, agent: str) -> Path:
+    return repo / ".worktrees" / f"repo-space__{agent}__{TASK}"
+
+
+def agent_env(repo: Path, agent: str, *, wrapper: bool = False, **extra: str
+              ) -> dict[str, str]:
+    """The environment of ``agent``'s process; with ``wrapper``, as the agent runner makes it
+    (the guard's ``git`` first on PATH), else git runs bare and only the hooks guard."""
+    from ossa_hooks import identity
+    from ossa_hooks.git import repo_paths
+    from ossa_hooks.worktree.guard_git import agent_environ
+
+    who = identity.Identity(f"{agent}-1", agent_type=agent, task=TASK, branch=branch_of(agent),
+                            worktree=str(wt(repo, agent)))
+    env = {**os.environ, **who.environ(), **extra}
+    if wrapper:
+        agent_environ(repo_paths(repo), env)
+    return env
+
+
+def all_refs(repo: Path) -> dict[str, str]:
+    out = git(repo, "for-each-ref", "--format=%(refname) %(objectname)").stdout
+    return dict(tuple(line.split(" ", 1)) for line in out.splitlines())  # type: ignore[misc]
+
+
+def heads(repo: Path) -> dict[str, str]:
+    """Every worktree's HEAD file, as git wrote it."""
+    found = {"main": (repo / ".git" / "HEAD").read_text()}
+    admin = repo / ".git" / "worktrees"
+    for d in sorted(admin.iterdir()) if admin.is_dir() else []:
+        found[d.name] = (d / "HEAD").read_text()
+    return found
+
+
+@pytest.fixture
+def guarded(committed_repo: Path, tmp_path: Path) -> Path:
+    """A repository with the guard installed, a bare ``origin``, three agent worktrees, and
+    a person's uncommitted work in the main worktree."""
+    repo = committed_repo
+    assert ossa(repo, "install").returncode == 0
+    (repo / ".ossa-hooks.yaml").write_text(GUARD_CONFIG)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "guard config")
+    origin = tmp_path / "origin.git"
+    git(tmp_path, "init", "-q", "--bare", str(origin))
+    git(repo, "remote", "add", "origin", str(origin))
+    # A ref deletion holds packed-refs.lock while the reference-transaction hook runs: agents
+    # deleting refs at the same moment on a loaded machine wait longer than git's default
+    # second for it (the README's advice for many agents).
+    git(repo, "config", "core.packedRefsTimeout", "20000")
+    git(repo, "push", "-q", "origin", "main")
+    for agent in AGENTS:
+        proc = ossa(repo, "worktree", "create", agent, TASK)
+        assert proc.returncode == 0, proc.stderr
+        git(repo, "push", "-q", "origin", branch_of(agent))
+        # One commit the remote does not have yet, so pushes of it have something to send.
+        git(wt(repo, agent), "commit", "-q", "--allow-empty", "-m", f"{agent} starts")
+    (repo / "README.md").write_text("a person's unsaved edit\n")
+    (repo / "notes.txt").write_text("a person's untracked notes\n")
+    return repo
+
+
+def refused(proc: object, rule: str | None) -> None:
+    """The command failed; with ``rule``, the guard's one line names it."""
+    rc = proc.returncode  # type: ignore[attr-defined]
+    err = proc.stderr  # type: ignore[attr-defined]
+    assert rc != 0, err
+    if rule is not None:
+        lines = [line for line in err.splitlines() if line.startswith("ossa-hooks: guard:")]
+        assert len(lines) == 1, err
+        assert f"[{rule}]" in lines[0] and "; instead: " in lines[0], lines[0]

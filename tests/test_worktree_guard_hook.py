@@ -1,7 +1,9 @@
 """The ``ossa-guard`` action in real hooks: git commands run by processes that carry an agent
 identity (three agents at once, each trying every forbidden operation against the others and
 the main worktree) are refused before any ref or file changes, their allowed work goes through,
-and a person's identical commands succeed."""
+and a person's identical commands succeed. These agents run git itself (not the agents' git of
+``guard_git``, tested in ``test_worktree_guard_git.py``): the hooks are the line that holds for a
+git found some other way."""
 
 from __future__ import annotations
 
@@ -14,87 +16,18 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from conftest import AGENTS
+from conftest import agent_env
+from conftest import all_refs
+from conftest import branch_of
 from conftest import git
+from conftest import heads
 from conftest import ossa
+from conftest import refused
+from conftest import wt
 
 from ossa_hooks import identity
 from ossa_hooks.install import render_shim
-
-GUARD_CONFIG = (
-    "hooks:\n  pre-commit: [ossa-guard]\n  pre-push: [ossa-guard]\n"
-    "  post-checkout: [ossa-guard]\n  pre-rebase: []\n  post-merge: []\n"
-    "  reference-transaction: [ossa-guard]\n"
-)
-AGENTS = ("alpha", "beta", "gamma")
-TASK = "t"
-
-
-def branch_of(agent: str) -> str:
-    return f"agents/{agent}/{TASK}"
-
-
-def wt(repo: Path, agent: str) -> Path:
-    return repo / ".worktrees" / f"repo-space__{agent}__{TASK}"
-
-
-def agent_env(repo: Path, agent: str, **extra: str) -> dict[str, str]:
-    who = identity.Identity(f"{agent}-1", agent_type=agent, task=TASK, branch=branch_of(agent),
-                            worktree=str(wt(repo, agent)))
-    return {**os.environ, **who.environ(), **extra}
-
-
-def all_refs(repo: Path) -> dict[str, str]:
-    out = git(repo, "for-each-ref", "--format=%(refname) %(objectname)").stdout
-    return dict(tuple(line.split(" ", 1)) for line in out.splitlines())  # type: ignore[misc]
-
-
-def heads(repo: Path) -> dict[str, str]:
-    """Every worktree's HEAD file, as git wrote it."""
-    found = {"main": (repo / ".git" / "HEAD").read_text()}
-    admin = repo / ".git" / "worktrees"
-    for d in sorted(admin.iterdir()) if admin.is_dir() else []:
-        found[d.name] = (d / "HEAD").read_text()
-    return found
-
-
-@pytest.fixture
-def guarded(committed_repo: Path, tmp_path: Path) -> Path:
-    """A repository with the guard installed, a bare ``origin``, three agent worktrees, and
-    a person's uncommitted work in the main worktree."""
-    repo = committed_repo
-    assert ossa(repo, "install").returncode == 0
-    (repo / ".ossa-hooks.yaml").write_text(GUARD_CONFIG)
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", "guard config")
-    origin = tmp_path / "origin.git"
-    git(tmp_path, "init", "-q", "--bare", str(origin))
-    git(repo, "remote", "add", "origin", str(origin))
-    # A ref deletion holds packed-refs.lock while the reference-transaction hook runs: agents
-    # deleting refs at the same moment on a loaded machine wait longer than git's default
-    # second for it (the README's advice for many agents).
-    git(repo, "config", "core.packedRefsTimeout", "20000")
-    git(repo, "push", "-q", "origin", "main")
-    for agent in AGENTS:
-        proc = ossa(repo, "worktree", "create", agent, TASK)
-        assert proc.returncode == 0, proc.stderr
-        git(repo, "push", "-q", "origin", branch_of(agent))
-        # One commit the remote does not have yet, so pushes of it have something to send.
-        git(wt(repo, agent), "commit", "-q", "--allow-empty", "-m", f"{agent} starts")
-    (repo / "README.md").write_text("a person's unsaved edit\n")
-    (repo / "notes.txt").write_text("a person's untracked notes\n")
-    return repo
-
-
-def refused(proc: object, rule: str | None) -> None:
-    """The command failed; with ``rule``, the guard's one line names it."""
-    rc = proc.returncode  # type: ignore[attr-defined]
-    err = proc.stderr  # type: ignore[attr-defined]
-    assert rc != 0, err
-    if rule is not None:
-        lines = [line for line in err.splitlines() if line.startswith("ossa-hooks: guard:")]
-        assert len(lines) == 1, err
-        assert f"[{rule}]" in lines[0] and "; instead: " in lines[0], lines[0]
-
 
 # (name, where it runs: "main" or "own", git args with {other}/{own}, the guard's rule or None
 # when git itself refuses first, the target whose git lock it takes: "main", "{other}", or "")
@@ -357,13 +290,15 @@ def test_a_persons_hooks_import_nothing_but_the_guard(guarded: Path) -> None:
 
 def test_an_agent_started_by_the_runner_is_held_to_its_worktree(guarded: Path,
                                                                 tmp_path: Path) -> None:
-    """`ossa-hooks agents run` gives the program its identity; the guard does the rest."""
+    """`ossa-hooks agents run` gives the program its identity and the guard's git; the guard
+    does the rest."""
     home = wt(guarded, "alpha")
     script = tmp_path / "agent.sh"
     script.write_text(
         "#!/bin/sh\ncat > /dev/null\n"
         f"git -C '{guarded}' commit --allow-empty -m 'stray commit on main'"
         " && echo 'main: committed' || echo 'main: refused'\n"
+        "git checkout -q --detach && echo 'detach: done' || echo 'detach: refused'\n"
         "git commit --allow-empty -m 'alpha works' && echo 'own: committed'\n")
     script.chmod(0o755)
     (home / "spec.yaml").write_text(
@@ -375,12 +310,18 @@ def test_an_agent_started_by_the_runner_is_held_to_its_worktree(guarded: Path,
     run = ossa(home, "agents", "run", spawn.stdout.strip(), "-m", "go")
     assert run.returncode == 0, run.stderr
     assert "main: refused" in run.stdout and "own: committed" in run.stdout
+    assert "detach: refused" in run.stdout
     assert git(guarded, "rev-parse", "main").stdout == main_before
     assert git(home, "log", "-1", "--format=%s").stdout.strip() == "alpha works"
     events = json.loads(ossa(guarded, "audit", "--limit", "0", "--format", "json").stdout)
     refusals = [e for e in events if e["kind"] == "guard"]
-    assert [(e["name"], e["detail"]["agent_id"]) for e in refusals] == [
-        ("own-worktree", spawn.stdout.strip())]
+    # The runner put the guard's git first on the program's PATH: both are refused before git
+    # starts (the hooks would have refused the commit too, but not the detach before the files
+    # moved).
+    assert [(e["name"], e["detail"]["hook_type"], e["detail"]["agent_id"]) for e in refusals
+            ] == [("foreign-worktree", "git", spawn.stdout.strip()),
+                  ("leave-branch", "git", spawn.stdout.strip())]
+    assert git(home, "branch", "--show-current").stdout.strip() == branch_of("alpha")
 
 
 def test_doctor_counts_the_guard_active_under_pre_commit_migration_mode(

@@ -171,8 +171,12 @@ class CallResult:
     report: providers.Report
 
 
-def _environment(spec: AgentSpec, agent_id: str, task: budget.TaskRef, worktree: Path,
-                 phase: str, workflow: int | None) -> dict[str, str]:
+def agent_environment(repo: RepoPaths, spec: AgentSpec, agent_id: str, task: budget.TaskRef,
+                      worktree: Path, phase: str, workflow: int | None) -> dict[str, str]:
+    """The environment an agent program runs in: its identity, its phase and workspace, the
+    spec's variables, and the guard's ``git`` first on its PATH."""
+    from ossa_hooks.worktree.guard_git import agent_environ
+
     env = git.no_git_env()
     who = identity.Identity(agent_id, name=spec.name, agent_type=spec.type, task=task.name,
                             branch=task.branch, worktree=str(worktree),
@@ -180,6 +184,7 @@ def _environment(spec: AgentSpec, agent_id: str, task: budget.TaskRef, worktree:
     env.update(who.environ())
     env.update({"OSSA_PHASE": phase, "OSSA_WORKSPACE": str(workspace(worktree))})
     env.update(dict(spec.provider.env))
+    agent_environ(repo, env)
     return env
 
 
@@ -259,7 +264,7 @@ def call(
     argv, stdin = providers.argv_for(spec, prompt, providers.Caps(
         max_turns=spec.provider.max_turns, max_cost_usd=spec.provider.max_cost_usd))
     argv = sandbox.wrap(argv, spec.sandbox, worktree, repo)
-    env = _environment(spec, agent_id, task, worktree, phase, workflow)
+    env = agent_environment(repo, spec, agent_id, task, worktree, phase, workflow)
     log_path = record.log_path(repo, task.branch, spec.name)
     stamp = time.strftime("%Y-%m-%d %H:%M:%S")
     log_path.parent.mkdir(parents=True, exist_ok=True)

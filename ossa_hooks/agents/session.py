@@ -28,7 +28,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ossa_hooks import git
-from ossa_hooks import identity
 from ossa_hooks.agents import budget
 from ossa_hooks.agents import registry
 from ossa_hooks.agents import runner
@@ -248,13 +247,7 @@ def keep(agent_id: str, worktree: Path, argv: Sequence[str], prompt_tokens: int)
     if pane:  # everything the program shows goes to the transcript too
         subprocess.run(["tmux", "pipe-pane", "-o", "-t", pane, f"cat >> {shlex.quote(str(log))}"],
                        check=False)
-    who = identity.Identity(agent_id, name=spec.name, agent_type=spec.type, task=task.name,
-                            branch=task.branch, worktree=str(worktree),
-                            workflow_id="" if rec.workflow is None else str(rec.workflow))
-    env = git.no_git_env()
-    env.update(who.environ())
-    env.update({"OSSA_PHASE": PHASE, "OSSA_WORKSPACE": str(spec_mod.workspace(worktree))})
-    env.update(dict(spec.provider.env))
+    env = runner.agent_environment(repo, spec, agent_id, task, worktree, PHASE, rec.workflow)
     start = time.monotonic()
     with lease.held(repo, worktree, f"agent {agent_id}", agent_id=agent_id):
         registry.update(repo, agent_id, status="running", pid=os.getpid(), phase=PHASE)

@@ -14,6 +14,9 @@ The hook entry points (:mod:`ossa_hooks.worktree.guard_hook`) apply them:
 - ``post-checkout``: a switch that left the agent's branch or happened in another worktree
   (git runs no hook before a branch switch: it is reported, after a snapshot).
 
+The agents' ``git`` (:mod:`ossa_hooks.worktree.guard_git`, first on an agent program's PATH)
+refuses such switches, and commands that would write another worktree, before git starts.
+
 People are never refused: ``identity.current`` is None for them, and no rule runs. This
 module is read on hook paths: it imports ``os`` only (git is asked only when a rule needs it).
 """

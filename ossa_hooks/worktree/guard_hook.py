@@ -68,7 +68,7 @@ def hook(ctx: HookContext) -> int:
         return 0
     if verb == "warning":
         print(refusal.line(verb), file=sys.stderr)
-        _audit(ctx, agent, refusal, "warned", start)
+        audit_refusal(ctx.repo, ctx.hook_type, agent, refusal, "warned", start)
         return 0
     if ctx.hook_type == "post-checkout":
         verb = "reported"
@@ -77,7 +77,7 @@ def hook(ctx: HookContext) -> int:
             refusal.detail["snapshot"] = saved
             refusal.instead += f" (uncommitted work saved to {saved})"
     print(refusal.line(verb), file=sys.stderr)
-    _audit(ctx, agent, refusal, verb, start)
+    audit_refusal(ctx.repo, ctx.hook_type, agent, refusal, verb, start)
     return 1
 
 
@@ -169,12 +169,15 @@ def _note_person(ctx: HookContext) -> None:
               " (allowed; agents are held to their own branch)", file=sys.stderr)
 
 
-def _audit(ctx: HookContext, agent: Identity, refusal: Refusal, verb: str, start: float) -> None:
+def audit_refusal(repo: RepoPaths, hook_type: str, agent: Identity, refusal: Refusal,
+                  verb: str, start: float) -> None:
+    """The audit event of a refusal (kind ``guard``, named by its rule); ``hook_type`` is
+    ``git`` for the agents' git wrapper."""
     from ossa_hooks import audit
 
-    detail = {"hook_type": ctx.hook_type, "actor": agent.describe(), "agent_id": agent.agent_id,
+    detail = {"hook_type": hook_type, "actor": agent.describe(), "agent_id": agent.agent_id,
               "what": refusal.what, "instead": refusal.instead, **refusal.detail}
-    audit.record(ctx.repo, "guard", refusal.rule, 1, time.perf_counter() - start, detail,
+    audit.record(repo, "guard", refusal.rule, 1, time.perf_counter() - start, detail,
                  outcome=verb)
 
 

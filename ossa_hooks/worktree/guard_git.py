@@ -1,0 +1,468 @@
+"""The guard for the git commands an agent runs: refused before git touches a file.
+
+git runs no hook before a checkout, a switch, a reset, a clean or a fast-forward merge: when
+``post-checkout`` or ``reference-transaction`` hears of them the files are written. So the agent
+runner puts a ``git`` of ossa-hooks first on the agent's PATH (:func:`agent_environ`, the script
+``hooks/git-wrapper.sh``). It hands a person's commands, and an agent's commands that write no
+worktree, to the real git at once; the others start :func:`main`, which applies these rules and
+then becomes the real git (``execve``: same arguments, streams and exit status):
+
+- ``foreign-worktree``: a command that writes a worktree, its index or its HEAD (checkout,
+  switch, reset, restore, clean, stash, merge, pull, rebase, add, rm, mv, commit, ...) run in a
+  worktree that is not the agent's own (``-C``, ``--work-tree`` and ``GIT_*`` included), or
+  ``git worktree remove|move`` of such a worktree;
+- ``leave-branch``: a checkout or switch in its own worktree to anything but its own branch
+  (another branch, a new one, a detached commit).
+
+File checkouts (``git checkout -- FILE``, ``git checkout REV -- FILE``, ``git restore``) in its own
+worktree are the agent's business. The rules apply only where the guard is on (``ossa-guard`` in
+the configuration's hooks). A git found some other way (an absolute path) still meets the hooks:
+commits, ref updates and pushes are refused there, and a switch is reported after a snapshot.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from collections.abc import MutableMapping
+    from collections.abc import Sequence
+
+    from ossa_hooks.git import RepoPaths
+    from ossa_hooks.worktree.guard import Layout
+    from ossa_hooks.worktree.guard import Refusal
+    from ossa_hooks.worktree.guard import Scope
+
+REAL_GIT = "OSSA_REAL_GIT"
+WRAPPER = "git-wrapper.sh"
+
+# git's own options that take the next word as their value.
+_GLOBAL_VALUE = frozenset({"-C", "-c", "--git-dir", "--work-tree", "--namespace",
+                           "--super-prefix", "--config-env"})
+
+# Subcommands that write a worktree, its index or its HEAD; with the sub-subcommands or options
+# that make them read-only.
+WRITERS = frozenset({
+    "add", "am", "apply", "bisect", "checkout", "checkout-index", "cherry-pick", "clean",
+    "commit", "merge", "mv", "pull", "read-tree", "rebase", "reset", "restore", "revert", "rm",
+    "sparse-checkout", "stash", "submodule", "switch", "update-index", "worktree",
+})
+_READ_ONLY_FORMS = {
+    "stash": {"list", "show"},
+    "bisect": {"log", "visualize", "view", "help"},
+    "submodule": {"status", "summary"},
+    "sparse-checkout": {"list"},
+    "worktree": {"list", "add", "prune", "lock", "unlock", "repair"},
+}
+_APPLY_READ_ONLY = frozenset({"--check", "--stat", "--numstat", "--summary"})
+
+# Options of checkout and switch: those that take a value, and the flags (for git's
+# abbreviations of long options: ``--det`` is ``--detach``).
+_SWITCH_VALUE_LONG = {
+    "checkout": {"--orphan", "--conflict", "--pathspec-from-file"},
+    "switch": {"--create", "--force-create", "--orphan", "--conflict"},
+}
+_SWITCH_VALUE_SHORT = {"checkout": {"b", "B"}, "switch": {"c", "C"}}
+_SWITCH_FLAGS = {
+    "checkout": {"--detach", "--force", "--merge", "--patch", "--quiet", "--progress",
+                 "--no-progress", "--overlay", "--no-overlay", "--ours", "--theirs",
+                 "--ignore-skip-worktree-bits", "--ignore-other-worktrees", "--track",
+                 "--no-track", "--guess", "--no-guess", "--pathspec-file-nul",
+                 "--recurse-submodules", "--no-recurse-submodules", "--overwrite-ignore",
+                 "--no-overwrite-ignore"},
+    "switch": {"--detach", "--force", "--discard-changes", "--merge", "--quiet", "--progress",
+               "--no-progress", "--track", "--no-track", "--guess", "--no-guess",
+               "--ignore-other-worktrees", "--recurse-submodules", "--no-recurse-submodules",
+               "--overwrite-ignore", "--no-overwrite-ignore"},
+}
+_NEW_BRANCH = {"-b", "-B", "-c", "-C", "--orphan", "--create", "--force-create"}
+
+
+class Command:
+    """``git [GLOBAL...] SUB ARGS...`` split into its parts."""
+
+    __slots__ = ("args", "globals", "sub")
+
+    def __init__(self, globals_: Sequence[str], sub: str, args: Sequence[str]) -> None:
+        self.globals = list(globals_)
+        self.sub = sub
+        self.args = list(args)
+
+    def shown(self) -> str:
+        import shlex
+
+        return shlex.join(["git", self.sub, *self.args])
+
+
+def parse(argv: Sequence[str]) -> Command:
+    """Split a git command line; ``sub`` is "" when there is none (``git --version``)."""
+    i = 0
+    while i < len(argv):
+        word = argv[i]
+        if word in _GLOBAL_VALUE:
+            i += 2
+            continue
+        if not word.startswith("-"):
+            return Command(argv[:i], word, argv[i + 1:])
+        i += 1
+    return Command(argv, "", [])
+
+
+def workdir(command: Command, cwd: str) -> str:
+    """The folder git works from after the command's ``-C`` options."""
+    here = cwd
+    words = command.globals
+    for i, word in enumerate(words[:-1]):
+        if word == "-C" and words[i + 1]:
+            here = os.path.join(here, words[i + 1])
+    return here
+
+
+def writes(command: Command) -> bool:
+    """Does the command write a worktree, its index or its HEAD?"""
+    if command.sub not in WRITERS:
+        return False
+    if command.sub == "apply":
+        return "--apply" in command.args or not _APPLY_READ_ONLY & set(command.args)
+    forms = _READ_ONLY_FORMS.get(command.sub)
+    if forms is None:
+        return True
+    first = next((a for a in command.args if not a.startswith("-")), "")
+    if command.sub == "stash" and not first:
+        return "--help" not in command.args and "-h" not in command.args  # `git stash`: push
+    return bool(first) and first not in forms
+
+
+# --- where a checkout or switch takes HEAD ------------------------------------------------------
+
+
+class Target:
+    """Where HEAD goes: ``stay`` (a file checkout, or nothing to do), ``branch`` NAME (an
+    existing branch), ``new`` NAME (a branch the command makes), ``detach`` REV."""
+
+    __slots__ = ("kind", "name")
+
+    def __init__(self, kind: str, name: str = "") -> None:
+        self.kind = kind
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"Target({self.kind!r}, {self.name!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Target) and (self.kind, self.name) == (other.kind, other.name)
+
+    def __hash__(self) -> int:
+        return hash((self.kind, self.name))
+
+    def shown(self) -> str:
+        return {"branch": f"branch {self.name}", "new": f"a new branch {self.name}",
+                "detach": f"a detached HEAD at {self.name}"}.get(self.kind, "where it is")
+
+
+class Refs:
+    """The questions about refs a target needs, asked of the real git (a test gives its own)."""
+
+    def __init__(self, command: Command, cwd: str) -> None:
+        self.command = command
+        self.cwd = cwd
+
+    def _git(self, *args: str) -> str | None:
+        from ossa_hooks import git
+
+        proc = git.call([*self.command.globals, *args], self.cwd, check=False)
+        text = proc.stdout.decode("utf-8", "surrogateescape").strip()
+        return text if proc.returncode == 0 and text else None
+
+    def branch(self, name: str) -> bool:
+        return self._git("rev-parse", "-q", "--verify", f"refs/heads/{name}") is not None
+
+    def commit(self, name: str) -> bool:
+        return self._git("rev-parse", "-q", "--verify", f"{name}^{{commit}}") is not None
+
+    def previous(self, name: str) -> str | None:
+        """The branch ``-`` or ``@{-N}`` names (None when it is a detached HEAD, or none)."""
+        spec = "@{-1}" if name == "-" else name
+        full = self._git("rev-parse", "--symbolic-full-name", spec)
+        return full[len("refs/heads/"):] if full and full.startswith("refs/heads/") else None
+
+    def remote_guess(self, name: str) -> bool:
+        """Would git make a local branch ``name`` from a remote one of that name (``--guess``)?"""
+        found = self._git("for-each-ref", "--format=%(refname)", f"refs/remotes/*/{name}")
+        return found is not None and len(found.splitlines()) == 1
+
+
+def _options(sub: str, args: Sequence[str]) -> tuple[dict[str, str], list[str], list[str]]:
+    """checkout/switch arguments as (options given, words before ``--``, words after it).
+    An option's value is kept (a flag's is ""); long options are given by their full name."""
+    value_long = _SWITCH_VALUE_LONG[sub]
+    value_short = _SWITCH_VALUE_SHORT[sub]
+    known = value_long | _SWITCH_FLAGS[sub]
+    options: dict[str, str] = {}
+    words: list[str] = []
+    i = 0
+    while i < len(args):
+        word = args[i]
+        i += 1
+        if word == "--":
+            return options, words, list(args[i:])
+        if word.startswith("--"):
+            name, eq, value = word.partition("=")
+            matches = [k for k in known if k.startswith(name)]
+            name = name if name in known or len(matches) != 1 else matches[0]
+            if name in value_long and not eq and i < len(args):
+                value = args[i]
+                i += 1
+            options[name] = value
+        elif word.startswith("-") and len(word) > 1:
+            for j, letter in enumerate(word[1:], start=1):
+                if letter in value_short:
+                    value = word[j + 1:]
+                    if not value and i < len(args):
+                        value = args[i]
+                        i += 1
+                    options["-" + letter] = value
+                    break
+                options["-" + letter] = ""
+        else:
+            words.append(word)
+    return options, words, []
+
+
+def target(command: Command, refs: Refs) -> Target:
+    """Where ``git checkout``/``git switch`` would take HEAD (as git decides between a branch, a
+    commit and a path)."""
+    sub = command.sub
+    options, words, paths = _options(sub, command.args)
+    new = next((options[k] for k in options if k in _NEW_BRANCH), None)
+    if new is not None:
+        return Target("new", new)
+    detach = "--detach" in options or (sub == "switch" and "-d" in options)
+    first = words[0] if words else ""
+    if sub == "checkout" and ("-p" in options or "--patch" in options
+                              or "--pathspec-from-file" in options or paths
+                              or len(words) > 1):
+        return Target("stay")  # files from the index or a commit; HEAD stays
+    if not first:
+        return Target("detach", "HEAD") if detach else Target("stay")
+    if not detach and (first == "-" or first.startswith("@{-")):
+        previous = refs.previous(first)
+        return Target("branch", previous) if previous else Target("detach", first)
+    if not detach and refs.branch(first):
+        return Target("branch", first)
+    if refs.commit(first):
+        if sub == "checkout" and not detach and first in ("HEAD", "@"):
+            return Target("stay")
+        return Target("detach", first)
+    if not detach and refs.remote_guess(first):
+        return Target("new", first)
+    return Target("stay")  # a path (checkout), or a name git itself will refuse (switch)
+
+
+# --- the rules ------------------------------------------------------------------------------
+
+
+def check(scope: Scope, layout: Layout, command: Command, cwd: str,
+          refs: Callable[[], Refs]) -> Refusal | None:
+    """The first rule ``command`` breaks, run from ``cwd`` (after ``-C``) in ``layout.here``."""
+    from ossa_hooks.worktree.guard import Refusal
+
+    here = layout.here
+    who = scope.agent.describe()
+    if not scope.worktree or scope.side_tree(here):
+        return None
+    if command.sub == "worktree":
+        return _check_worktree(scope, layout, command, cwd)
+    if here.path != scope.worktree:
+        if not writes(command):
+            return None
+        return Refusal("foreign-worktree", f"{who} running `{command.shown()}` in {here.path},"
+                       " not in its own worktree (it would change that worktree's files)",
+                       _go_home(scope), {"worktree": here.path})
+    if command.sub not in ("checkout", "switch") or not scope.branch:
+        return None
+    goes = target(command, refs())
+    if goes.kind == "stay" or (goes.kind in ("branch", "new") and goes.name == scope.branch):
+        return None
+    return Refusal("leave-branch", f"{who} switching its worktree from {scope.branch} to"
+                   f" {goes.shown()}", f"stay on {scope.branch}: read other commits with"
+                   " `git show`/`git log`, make a branch without switching with `git branch"
+                   " NAME`", {"worktree": here.path, "target": goes.name})
+
+
+def _go_home(scope: Scope) -> str:
+    return f"cd {scope.worktree} and work on {scope.branch or 'your branch'} there"
+
+
+def _check_worktree(scope: Scope, layout: Layout, command: Command, cwd: str
+                    ) -> Refusal | None:
+    """``git worktree remove|move PATH``: only its own worktree, or a side tree of it."""
+    from ossa_hooks.worktree.guard import Refusal
+
+    words = [a for a in command.args if not a.startswith("-")]
+    if len(words) < 2 or words[0] not in ("remove", "move"):
+        return None
+    tree = layout.tree_at(os.path.join(cwd, words[1]))
+    if tree is None or tree.path == scope.worktree or scope.side_tree(tree):
+        return None
+    return Refusal("foreign-worktree", f"{scope.agent.describe()} running `{command.shown()}`"
+                   f" on {tree.path}, not its own worktree",
+                   "leave other worktrees to their owners (`ossa-hooks worktree cleanup`"
+                   " removes merged ones)", {"worktree": tree.path})
+
+
+# --- the process ----------------------------------------------------------------------------
+
+
+def main(argv: Sequence[str]) -> int:
+    """Check an agent's git command, then become the real git (or refuse: one line, exit 1)."""
+    start = time.perf_counter()
+    environ = dict(os.environ)
+    real = environ.get(REAL_GIT) or "/usr/bin/git"
+    # This process's own git questions go to the real git, not back through the wrapper.
+    os.environ["PATH"] = os.pathsep.join([os.path.dirname(real), environ.get("PATH", "")])
+    try:
+        refusal = _decide(argv, start)
+    except Exception as e:  # noqa: BLE001 - a guard that cannot decide says why, never a traceback
+        from ossa_hooks.errors import OssaError
+
+        text = e.message if isinstance(e, OssaError) else f"{type(e).__name__}: {e}"
+        print(f"ossa-hooks: guard: could not check `git {' '.join(argv[:3])}`: {text}",
+              file=sys.stderr)
+        return 2
+    if refusal is not None:
+        print(refusal.line(), file=sys.stderr)
+        return 1
+    try:
+        os.execve(real, [real, *argv], environ)  # noqa: S606 - becomes git, arguments as given
+    except OSError as e:
+        print(f"ossa-hooks: guard: cannot run the real git {real}: {e.strerror}",
+              file=sys.stderr)
+    return 127
+
+
+def _decide(argv: Sequence[str], start: float) -> Refusal | None:
+    from ossa_hooks import identity
+
+    agent = identity.current()
+    if agent is None:
+        return None
+    origin = os.getcwd()
+    command = expand_alias(parse(argv), origin)
+    if command.sub not in WRITERS:
+        return None
+    repo = _where(command, origin)
+    if repo is None or repo.toplevel_str is None:
+        return None  # not in a repository, or a bare one: git says what it says
+    from ossa_hooks import config as config_mod
+
+    config = config_mod.load(repo.toplevel_str, cache_dir=repo.git_dir_str)
+    hooks = config.get("hooks") or {}
+    if not any("ossa-guard" in (actions or ()) for actions in hooks.values()):
+        return None  # the guard is off in this repository
+    from ossa_hooks.worktree.guard import Layout
+    from ossa_hooks.worktree.guard import scope_of
+
+    layout = Layout(repo.common_dir_str, repo.toplevel_str, repo.git_dir_str)
+    scope = scope_of(agent, layout, config)
+    refusal = check(scope, layout, command, workdir(command, origin),
+                    lambda: Refs(command, origin))
+    if refusal is not None:
+        from ossa_hooks.worktree.guard_hook import audit_refusal
+
+        refusal.detail["command"] = command.shown()
+        audit_refusal(repo, "git", agent, refusal, "refused", start)
+    return refusal
+
+
+def expand_alias(command: Command, cwd: str) -> Command:
+    """``git co X`` with ``alias.co = checkout`` is ``git checkout X`` (a ``!shell`` alias runs
+    its own git commands, through this wrapper again)."""
+    from ossa_hooks import git
+
+    seen: set[str] = set()
+    while command.sub and command.sub not in WRITERS and command.sub not in seen:
+        seen.add(command.sub)
+        proc = git.call([*command.globals, "config", "--get", f"alias.{command.sub}"], cwd,
+                        check=False)
+        value = proc.stdout.decode("utf-8", "surrogateescape").strip()
+        if proc.returncode != 0 or not value or value.startswith("!"):
+            return command
+        import shlex
+
+        try:
+            words = shlex.split(value)
+        except ValueError:
+            return command
+        command = parse([*command.globals, *words, *command.args])
+    return command
+
+
+def _where(command: Command, cwd: str) -> RepoPaths | None:
+    """The repository and worktree the command acts on (its ``-C``, ``--git-dir``,
+    ``--work-tree`` and the environment's ``GIT_DIR`` and ``GIT_WORK_TREE`` included)."""
+    from ossa_hooks import git
+
+    proc = git.call([*command.globals, "rev-parse", "--path-format=absolute", "--git-dir",
+                     "--git-common-dir", "--show-toplevel"], cwd, check=False)
+    lines = os.fsdecode(proc.stdout).splitlines()
+    if len(lines) < 2:
+        return None
+    return git.RepoPaths(lines[2] if len(lines) > 2 else None, lines[0], lines[1],
+                         len(lines) == 2)
+
+
+# --- putting it on an agent's PATH --------------------------------------------------------------
+
+
+def agent_environ(repo: RepoPaths, env: MutableMapping[str, str]) -> None:
+    """Put the wrapper first on the PATH of an agent's environment ``env`` (written, with the
+    real git it runs, into the repository's ossa-hooks folder). No git on PATH: nothing to do."""
+    import shutil
+
+    folder = os.path.join(repo.state_dir_str, "bin")
+    mine = os.path.realpath(folder)
+    path = [p for p in env.get("PATH", os.defpath).split(os.pathsep)
+            if p and os.path.realpath(p) != mine]
+    real = env.get(REAL_GIT) or shutil.which("git", path=os.pathsep.join(path))
+    if not real:
+        return
+    real = os.path.abspath(real)
+    write_wrapper(folder, real)
+    env["PATH"] = os.pathsep.join([folder, *path])
+    env[REAL_GIT] = real
+
+
+def render(real: str, python: str) -> str:
+    import shlex
+
+    from ossa_hooks.resources import data_dir
+
+    text = (data_dir("hooks") / WRAPPER).read_text(encoding="utf-8")
+    return text.replace("@REAL_GIT@", shlex.quote(real)).replace("@PYTHON@",
+                                                                 shlex.quote(python))
+
+
+def write_wrapper(folder: str, real: str) -> str:
+    """``FOLDER/git`` as :func:`render` gives it, replaced atomically when it differs."""
+    text = render(real, sys.executable)
+    target = os.path.join(folder, "git")
+    try:
+        with open(target, encoding="utf-8") as f:
+            if f.read() == text and os.access(target, os.X_OK):
+                return target
+    except OSError:
+        pass
+    import tempfile
+
+    os.makedirs(folder, exist_ok=True)
+    fd, temp = tempfile.mkstemp(prefix=".git.", dir=folder)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.chmod(temp, 0o755)  # noqa: S103 - a program every user of the repository runs
+    os.replace(temp, target)
+    return target

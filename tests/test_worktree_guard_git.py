@@ -1,0 +1,311 @@
+"""The guard's ``git`` on an agent's PATH: the commands git runs no hook before (a switch, a
+detaching checkout, a reset, a clean, a fast-forward, a worktree removal) are refused before
+any file, index, ref or HEAD changes; everything else reaches the real git unchanged, and a
+person is never stopped."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from conftest import AGENTS
+from conftest import agent_env
+from conftest import all_refs
+from conftest import branch_of
+from conftest import git
+from conftest import heads
+from conftest import ossa
+from conftest import refused
+from conftest import wt
+
+from ossa_hooks.config import HOOK_TYPES
+from ossa_hooks.worktree import guard_git
+from ossa_hooks.worktree.guard_git import Refs
+from ossa_hooks.worktree.guard_git import Target
+from ossa_hooks.worktree.guard_git import parse
+
+
+@pytest.mark.parametrize(("argv", "sub", "writes"), [
+    (["status"], "status", False),
+    (["-C", "x", "-c", "a.b=c", "--no-pager", "checkout", "-b", "n"], "checkout", True),
+    (["--git-dir", "d", "--work-tree", "w", "reset", "--hard"], "reset", True),
+    (["stash"], "stash", True),
+    (["stash", "list"], "stash", False),
+    (["stash", "-q", "show", "-p"], "stash", False),
+    (["stash", "push", "-m", "x"], "stash", True),
+    (["worktree", "list"], "worktree", False),
+    (["worktree", "remove", "x"], "worktree", True),
+    (["apply", "--check", "p.diff"], "apply", False),
+    (["apply", "--stat", "--apply", "p.diff"], "apply", True),
+    (["apply", "p.diff"], "apply", True),
+    (["bisect", "log"], "bisect", False),
+    (["bisect", "start"], "bisect", True),
+    (["--version"], "", False),
+])
+def test_the_subcommand_and_whether_it_writes_a_worktree(argv: list[str], sub: str,
+                                                        writes: bool) -> None:
+    command = parse(argv)
+    assert command.sub == sub
+    assert guard_git.writes(command) is writes
+
+
+@pytest.fixture
+def refs_repo(committed_repo: Path) -> Path:
+    """Branches, a tag, a file named like nothing else, a remote-only branch, a previous
+    branch (``-``)."""
+    repo = committed_repo
+    (repo / "notes.txt").write_text("notes\n")
+    git(repo, "add", "notes.txt")
+    git(repo, "commit", "-q", "-m", "notes")
+    git(repo, "branch", "feature")
+    git(repo, "tag", "v1", "HEAD~1")
+    git(repo, "update-ref", "refs/remotes/origin/remote-only", "HEAD")
+    git(repo, "switch", "-q", "feature")
+    git(repo, "switch", "-q", "main")
+    return repo
+
+
+@pytest.mark.parametrize(("argv", "expected"), [
+    ("checkout", Target("stay")),
+    ("checkout feature", Target("branch", "feature")),
+    ("checkout feature --", Target("branch", "feature")),
+    ("checkout -", Target("branch", "feature")),
+    ("checkout @{-1}", Target("branch", "feature")),
+    ("checkout v1", Target("detach", "v1")),
+    ("checkout HEAD", Target("stay")),
+    ("checkout HEAD~1", Target("detach", "HEAD~1")),
+    ("checkout --detach", Target("detach", "HEAD")),
+    ("checkout --det feature", Target("detach", "feature")),
+    ("checkout -b side", Target("new", "side")),
+    ("checkout -qb side v1", Target("new", "side")),
+    ("checkout -bside", Target("new", "side")),
+    ("checkout --orphan=fresh", Target("new", "fresh")),
+    ("checkout -B feature HEAD~1", Target("new", "feature")),
+    ("checkout remote-only", Target("new", "remote-only")),
+    ("checkout notes.txt", Target("stay")),
+    ("checkout -- feature", Target("stay")),
+    ("checkout feature -- notes.txt", Target("stay")),
+    ("checkout HEAD~1 notes.txt", Target("stay")),
+    ("checkout -p feature", Target("stay")),
+    ("checkout --conflict merge feature", Target("branch", "feature")),
+    ("switch feature", Target("branch", "feature")),
+    ("switch -", Target("branch", "feature")),
+    ("switch --detach v1", Target("detach", "v1")),
+    ("switch -d HEAD~1", Target("detach", "HEAD~1")),
+    ("switch -c side", Target("new", "side")),
+    ("switch --create=side", Target("new", "side")),
+    ("switch --force-create side v1", Target("new", "side")),
+    ("switch remote-only", Target("new", "remote-only")),
+    ("switch v1", Target("detach", "v1")),
+    ("switch no-such-thing", Target("stay")),
+])
+def test_where_a_checkout_or_switch_takes_head(refs_repo: Path, argv: str,
+                                              expected: Target) -> None:
+    command = parse(argv.split())
+    cwd = str(refs_repo)
+    assert guard_git.target(command, Refs(command, cwd)) == expected
+
+
+# (name, where it runs: "own", "main" or "other" (another agent's worktree), git args with
+# {other} (the other agent's branch), {other_wt} (its worktree) and {own_agent}, the rule)
+FORBIDDEN: tuple[tuple[str, str, tuple[str, ...], str], ...] = (
+    ("switch to another agent's branch", "own",
+     ("switch", "--ignore-other-worktrees", "{other}"), "leave-branch"),
+    ("checkout another agent's branch", "own",
+     ("checkout", "--ignore-other-worktrees", "{other}"), "leave-branch"),
+    ("checkout the base branch through an alias", "own", ("co", "main"), "leave-branch"),
+    ("detach its own worktree", "own", ("checkout", "--detach"), "leave-branch"),
+    ("check out an older commit", "own", ("checkout", "HEAD~1"), "leave-branch"),
+    ("make a branch and switch to it", "own", ("switch", "-c", "agents/{own_agent}/side"),
+     "leave-branch"),
+    ("remove another agent's worktree", "own", ("worktree", "remove", "--force", "{other_wt}"),
+     "foreign-worktree"),
+    ("reset --hard the main worktree", "main", ("reset", "--hard", "HEAD~1"),
+     "foreign-worktree"),
+    ("discard the person's edit", "main", ("checkout", "--", "README.md"), "foreign-worktree"),
+    ("restore the person's edit", "main", ("restore", "README.md"), "foreign-worktree"),
+    ("clean the person's untracked files", "main", ("clean", "-fdx"), "foreign-worktree"),
+    ("fast-forward main to another agent's branch", "main", ("merge", "--ff-only", "{other}"),
+     "foreign-worktree"),
+    ("stash the person's work", "main", ("stash", "-u"), "foreign-worktree"),
+    ("detach the main worktree", "main", ("checkout", "--detach"), "foreign-worktree"),
+    ("reset another agent's worktree", "other", ("reset", "--hard", "HEAD~1"),
+     "foreign-worktree"),
+    ("stage in another agent's worktree", "other", ("add", "-A"), "foreign-worktree"),
+)
+
+
+def fill(args: tuple[str, ...], repo: Path, own: str, other: str) -> list[str]:
+    return [a.format(other=branch_of(other), other_wt=str(wt(repo, other)), own_agent=own)
+            for a in args]
+
+
+def worktree_state(repo: Path) -> dict[str, tuple[str, str]]:
+    """Each worktree's ``status`` and the bytes of its untracked files."""
+    found = {}
+    for path in [repo, *(wt(repo, a) for a in AGENTS)]:
+        status = git(path, "status", "--porcelain", "--untracked-files=all").stdout
+        drafts = "".join(p.read_text() for p in sorted(path.glob("*.txt")))
+        found[path.name] = (status, drafts)
+    return found
+
+
+@pytest.fixture
+def drafted(guarded: Path) -> Path:
+    """``guarded`` with each agent's untracked draft and an alias ``co = checkout``."""
+    git(guarded, "config", "alias.co", "checkout")
+    for agent in AGENTS:
+        (wt(guarded, agent) / f"{agent}-draft.txt").write_text(f"{agent}'s unsaved draft\n")
+    return guarded
+
+
+def test_three_agents_in_parallel_are_refused_before_git_touches_a_file(drafted: Path) -> None:
+    repo = drafted
+    before = (all_refs(repo), heads(repo), worktree_state(repo))
+
+    def attack(agent: str) -> list[str]:
+        env = agent_env(repo, agent, wrapper=True)
+        done = []
+        for name, where, args, rule in FORBIDDEN:
+            others = [a for a in AGENTS if a != agent]
+            for other in others if "{other" in "".join(args) or where == "other" else others[:1]:
+                cwd = {"own": wt(repo, agent), "main": repo, "other": wt(repo, other)}[where]
+                proc = git(cwd, *fill(args, repo, agent, other), check=False, env=env)
+                refused(proc, rule)
+                done.append(f"{agent}: {name}")
+        return done
+
+    with ThreadPoolExecutor(len(AGENTS)) as pool:
+        done = [line for lines in pool.map(attack, AGENTS) for line in lines]
+    assert len(done) == len(AGENTS) * sum(
+        2 if "{other" in "".join(args) or where == "other" else 1
+        for _, where, args, _ in FORBIDDEN)
+    # Nothing moved: no ref, no HEAD, no worktree's files, staged or untracked.
+    assert (all_refs(repo), heads(repo), worktree_state(repo)) == before
+    assert (repo / "README.md").read_text() == "a person's unsaved edit\n"
+    events = json.loads(ossa(repo, "audit", "--limit", "0", "--format", "json").stdout)
+    guarded_events = [e for e in events if e["kind"] == "guard"]
+    assert len(guarded_events) == len(done)
+    assert {e["detail"]["hook_type"] for e in guarded_events} == {"git"}
+    assert all(e["outcome"] == "refused" and e["detail"]["command"].startswith("git ")
+               for e in guarded_events)
+
+
+def test_an_agents_own_work_reaches_git_unchanged(drafted: Path) -> None:
+    repo = drafted
+    home = wt(repo, "alpha")
+    env = agent_env(repo, "alpha", wrapper=True)
+
+    def run(*args: str, stdin: bytes | None = None, rc: int = 0) -> str:
+        proc = git(home, *args, env=env, check=False, input=stdin)
+        assert proc.returncode == rc, (args, proc.stderr)
+        out = proc.stdout
+        return out.decode() if isinstance(out, bytes) else out
+
+    (home / "README.md").write_text("alpha's edit\n")
+    run("checkout", "--", "README.md")  # a file checkout in its own worktree
+    assert (home / "README.md").read_text() == "hello\n"
+    run("checkout", branch_of("alpha"))  # where it is
+    run("switch", branch_of("alpha"))
+    run("checkout", "--", "no-such-file", rc=1)  # git's own failure, as git says it
+    (home / "README.md").write_text("alpha's second edit\n")
+    run("stash")
+    run("stash", "pop")
+    patch = git(home, "diff", env=env).stdout.encode()
+    run("checkout", "--", "README.md")
+    run("apply", "-", stdin=patch)  # standard input reaches git
+    assert (home / "README.md").read_text() == "alpha's second edit\n"
+    run("add", "README.md")
+    run("commit", "-q", "-F", "-", stdin=b"alpha's message from stdin\n")
+    assert run("log", "-1", "--format=%s").strip() == "alpha's message from stdin"
+    run("rebase", "-q", "main")
+    run("branch", "agents/alpha/side")  # a branch without switching to it
+    run("worktree", "list")
+    assert run("rev-parse", "--abbrev-ref", "HEAD").strip() == branch_of("alpha")
+    assert (home / "alpha-draft.txt").exists()
+    events = json.loads(ossa(repo, "audit", "--limit", "0", "--format", "json").stdout)
+    assert not [e for e in events if e["kind"] == "guard"]
+
+
+def test_a_person_with_the_wrapper_on_path_is_never_stopped(drafted: Path) -> None:
+    repo = drafted
+    env = agent_env(repo, "alpha", wrapper=True)
+    person = {k: v for k, v in env.items() if not k.startswith("OSSA_") or k == "OSSA_REAL_GIT"}
+    home = wt(repo, "alpha")
+    for cwd, args in ((home, ("checkout", "--detach")), (repo, ("checkout", "--", "README.md")),
+                      (repo, ("clean", "-fdx")), (home, ("co", branch_of("alpha")))):
+        proc = git(cwd, *args, env=person, check=False)
+        assert proc.returncode == 0, (args, proc.stderr)
+        assert "guard" not in proc.stderr
+    assert (repo / "README.md").read_text() == "hello\n"
+    assert not (repo / "notes.txt").exists()
+
+
+def test_where_the_guard_is_off_an_agents_switch_goes_through(drafted: Path) -> None:
+    repo = drafted
+    off = "hooks:\n" + "".join(f"  {t}: []\n" for t in HOOK_TYPES)
+    home = wt(repo, "alpha")
+    (home / ".ossa-hooks.yaml").write_text(off)
+    proc = git(home, "checkout", "--detach", env=agent_env(repo, "alpha", wrapper=True),
+               check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert git(home, "branch", "--show-current").stdout == ""
+
+
+def test_the_wrapper_fails_closed_with_one_line_when_its_interpreter_is_gone(
+        drafted: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    script = folder / "git"
+    script.write_text(guard_git.render("/usr/bin/git", str(tmp_path / "gone" / "python")))
+    script.chmod(0o755)
+    env = agent_env(drafted, "alpha", wrapper=True)
+    env["PATH"] = f"{folder}{os.pathsep}{env['PATH']}"
+    home = wt(drafted, "alpha")
+    proc = git(home, "checkout", "--detach", env=env, check=False)
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1 and "is gone" in proc.stderr
+    assert git(home, "branch", "--show-current").stdout.strip() == branch_of("alpha")
+    assert git(home, "status", "--short", env=env).returncode == 0  # read-only: straight to git
+
+
+def test_the_wrapper_is_written_once_and_rewritten_when_it_changes(committed_repo: Path) -> None:
+    from ossa_hooks.git import repo_paths
+
+    repo = repo_paths(committed_repo)
+    env = {"PATH": os.environ["PATH"]}
+    guard_git.agent_environ(repo, env)
+    target = repo.state_dir / "bin" / "git"
+    assert env["PATH"].split(os.pathsep)[0] == str(target.parent)
+    assert env["OSSA_REAL_GIT"] != str(target) and Path(env["OSSA_REAL_GIT"]).name == "git"
+    stamp = target.stat().st_mtime_ns
+    again = dict(env)
+    guard_git.agent_environ(repo, again)  # an agent starting an agent: PATH gets it once
+    assert again["PATH"] == env["PATH"] and target.stat().st_mtime_ns == stamp
+    target.write_text("#!/bin/sh\nexit 0\n")
+    guard_git.agent_environ(repo, dict(env))
+    assert "ossa-hooks-git-wrapper-version" in target.read_text()
+    assert guard_git.agent_environ(repo, nothing := {"PATH": "/nonexistent"}) is None
+    assert nothing == {"PATH": "/nonexistent"}  # no git on PATH: nothing to guard
+
+
+def test_concurrent_writers_leave_one_whole_wrapper(committed_repo: Path) -> None:
+    from ossa_hooks.git import repo_paths
+
+    repo = repo_paths(committed_repo)
+    barrier = threading.Barrier(4)
+
+    def write(_: int) -> str:
+        barrier.wait()
+        return guard_git.write_wrapper(str(repo.state_dir / "bin"), "/usr/bin/git")
+
+    with ThreadPoolExecutor(4) as pool:
+        paths = set(pool.map(write, range(4)))
+    (path,) = paths
+    assert Path(path).read_text() == guard_git.render("/usr/bin/git",
+                                                      __import__("sys").executable)
+    assert [p.name for p in Path(path).parent.iterdir()] == ["git"]
