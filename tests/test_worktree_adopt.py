@@ -140,3 +140,25 @@ def test_doctor_says_whether_the_guard_rails_are_active(committed_repo: Path) ->
     out = ossa(committed_repo, "doctor").stdout
     assert f"ok      {committed_repo}: guard rails active (pre-commit, reference-transaction," \
         " pre-push, post-checkout; git 2." in out
+
+
+def test_worktree_cleanup_finds_an_adopted_worktree_by_its_agent_and_task(proj: Path) -> None:
+    """`worktree cleanup claude fix-typo` merges the adopted worktree's own branch
+    (`worktree-fix-typo`, not `agents/claude/fix-typo`), then removes worktree and branch."""
+    path = proj / ".claude" / "worktrees" / "fix-typo"
+    git(proj, "worktree", "add", "-q", str(path), "-b", "worktree-fix-typo")
+    (path / "typo.txt").write_text("fixed\n")
+    git(path, "add", "typo.txt")
+    git(path, "commit", "-q", "-m", "fix the typo")
+    tip = git(path, "rev-parse", "HEAD").stdout.strip()
+    proc = ossa(proj, "worktree", "cleanup", "claude", "fix-typo", "--no-gate")
+    assert proc.returncode == 0, proc.stderr
+    # into the integration branch, as any agent worktree
+    target = proc.stdout.split("merged worktree-fix-typo into ", 1)[1].split()[0]
+    assert target.startswith("main-agents-merge-")
+    assert git(proj, "merge-base", "--is-ancestor", tip, target, check=False).returncode == 0
+    assert not path.exists()
+    assert git(proj, "branch", "--list", "worktree-fix-typo").stdout == ""
+    missing = ossa(proj, "worktree", "cleanup", "claude", "no-such-task", "--no-gate")
+    assert missing.returncode == 2
+    assert "no agent worktree or branch agents/claude/no-such-task" in missing.stderr

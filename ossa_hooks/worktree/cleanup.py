@@ -72,7 +72,12 @@ def cleanup(
     if repo_name:
         validate_name("REPO", repo_name)
     branch = agent_branch(agent, task)
-    wt = next((w for w in agent_worktrees(repo, config) if w.branch == branch), None)
+    # An ossa-hooks worktree by its branch; one another tool made (adopted) by the agent and
+    # task it was adopted for, with the branch that tool gave it.
+    wt = next((w for w in agent_worktrees(repo, config)
+               if w.branch == branch or (w.agent, w.task) == (agent, task)), None)
+    if wt is not None:
+        branch = wt.branch
     if wt is None and not branch_exists(_cwd(repo), branch):
         raise OssaError(f"no agent worktree or branch {branch} (see: ossa-hooks worktree list)")
     if wt is not None and repo_name and wt.repo_name != repo_name:
