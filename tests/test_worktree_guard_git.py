@@ -309,3 +309,27 @@ def test_concurrent_writers_leave_one_whole_wrapper(committed_repo: Path) -> Non
     assert Path(path).read_text() == guard_git.render("/usr/bin/git",
                                                       __import__("sys").executable)
     assert [p.name for p in Path(path).parent.iterdir()] == ["git"]
+
+
+def test_an_agent_may_take_only_its_own_stash_entries(guarded: Path) -> None:
+    """git rewrites the stash's reflog before any hook runs: the agents' git refuses a drop,
+    pop or clear of another branch's entry before that, so the person's entry stays listed."""
+    repo = guarded
+    home = wt(repo, "alpha")
+    env = agent_env(repo, "alpha", wrapper=True)
+    git(repo, "stash")  # the person's work, on main
+    listed = git(repo, "stash", "list").stdout
+    for args in (("stash", "drop"), ("stash", "pop"), ("stash", "drop", "0"),
+                 ("stash", "drop", "-q", "stash@{0}"), ("stash", "clear")):
+        refused(git(home, *args, env=env, check=False), "others-stash")
+        assert git(repo, "stash", "list").stdout == listed
+    (home / "README.md").write_text("alpha's edit\n")
+    assert git(home, "stash", env=env, check=False).returncode == 0
+    refused(git(home, "stash", "drop", "stash@{1}", env=env, check=False), "others-stash")
+    refused(git(home, "stash", "clear", env=env, check=False), "others-stash")
+    proc = git(home, "stash", "pop", env=env, check=False)  # its own, newest entry
+    assert proc.returncode == 0, proc.stderr
+    assert (home / "README.md").read_text() == "alpha's edit\n"
+    assert git(repo, "stash", "list").stdout == listed
+    git(repo, "stash", "pop")
+    assert (repo / "README.md").read_text() == "a person's unsaved edit\n"

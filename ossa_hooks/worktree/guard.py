@@ -477,11 +477,17 @@ def _check_stash(scope: Scope, here: Tree, own_tree: bool, old: str) -> Refusal 
     if old and old != ZERO:
         made_on = stash_branch(here.path, old)
         if made_on is not None and made_on != scope.branch:
-            return Refusal("others-stash", f"{who} taking a stash entry made on {made_on}"
-                           " (the stash is shared by every worktree)",
-                           "leave it; `git stash list` shows the entries made on"
-                           f" {scope.branch}", {"ref": "refs/stash"})
+            return others_stash(scope, made_on, "a stash entry")
     return None
+
+
+def others_stash(scope: Scope, made_on: str, entry: str) -> Refusal:
+    """The refusal of taking (dropping, popping, clearing) a stash entry made on another
+    branch."""
+    return Refusal("others-stash", f"{scope.agent.describe()} taking {entry} made on {made_on}"
+                   " (the stash is shared by every worktree)",
+                   f"leave it; `git stash list` shows the entries made on {scope.branch}",
+                   {"ref": "refs/stash"})
 
 
 def stash_branch(cwd: str, commit: str) -> str | None:
@@ -489,7 +495,11 @@ def stash_branch(cwd: str, commit: str) -> str | None:
     from ossa_hooks import git
 
     proc = git.call(["log", "-1", "--format=%s", commit, "--"], cwd, check=False)
-    subject = proc.stdout.decode("utf-8", "replace").strip()
+    return subject_branch(proc.stdout.decode("utf-8", "replace").strip())
+
+
+def subject_branch(subject: str) -> str | None:
+    """The branch named in a stash entry's subject (``WIP on B: ...`` or ``On B: ...``)."""
     for prefix in ("WIP on ", "On "):
         if subject.startswith(prefix) and ":" in subject:
             return subject[len(prefix):].split(":", 1)[0]

@@ -190,6 +190,11 @@ class Refs:
         full = self._git("rev-parse", "--symbolic-full-name", spec)
         return full[len("refs/heads/"):] if full and full.startswith("refs/heads/") else None
 
+    def stash_subjects(self) -> list[str]:
+        """The stash's entries, newest first (``stash@{0}``, ``stash@{1}``, ...)."""
+        found = self._git("stash", "list", "--format=%s")
+        return found.splitlines() if found else []
+
     def remote_guess(self, name: str) -> bool:
         """Would git make a local branch ``name`` from a remote one of that name (``--guess``)?"""
         found = self._git("for-each-ref", "--format=%(refname)", f"refs/remotes/*/{name}")
@@ -283,6 +288,8 @@ def check(scope: Scope, layout: Layout, command: Command, cwd: str,
         return Refusal("foreign-worktree", f"{who} running `{command.shown()}` in {here.path},"
                        " not in its own worktree (it would change that worktree's files)",
                        _go_home(scope), {"worktree": here.path})
+    if command.sub == "stash" and scope.branch:
+        return _check_stash(scope, command, refs())
     if command.sub not in ("checkout", "switch") or not scope.branch:
         return None
     goes = target(command, refs())
@@ -292,6 +299,32 @@ def check(scope: Scope, layout: Layout, command: Command, cwd: str,
                    f" {goes.shown()}", f"stay on {scope.branch}: read other commits with"
                    " `git show`/`git log`, make a branch without switching with `git branch"
                    " NAME`", {"worktree": here.path, "target": goes.name})
+
+
+def _check_stash(scope: Scope, command: Command, refs: Refs) -> Refusal | None:
+    """``git stash drop|pop|clear`` of entries made on another branch (the stash is shared by
+    every worktree; git rewrites its reflog before any hook could refuse)."""
+    from ossa_hooks.worktree.guard import others_stash
+    from ossa_hooks.worktree.guard import subject_branch
+
+    words = [a for a in command.args if not a.startswith("-")]
+    if not words or words[0] not in ("drop", "pop", "clear"):
+        return None
+    subjects = refs.stash_subjects()
+    if words[0] == "clear":
+        taken = list(range(len(subjects)))
+    else:
+        entry = words[1] if len(words) > 1 else "0"
+        number = entry[len("stash@{"):-1] if entry.startswith("stash@{") and entry.endswith(
+            "}") else entry
+        if not number.isdigit() or int(number) >= len(subjects):
+            return None  # no such entry (git says so), or a commit named another way
+        taken = [int(number)]
+    for n in taken:
+        made_on = subject_branch(subjects[n])
+        if made_on is not None and made_on != scope.branch:
+            return others_stash(scope, made_on, f"stash@{{{n}}}")
+    return None
 
 
 def _go_home(scope: Scope) -> str:
