@@ -15,8 +15,8 @@ from ossa_hooks import config as config_mod
 from ossa_hooks.identity import Identity
 from ossa_hooks.worktree import guard
 from ossa_hooks.worktree.guard import ZERO
-from ossa_hooks.worktree.guard import Layout
 from ossa_hooks.worktree.guard import scope_of
+from ossa_hooks.worktree.guard_layout import Layout
 
 
 @pytest.fixture

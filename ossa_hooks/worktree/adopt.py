@@ -225,11 +225,11 @@ def auto_adopt(repo: RepoPaths) -> Adopted | None:
     if here is None or os.path.exists(record_path(repo.git_dir_str)):
         return None
     from ossa_hooks.errors import OssaError
-    from ossa_hooks.worktree.guard import _main_path
-    from ossa_hooks.worktree.guard import read_head
+    from ossa_hooks.worktree.guard_layout import main_path
+    from ossa_hooks.worktree.guard_layout import read_head
 
     branch, _ = read_head(repo.git_dir_str)
-    if known_layout(_main_path(repo.common_dir_str), here, branch) is None:
+    if known_layout(main_path(repo.common_dir_str), here, branch) is None:
         return None
     try:
         return adopt(repo, here)

@@ -20,9 +20,9 @@ if TYPE_CHECKING:
     from ossa_hooks.git import RepoPaths
     from ossa_hooks.hook_context import HookContext
     from ossa_hooks.identity import Identity
-    from ossa_hooks.worktree.guard import Layout
     from ossa_hooks.worktree.guard import Refusal
     from ossa_hooks.worktree.guard import Scope
+    from ossa_hooks.worktree.guard_layout import Layout
 
 HOOK_TYPES = ("pre-commit", "reference-transaction", "pre-push", "post-checkout")
 
@@ -40,8 +40,8 @@ def shell_gate(hook_type: str) -> str:
 
 def hook(ctx: HookContext) -> int:
     from ossa_hooks import identity
-    from ossa_hooks.worktree.guard import Layout
     from ossa_hooks.worktree.guard import scope_of
+    from ossa_hooks.worktree.guard_layout import Layout
 
     start = time.perf_counter()
     agent = identity.current(ctx.environ)
@@ -161,7 +161,7 @@ def _adopted_agent(ctx: HookContext) -> Identity | None:
 def _note_person(ctx: HookContext) -> None:
     """A person committing in an agent's worktree is told so (never refused)."""
     from ossa_hooks.worktree.guard import namespace_of
-    from ossa_hooks.worktree.guard import read_head
+    from ossa_hooks.worktree.guard_layout import read_head
 
     branch, _ = read_head(ctx.repo.git_dir_str)
     if branch and namespace_of(branch):
