@@ -51,12 +51,16 @@ FORBIDDEN: tuple[tuple[str, str, tuple[str, ...], str], ...] = (
     ("reset another agent's worktree", "other", ("reset", "--hard", "HEAD~1"),
      "foreign-worktree"),
     ("stage in another agent's worktree", "other", ("add", "-A"), "foreign-worktree"),
+    ("the main worktree's git dir over its own files", "own",
+     ("--git-dir={main_git}", "checkout", "-f", "{other}"), "foreign-worktree"),
+    ("its own git dir over the main worktree's files", "own",
+     ("--work-tree={main}", "checkout", "--", "."), "foreign-worktree"),
 )
 
 
 def fill(args: tuple[str, ...], repo: Path, own: str, other: str) -> list[str]:
-    return [a.format(other=branch_of(other), other_wt=str(wt(repo, other)), own_agent=own)
-            for a in args]
+    return [a.format(other=branch_of(other), other_wt=str(wt(repo, other)), own_agent=own,
+                     main=str(repo), main_git=str(repo / ".git")) for a in args]
 
 
 def worktree_state(repo: Path) -> dict[str, tuple[str, str]]:

@@ -52,8 +52,10 @@ WRAPPER = "git-wrapper.sh"
 
 
 def check(scope: Scope, layout: Layout, command: Command, cwd: str,
-          refs: Callable[[], Refs]) -> Refusal | None:
-    """The first rule ``command`` breaks, run from ``cwd`` (after ``-C``) in ``layout.here``."""
+          refs: Callable[[], Refs], git_dir: str = "") -> Refusal | None:
+    """The first rule ``command`` breaks, run from ``cwd`` (after ``-C``) in ``layout.here``
+    with ``git_dir`` (the command's, when ``GIT_DIR`` or ``--git-dir`` may have paired one
+    worktree's git dir with another's files)."""
     from ossa_hooks.worktree.guard import Refusal
 
     here = layout.here
@@ -62,10 +64,13 @@ def check(scope: Scope, layout: Layout, command: Command, cwd: str,
         return None
     if command.sub == "worktree":
         return _check_worktree(scope, layout, command, cwd)
-    if here.path != scope.worktree:
+    owner = _owner(layout, git_dir)
+    if here.path != scope.worktree or owner not in ("", here.path):
         if not writes(command):
             return None
-        return Refusal("foreign-worktree", f"{who} running `{command.shown()}` in {here.path},"
+        where = (here.path if owner in ("", here.path)
+                 else f"{here.path} with the git dir of {owner}")
+        return Refusal("foreign-worktree", f"{who} running `{command.shown()}` in {where},"
                        " not in its own worktree (it would change that worktree's files)",
                        _go_home(scope), {"worktree": here.path})
     if command.sub == "stash" and scope.branch:
@@ -105,6 +110,17 @@ def _check_stash(scope: Scope, command: Command, refs: Refs) -> Refusal | None:
         if made_on is not None and made_on != scope.branch:
             return others_stash(scope, made_on, f"stash@{{{n}}}")
     return None
+
+
+def _owner(layout: Layout, git_dir: str) -> str:
+    """The folder of the worktree ``git_dir`` belongs to ("" when unknown or not given)."""
+    if not git_dir:
+        return ""
+    from ossa_hooks.worktree.guard_layout import real
+
+    target = real(git_dir)
+    tree = next((t for t in layout.trees if real(t.git_dir) == target), None)
+    return tree.path if tree is not None else ""
 
 
 def _go_home(scope: Scope) -> str:
@@ -183,7 +199,7 @@ def _decide(argv: Sequence[str], start: float) -> Refusal | None:
     layout = Layout(repo.common_dir_str, repo.toplevel_str, repo.git_dir_str)
     scope = scope_of(agent, layout, config)
     refusal = check(scope, layout, command, workdir(command, origin),
-                    lambda: Refs(command, origin))
+                    lambda: Refs(command, origin), repo.git_dir_str)
     if refusal is not None:
         from ossa_hooks.worktree.guard_hook import audit_refusal
 
