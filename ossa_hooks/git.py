@@ -120,6 +120,13 @@ def no_git_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
     return {k: v for k, v in env.items() if not k.startswith("GIT_") or k in _HOOK_ENV_KEEP}
 
 
+def executable() -> str:
+    """The git ossa-hooks runs: the real one when an agent's PATH starts with the agents' git
+    (``OSSA_REAL_GIT``, :mod:`ossa_hooks.worktree.guard_git`): ossa-hooks' own git commands are
+    not the agent's."""
+    return os.environ.get("OSSA_REAL_GIT") or "git"
+
+
 def run(
     args: Sequence[str],
     cwd: str | os.PathLike[str] | None = None,
@@ -138,7 +145,7 @@ def run(
     _trace(args, cwd)
     try:
         proc = subprocess.run(
-            [b"git", *(arg(a) for a in args)],
+            [os.fsencode(executable()), *(arg(a) for a in args)],
             cwd=arg(cwd) if cwd is not None else None,
             env=no_git_env() if env is None else dict(env),
             input=input,
@@ -226,7 +233,7 @@ def start(
         in_r, in_w = os.open(os.devnull, os.O_RDONLY), -1
     try:
         pid = os.posix_spawnp(
-            "git",
+            executable(),
             argv,
             no_git_env() if env is None else dict(env),
             file_actions=[

@@ -252,3 +252,31 @@ def test_an_agent_may_take_only_its_own_stash_entries(guarded: Path) -> None:
     assert git(repo, "stash", "list").stdout == listed
     git(repo, "stash", "pop")
     assert (repo / "README.md").read_text() == "a person's unsaved edit\n"
+
+
+def test_git_outside_the_agents_repository_and_ossa_hooks_own_git_are_not_guarded(
+        guarded: Path, tmp_path: Path) -> None:
+    """A scratch repository (a clone, a test's) is not the guard's business; `ossa-hooks judge`
+    run by the agent drives its gate worktree, and the checks run there, with git itself."""
+    repo = guarded
+    home = wt(repo, "alpha")
+    env = agent_env(repo, "alpha", wrapper=True)
+    scratch = tmp_path / "scratch"
+    for args in (("init", "-q", str(scratch)), ("-C", str(scratch), "commit", "-q",
+                 "--allow-empty", "-m", "x"), ("-C", str(scratch), "checkout", "-q", "-b", "b"),
+                 ("-C", str(scratch), "checkout", "-q", "--detach")):
+        proc = git(home, *args, env=env, check=False)
+        assert proc.returncode == 0, (args, proc.stderr)
+    check = ("git status --short && git checkout -- . && git stash list"
+             f" && git -C {str(scratch)!r} checkout -q -")
+    judge = {"checks": {**{n: {"enabled": False} for n in ("tests", "lint", "format",
+                                                            "security")},
+                        "git-using": {"run": check}}}
+    (repo / ".ossa-hooks.yaml").write_text(
+        (repo / ".ossa-hooks.yaml").read_text() + "judge: " + json.dumps(judge) + "\n")
+    git(repo, "commit", "-q", "-m", "a check that runs git", ".ossa-hooks.yaml")
+    proc = ossa(home, "judge", env=env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "git-using" in proc.stdout and "guard" not in proc.stdout + proc.stderr
+    events = json.loads(ossa(repo, "audit", "--limit", "0", "--format", "json").stdout)
+    assert not [e for e in events if e["kind"] == "guard"]

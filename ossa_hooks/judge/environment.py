@@ -99,6 +99,9 @@ def project_environment(repo: RepoPaths, environ: Mapping[str, str] | None = Non
     # pre-commit puts its isolated environment first on PATH and in VIRTUAL_ENV: neither is
     # the project's.
     skip = {os.path.join(own_prefix, BIN)} if under_pre_commit else set()
+    # The agents' git (an agent's PATH starts with it): the checks run with git itself, as
+    # they do under a hook (git puts its own folder first on its hooks' PATH).
+    skip.add(os.path.realpath(os.path.join(repo.state_dir_str, "bin")))
     path_dirs = [d for d in env.get("PATH", os.defpath).split(os.pathsep)
                  if d and os.path.realpath(d) not in skip]
     root, source = _find_root(repo, env, own_prefix, under_pre_commit)

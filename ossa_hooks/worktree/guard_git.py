@@ -62,6 +62,8 @@ def check(scope: Scope, layout: Layout, command: Command, cwd: str,
     who = scope.agent.describe()
     if not scope.worktree or scope.side_tree(here):
         return None
+    if layout.tree_at(scope.worktree) is None:
+        return None  # another repository (a clone, a test's scratch repository): not guarded
     if command.sub == "worktree":
         return _check_worktree(scope, layout, command, cwd)
     owner = _owner(layout, git_dir)
