@@ -41,7 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"ossa-hooks {__version__}")
     _add_level_options(parser, default=False)
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    # Not "command": a sub-command may have an option of that name (`agents spawn --command`).
+    sub = parser.add_subparsers(dest="ossa_command", metavar="COMMAND")
     for name in COMMANDS:
         importlib.import_module(f"ossa_hooks.commands.{name}").register(sub)
     for child in _subparsers(parser):
@@ -80,15 +81,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     func: Callable[[argparse.Namespace], int] | None = getattr(args, "func", None)
     if func is None:
-        parser.print_help(sys.stderr if args.command else sys.stdout)
-        return 0 if args.command is None else 2
+        parser.print_help(sys.stderr if args.ossa_command else sys.stdout)
+        return 0 if args.ossa_command is None else 2
     output.set_level(quiet=args.quiet, verbose=args.verbose)
     start = time.perf_counter()
     if args.quiet:
         code = _quietly(lambda: handle_errors(lambda: func(args)))
     else:
         code = handle_errors(lambda: func(args))
-    if args.command not in _NOT_AUDITED:
+    if args.ossa_command not in _NOT_AUDITED:
         _audit(args, list(sys.argv[1:] if argv is None else argv), code,
                time.perf_counter() - start)
     return code
@@ -122,7 +123,7 @@ def _audit(args: argparse.Namespace, argv: list[str], code: int, seconds: float)
         repo = git.repo_paths(getattr(args, "repo", None))
     except OssaError:
         return
-    audit.record(repo, "command", args.command, code, seconds, {"argv": argv})
+    audit.record(repo, "command", args.ossa_command, code, seconds, {"argv": argv})
 
 
 if __name__ == "__main__":

@@ -109,3 +109,14 @@ def test_the_audit_command_is_recorded_and_says_its_limit(committed_repo: Path) 
     everything = ossa(committed_repo, "audit", "-n", "0").stdout.splitlines()
     assert not everything[-1].startswith("(the last")
     assert ossa(committed_repo, "audit", "-n", "-1").returncode == 2
+
+
+def test_a_sub_command_option_named_command_does_not_rename_the_audit_event(
+        committed_repo: Path) -> None:
+    import json
+
+    proc = ossa(committed_repo, "spawn", "--provider", "command", "--command", "echo hi", "t")
+    events = json.loads(ossa(committed_repo, "audit", "--format", "json").stdout)
+    commands = [e for e in events if e["kind"] == "command"]
+    assert commands[0]["name"] == "spawn", commands
+    assert commands[0]["exit_code"] == proc.returncode
