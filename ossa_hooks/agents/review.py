@@ -37,7 +37,6 @@ from ossa_hooks.worktree.records import branch_exists
 from ossa_hooks.worktree.records import validate_name
 
 WORKSPACE = ".agents-workspace"
-KEEP_PREFIX = "refs/ossa-hooks/keep/"  # the namespace of backup's keep refs (issue 11)
 DECISIONS = ("accept", "reject", "send-back")
 Echo = Callable[[str], None]
 
@@ -292,7 +291,9 @@ def _reject(repo: RepoPaths, config: Config, repo_name: str | None, s: Subject,
     from ossa_hooks.worktree.cleanup import cleanup
 
     cwd = _cwd(repo)
-    ref = keep_tip(cwd, s.branch, s.head)
+    from ossa_hooks.worktree.safety import keep_tip
+
+    ref = keep_tip(repo, s.branch, s.head, why=f"ossa-hooks review: rejected {s.branch}")
     echo(f"parked {s.branch} ({s.head[:10]}) at {ref}")
     if s.worktree is not None:
         hide = f"kept branch {s.branch}:"
@@ -302,17 +303,6 @@ def _reject(repo: RepoPaths, config: Config, repo_name: str | None, s: Subject,
         git.run(["branch", "-D", s.branch], cwd)
         echo(f"deleted branch {s.branch} (restore it: git branch {s.branch} {ref})")
     return {"kept": ref}
-
-
-def keep_tip(cwd: Path, branch: str, commit: str) -> str:
-    """``commit`` under ``refs/ossa-hooks/keep/BRANCH/STAMP`` (not a branch; gc keeps it)."""
-    base = f"{KEEP_PREFIX}{branch}/{time.strftime('%Y%m%d-%H%M%S')}"
-    for n in range(1, 100):
-        ref = base if n == 1 else f"{base}-{n}"
-        if git.run(["update-ref", "-m", f"ossa-hooks review: rejected {branch}", ref, commit,
-                    ""], cwd, check=False).returncode == 0:
-            return ref
-    raise OssaError(f"cannot keep the tip of {branch}: 100 keep refs named {base}-N exist")
 
 
 def _send_back(s: Subject, note: str, echo: Echo) -> dict[str, Any]:

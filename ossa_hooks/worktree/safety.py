@@ -341,6 +341,12 @@ def doctor_fix(repo: RepoPaths) -> list[str]:
 # --- for the agent runner -----------------------------------------------------------------------
 
 
+def keep_tip(repo: RepoPaths, branch: str, commit: str, why: str) -> str:
+    """``commit`` (the tip of ``branch``) under a keep ref of backup's (agents may import
+    worktree, not backup): not a branch, and gc keeps it. Returns the ref."""
+    return keep.keep(repo, branch, commit, why=why)
+
+
 def watch_agent_worktree(worktree: Path, *, idle_minutes: float = 30.0) -> int | None:
     """Start ``backup watch`` for an agent's worktree (agents may import worktree, not
     backup): every change is snapshotted a moment later, so an agent's ``git reset --hard``
