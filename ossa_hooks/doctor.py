@@ -73,6 +73,8 @@ CHECKS: tuple[Check, ...] = (
           "ossa_hooks.store:fix_databases"),
     Check("agent-worktrees", "repository", "ossa_hooks.worktree.adopt:doctor_check"),
     Check("guard", "repository", "ossa_hooks.worktree.guard_hook:doctor_check"),
+    Check("agents-git", "repository", "ossa_hooks.worktree.guard_git:doctor_check",
+          "ossa_hooks.worktree.guard_git:doctor_fix"),
     Check("sandbox", "repository", "ossa_hooks.agents.sandbox:doctor_check"),
     Check("trash", "repository", "ossa_hooks.backup.trash:doctor_check",
           "ossa_hooks.backup.trash:doctor_fix"),

@@ -280,3 +280,24 @@ def test_git_outside_the_agents_repository_and_ossa_hooks_own_git_are_not_guarde
     assert "git-using" in proc.stdout and "guard" not in proc.stdout + proc.stderr
     events = json.loads(ossa(repo, "audit", "--limit", "0", "--format", "json").stdout)
     assert not [e for e in events if e["kind"] == "guard"]
+
+
+def test_doctor_checks_the_agents_git_and_fix_writes_it_again(committed_repo: Path,
+                                                              tmp_path: Path) -> None:
+    from ossa_hooks.git import repo_paths
+
+    repo = repo_paths(committed_repo)
+    assert "agents' git" not in ossa(committed_repo, "doctor").stdout  # none written yet
+    guard_git.agent_environ(repo, {"PATH": os.environ["PATH"]})
+    target = repo.state_dir / "bin" / "git"
+    out = ossa(committed_repo, "doctor").stdout
+    assert f"ok      {target}: the agents' git (runs " in out
+    gone = tmp_path / "old-venv" / "bin" / "python"
+    target.write_text(guard_git.render("/usr/bin/git", str(gone)))
+    proc = ossa(committed_repo, "doctor")
+    assert proc.returncode == 1
+    assert (f"problem {target}: the agents' git runs {gone}, which is gone: an agent's checked"
+            " git commands are refused (run `ossa-hooks doctor --fix`)") in proc.stdout
+    fixed = ossa(committed_repo, "doctor", "--fix")
+    assert f"rewrote {target}" in fixed.stdout, fixed.stdout + fixed.stderr
+    assert f"ok      {target}: the agents' git" in ossa(committed_repo, "doctor").stdout

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from collections.abc import MutableMapping
     from collections.abc import Sequence
 
+    from ossa_hooks.doctor import Finding
     from ossa_hooks.git import RepoPaths
     from ossa_hooks.worktree.guard import Refusal
     from ossa_hooks.worktree.guard import Scope
@@ -297,3 +298,51 @@ def write_wrapper(folder: str, real: str) -> str:
     os.chmod(temp, 0o755)  # noqa: S103 - a program every user of the repository runs
     os.replace(temp, target)
     return target
+
+
+# --- doctor -------------------------------------------------------------------------------------
+
+
+def _recorded(text: str) -> tuple[str, str]:
+    """(real git, interpreter) a written wrapper runs, read back from its text."""
+    import shlex
+
+    real = python = ""
+    for line in text.splitlines():
+        if line.startswith("OSSA_REAL_GIT=${OSSA_REAL_GIT:-") and line.endswith("}"):
+            real = " ".join(shlex.split(line[len("OSSA_REAL_GIT=${OSSA_REAL_GIT:-"):-1]))
+        elif line.startswith("if [ ! -x ") and line.endswith(" ]; then"):
+            python = " ".join(shlex.split(line[len("if [ ! -x "):-len(" ]; then")]))
+    return real, python
+
+
+def doctor_check(repo: RepoPaths) -> list[Finding]:
+    """The agents' git, once the runner has written it: does what it runs still exist?"""
+    from ossa_hooks.doctor import Finding
+
+    target = os.path.join(repo.state_dir_str, "bin", "git")
+    try:
+        with open(target, encoding="utf-8") as f:
+            real, python = _recorded(f.read())
+    except OSError:
+        return []  # no agent has run here yet
+    gone = [p for p in (python, real) if not p or not os.access(p, os.X_OK)]
+    if gone:
+        return [Finding("problem", target, f"the agents' git runs {' and '.join(gone) or '?'},"
+                        " which is gone: an agent's checked git commands are refused",
+                        "ossa-hooks doctor --fix")]
+    return [Finding("ok", target, f"the agents' git (runs {real}, checks with {python})")]
+
+
+def doctor_fix(repo: RepoPaths) -> list[str]:
+    """Write the agents' git again, with this interpreter and the git on PATH."""
+    import shutil
+
+    found = doctor_check(repo)
+    if not found or found[0].status == "ok":
+        return []
+    real = shutil.which("git")
+    if real is None:
+        return []
+    return [f"rewrote {write_wrapper(os.path.join(repo.state_dir_str, 'bin'), real)}"
+            f" (runs {real}, checks with {sys.executable})"]
