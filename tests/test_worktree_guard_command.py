@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 from conftest import git
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ossa_hooks.worktree import guard_command
 from ossa_hooks.worktree.guard_command import Refs
@@ -95,3 +97,21 @@ def test_where_a_checkout_or_switch_takes_head(refs_repo: Path, argv: str,
     command = parse(argv.split())
     cwd = str(refs_repo)
     assert guard_command.target(command, Refs(command, cwd)) == expected
+
+
+_GLOBALS = st.lists(st.one_of(
+    st.tuples(st.sampled_from(["-C", "-c", "--git-dir", "--work-tree", "--namespace"]),
+              st.text(min_size=1, max_size=8)).map(list),
+    st.sampled_from(["--no-pager", "-p", "--bare", "--git-dir=x", "--literal-pathspecs"]).map(
+        lambda flag: [flag]),
+), max_size=4).map(lambda groups: [w for g in groups for w in g])
+
+
+@given(globals_=_GLOBALS, sub=st.sampled_from(["checkout", "switch", "status", "co", "stash"]),
+       args=st.lists(st.text(max_size=6), max_size=4))
+def test_git_options_never_hide_or_shift_the_subcommand(globals_: list[str], sub: str,
+                                                      args: list[str]) -> None:
+    """Round trip: however git's own options precede it (values that look like options or
+    subcommands included), the subcommand and its arguments come back as they were given."""
+    command = parse([*globals_, sub, *args])
+    assert (command.globals, command.sub, command.args) == (globals_, sub, args)
