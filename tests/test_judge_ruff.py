@@ -32,7 +32,8 @@ def test_with_a_base_only_the_files_the_push_changes_are_checked(committed_repo:
     commit_files(committed_repo, {"new.py": "x = 1\n"})
     res = ossa(committed_repo, "ruff", "check", env=env)
     assert res.returncode == 0, res.stdout
-    assert res.stdout.startswith(f"$ ruff check --no-fix (1 file(s) changed since {base[:10]})")
+    assert res.stdout.startswith(f"$ ruff check --no-fix --isolated --select E4,E7,E9,F "
+                                 f"(1 file(s) changed since {base[:10]})")
     commit_files(committed_repo, {"new.py": UNUSED})
     res = ossa(committed_repo, "ruff", "check", env=env)
     assert res.returncode == 1 and "new.py:1:8" in res.stdout and "old.py" not in res.stdout
@@ -44,3 +45,36 @@ def test_format_checks_and_never_writes(committed_repo: Path) -> None:
     res = ossa(committed_repo, "ruff", "format")
     assert res.returncode == 1 and "would be reformatted" in res.stdout
     assert (committed_repo / "x.py").read_text() == "x = [1,2]\n"
+
+
+OLD_STYLE = ("from typing import List\n\n\ndef first(values: List[int]) -> int:\n"
+             "    return values[0]\n")
+
+
+def test_a_project_without_ruff_settings_gets_the_classic_rules_only(
+        committed_repo: Path, tmp_path: Path) -> None:
+    # newer ruff releases select pyupgrade & co. by default: `List` would be refused in a
+    # project that never chose those rules (and may still support Python 3.8)
+    user = tmp_path / "xdg"
+    (user / "ruff").mkdir(parents=True)
+    (user / "ruff" / "ruff.toml").write_text('[lint]\nselect = ["D"]\n')  # a person's taste
+    env = {**os.environ, "XDG_CONFIG_HOME": str(user)}
+    commit_files(committed_repo, {"pyproject.toml": "[project]\nname = 'x'\n",
+                                  "old.py": OLD_STYLE})
+    res = ossa(committed_repo, "ruff", "check", env=env)
+    assert res.returncode == 0, res.stdout
+    assert res.stdout.startswith("$ ruff check --no-fix --isolated --select E4,E7,E9,F .\n")
+    assert "no ruff settings in this project" in res.stdout
+    commit_files(committed_repo, {"old.py": "import os\n" + OLD_STYLE})
+    res = ossa(committed_repo, "ruff", "check", env=env)
+    assert res.returncode == 1 and "F401" in res.stdout and "--> old.py:1:8" in res.stdout
+    assert "UP0" not in res.stdout and "D100" not in res.stdout
+
+
+def test_ruff_settings_anywhere_in_the_tree_are_the_projects_own(committed_repo: Path) -> None:
+    commit_files(committed_repo, {"pkg/pyproject.toml": '[tool.ruff.lint]\nselect = ["UP"]\n',
+                                  "pkg/old.py": OLD_STYLE})
+    res = ossa(committed_repo, "ruff", "check")
+    assert res.returncode == 1
+    assert res.stdout.startswith("$ ruff check --no-fix .\n")
+    assert "UP035" in res.stdout and "--> pkg/old.py:1:1" in res.stdout
