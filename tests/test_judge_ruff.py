@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
 from conftest import commit_files
 from conftest import git
 from conftest import ossa
@@ -71,10 +72,12 @@ def test_a_project_without_ruff_settings_gets_the_classic_rules_only(
     assert "UP0" not in res.stdout and "D100" not in res.stdout
 
 
-def test_ruff_settings_anywhere_in_the_tree_are_the_projects_own(committed_repo: Path) -> None:
-    commit_files(committed_repo, {"pkg/pyproject.toml": '[tool.ruff.lint]\nselect = ["UP"]\n',
-                                  "pkg/old.py": OLD_STYLE})
-    res = ossa(committed_repo, "ruff", "check")
-    assert res.returncode == 1
-    assert res.stdout.startswith("$ ruff check --no-fix .\n")
-    assert "UP035" in res.stdout and "--> pkg/old.py:1:1" in res.stdout
+@pytest.mark.parametrize("settings", [("pkg/pyproject.toml", "[tool.ruff.lint]\n"),
+                                      ("pkg/ruff.toml", "[lint]\n")])
+def test_ruff_settings_anywhere_in_the_tree_are_the_projects_own(
+        committed_repo: Path, settings: tuple[str, str]) -> None:
+    path, table = settings
+    commit_files(committed_repo, {path: table + 'select = ["UP"]\n', "pkg/old.py": OLD_STYLE})
+    out = ossa(committed_repo, "ruff", "check").stdout
+    assert out.startswith("$ ruff check --no-fix .\n") and "--isolated" not in out
+    assert "UP035" in out and "--> pkg/old.py:1:1" in out and "Found 2 errors" in out
