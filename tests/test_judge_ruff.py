@@ -81,3 +81,39 @@ def test_ruff_settings_anywhere_in_the_tree_are_the_projects_own(
     out = ossa(committed_repo, "ruff", "check").stdout
     assert out.startswith("$ ruff check --no-fix .\n") and "--isolated" not in out
     assert "UP035" in out and "--> pkg/old.py:1:1" in out and "Found 2 errors" in out
+
+
+LEGACY = ("import os\n\n\ndef is_unset(value):\n    return value == None\n\n\n"
+          "def cwd():\n    return os.getcwd()\n")
+
+
+def test_with_a_base_only_the_findings_the_push_adds_count(committed_repo: Path) -> None:
+    commit_files(committed_repo, {"legacy.py": LEGACY, "moved.py": LEGACY})
+    base = git(committed_repo, "rev-parse", "HEAD").stdout.strip()
+    env = {**os.environ, "OSSA_JUDGE_BASE": base}
+    # a comment in a file with an older `== None`, and a renamed file: nothing new
+    git(committed_repo, "mv", "moved.py", "renamed.py")
+    commit_files(committed_repo, {"legacy.py": "# the legacy helpers\n" + LEGACY})
+    res = ossa(committed_repo, "ruff", "check", env=env)
+    assert res.returncode == 0, res.stdout
+    assert f"(unchanged since {base[:10]}, not counted) legacy.py:6:21: E711" in res.stdout
+    assert f"(unchanged since {base[:10]}, not counted) renamed.py:5:21: E711" in res.stdout
+    assert res.stdout.endswith(f"ruff: 0 new finding(s) in the files changed since {base[:10]}"
+                               ", 2 there before\n")
+    # the last use of `os` removed: the unused import is on a line the push did not touch,
+    # and it is new all the same
+    commit_files(committed_repo, {"legacy.py": LEGACY.replace("os.getcwd()", "'.'")})
+    res = ossa(committed_repo, "ruff", "check", env=env)
+    assert res.returncode == 1
+    assert res.stdout.splitlines()[2] == "legacy.py:1:8: F401 `os` imported but unused"
+    assert "ruff: 1 new finding(s)" in res.stdout
+
+
+def test_with_a_base_a_ruff_that_cannot_run_fails_the_check(committed_repo: Path) -> None:
+    base = git(committed_repo, "rev-parse", "HEAD").stdout.strip()
+    commit_files(committed_repo, {"pyproject.toml": '[tool.ruff]\nline-length = "long"\n',
+                                  "x.py": "x = 1\n"})
+    res = ossa(committed_repo, "ruff", "check", env={**os.environ, "OSSA_JUDGE_BASE": base})
+    assert res.returncode == 2
+    assert res.stdout.splitlines()[1].startswith("ruff failed: ")
+    assert "line-length" in res.stdout

@@ -7,6 +7,12 @@ files changed since that commit are checked: a push is judged on what it adds, a
 than the one the project pins does not refuse every push for files nobody touched. Without a
 base (a first push, ``ossa-hooks judge`` with no upstream) the whole tree is checked.
 
+``check`` with a base counts only the findings the push adds: each changed file is also checked
+as it was at the base (``--stdin-filename``: the same settings), and a finding counts when the
+file had fewer of that rule and message before (line numbers may move). The others are listed
+``(unchanged since BASE, not counted)``: touching a file does not make its author answer for
+findings older than the push, and an unused import left by a change elsewhere in the file counts.
+
 A project with no ruff settings of its own (no ``ruff.toml``/``.ruff.toml``, no ``[tool.ruff]``
 in a ``pyproject.toml``) is checked with ruff's classic rule set, pyflakes and pycodestyle's
 errors (``E4,E7,E9,F``), and no user-level ruff settings (``--isolated``): newer ruff releases
@@ -16,10 +22,13 @@ supports Python 3.8...), which would refuse every push that touches a file of su
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import sys
+from collections import Counter
+from typing import Any
 
 COMMANDS = {"check": ["check", "--no-fix"], "format": ["format", "--check"]}
 CLASSIC_RULES = "E4,E7,E9,F"  # ruff's default selection before it grew (pyflakes + E errors)
@@ -47,15 +56,86 @@ def project_configured(folder: str) -> bool:
     return False
 
 
-def changed_python_files(folder: str, base: str) -> list[str] | None:
-    """Python files added or changed since ``base`` in the commit checked out in ``folder``;
-    None when ``base`` is not a commit there."""
-    proc = subprocess.run(["git", "diff", "--name-only", "-z", "--diff-filter=ACMR",
-                           "--no-renames", base, "HEAD", "--", "*.py", "*.pyi"],
+def changed_python_files(folder: str, base: str) -> dict[str, str | None] | None:
+    """Python files added or changed since ``base`` in the commit checked out in ``folder``,
+    each with its path at the base (None for a new file); None when ``base`` is not a commit
+    there."""
+    proc = subprocess.run(["git", "diff", "--name-status", "-z", "--diff-filter=ACMR", "-M",
+                           base, "HEAD", "--", "*.py", "*.pyi"],
                           cwd=folder, capture_output=True, check=False)
     if proc.returncode != 0:
         return None
-    return [p for p in proc.stdout.decode("utf-8", "surrogateescape").split("\0") if p]
+    fields = iter(proc.stdout.decode("utf-8", "surrogateescape").split("\0"))
+    files: dict[str, str | None] = {}
+    for status in fields:
+        if not status:
+            continue
+        path = next(fields)
+        if status[0] == "R":
+            files[next(fields)] = path
+        else:
+            files[path] = path if status[0] == "M" else None
+    return files
+
+
+def findings(argv: list[str], folder: str, stdin: bytes | None = None) -> list[dict[str, Any]]:
+    """ruff's findings (``--output-format json``); raises RuntimeError when ruff gave none."""
+    proc = subprocess.run([*argv, "--output-format", "json"], cwd=folder,
+                          input=stdin, capture_output=True, check=False)
+    try:
+        found = json.loads(proc.stdout or b"[]")
+    except ValueError:
+        found = None
+    if proc.returncode not in (0, 1) or not isinstance(found, list):
+        raise RuntimeError(proc.stderr.decode("utf-8", "replace").strip()
+                           or f"ruff exited {proc.returncode}")
+    return found
+
+
+def key(finding: dict[str, Any], path: str) -> tuple[str, str, str]:
+    return path, str(finding.get("code") or "syntax-error"), str(finding.get("message", ""))
+
+
+def describe(finding: dict[str, Any], path: str) -> str:
+    where = finding.get("location") or {}
+    code, message = key(finding, path)[1:]
+    return f"{path}:{where.get('row', 0)}:{where.get('column', 0)}: {code} {message}"
+
+
+def check_new(exe: str, options: list[str], files: dict[str, str | None], base: str,
+              folder: str) -> int:
+    """``ruff check`` of ``files`` counting only the findings that were not there at ``base``."""
+    root = os.path.realpath(folder)
+    argv = [exe, *options, "--force-exclude"]
+    try:
+        after = findings([*argv, *files], folder)
+        before: Counter[tuple[str, str, str]] = Counter()
+        for path, origin in files.items():
+            if origin is None:
+                continue
+            old = subprocess.run(["git", "cat-file", "blob", f"{base}:{origin}"], cwd=folder,
+                                 capture_output=True, check=False)
+            if old.returncode == 0:
+                before.update(key(f, path) for f in findings(
+                    [*argv, "--stdin-filename", path, "-"], folder, old.stdout))
+    except RuntimeError as error:
+        print(f"ruff failed: {error}")
+        return 2
+    new, unchanged = [], []
+    for finding in after:
+        path = os.path.relpath(str(finding.get("filename", "")), root)
+        if before[key(finding, path)] > 0:
+            before[key(finding, path)] -= 1
+            unchanged.append(describe(finding, path))
+        else:
+            new.append(describe(finding, path))
+    for line in new:
+        print(line)
+    for line in unchanged:
+        print(f"(unchanged since {base[:10]}, not counted) {line}")
+    print(f"ruff: {len(new)} new finding(s) in the files changed since {base[:10]}"
+          + (f", {len(unchanged)} there before" if unchanged else ""))
+    return 1 if new else 0
 
 
 def run(mode: str, folder: str = ".") -> int:
@@ -68,7 +148,7 @@ def run(mode: str, folder: str = ".") -> int:
     if files is not None and not files:
         print(f"ruff {mode}: no Python file changed since {base[:10]}")
         return 0
-    targets = files if files is not None else ["."]
+    targets = list(files) if files is not None else ["."]
     # Files named on the command line are checked even when the project excludes them,
     # unless --force-exclude.
     options = list(COMMANDS[mode])
@@ -80,4 +160,6 @@ def run(mode: str, folder: str = ".") -> int:
     if "--isolated" in options:
         print("(no ruff settings in this project: ruff's classic rules, pyflakes and "
               "pycodestyle's errors)", flush=True)
+    if mode == "check" and files is not None:
+        return check_new(exe, options, files, base, folder)
     return subprocess.run(argv, cwd=folder, check=False).returncode
