@@ -92,6 +92,11 @@ def findings(argv: list[str], folder: str, stdin: bytes | None = None) -> list[d
     return found
 
 
+def relative(finding: dict[str, Any], root: str) -> str:
+    """The finding's path relative to ``root`` (a real path), as git names it."""
+    return os.path.relpath(os.path.realpath(str(finding.get("filename", ""))), root)
+
+
 def key(finding: dict[str, Any], path: str) -> tuple[str, str, str]:
     return path, str(finding.get("code") or "syntax-error"), str(finding.get("message", ""))
 
@@ -109,9 +114,10 @@ def check_new(exe: str, options: list[str], files: dict[str, str | None], base: 
     argv = [exe, *options, "--force-exclude"]
     try:
         after = findings([*argv, *files], folder)
+        flagged = {relative(f, root) for f in after}
         before: Counter[tuple[str, str, str]] = Counter()
         for path, origin in files.items():
-            if origin is None:
+            if origin is None or path not in flagged:  # new, or nothing to compare
                 continue
             old = subprocess.run(["git", "cat-file", "blob", f"{base}:{origin}"], cwd=folder,
                                  capture_output=True, check=False)
@@ -123,7 +129,7 @@ def check_new(exe: str, options: list[str], files: dict[str, str | None], base: 
         return 2
     new, unchanged = [], []
     for finding in after:
-        path = os.path.relpath(str(finding.get("filename", "")), root)
+        path = relative(finding, root)
         if before[key(finding, path)] > 0:
             before[key(finding, path)] -= 1
             unchanged.append(describe(finding, path))
