@@ -1,8 +1,11 @@
-"""The goal on a real project: click 8.1.8 from its PyPI sdist, with its own test suite in its
-own `.venv`. `ossa-hooks install` with no configuration lets a clean push through and refuses
-each planted fault: a failing test, an unused import, `subprocess.run(user_input, shell=True)`.
+"""The goal on real projects: click 8.1.8 and requests 2.34.2 from their PyPI sdists, each with
+its own test suite in its own `.venv`. `ossa-hooks install` with no configuration lets a clean
+push through and refuses each planted fault: a failing test, an unused import,
+`subprocess.run(user_input, shell=True)`.
 
-Slow (it installs click's test requirements from PyPI and runs its suite five times)."""
+Slow: each installs the project's test requirements from PyPI and runs its suite twice (the clean
+push and the failing test; the other faults fail fast). click takes about 1 min, requests about
+3 min (its suite waits on local HTTP servers: ~85 s a run on an idle machine)."""
 
 from __future__ import annotations
 
@@ -10,47 +13,101 @@ import os
 import subprocess
 import sys
 import tarfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from conftest import git
 from conftest import ossa
 
-CLICK = "click==8.1.8"
+SHELL_FAULT = ("\n\ndef run_it(user_input: str) -> None:\n    import subprocess\n\n"
+               "    subprocess.run(user_input, shell=True)\n")
 
 
-@pytest.fixture(scope="module")
-def click_sdist(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("sdist")
-    subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--no-binary",
-                    ":all:", "-d", str(folder), CLICK], check=True)
-    return next(folder.glob("click-*.tar.gz"))
+@dataclass(frozen=True)
+class Fault:
+    branch: str
+    path: str
+    old: str | None  # None: append `new` to the file
+    new: str
+    check: str  # the check that must refuse it
+    shows: tuple[str, ...]  # what the refusal must show
+
+
+@dataclass(frozen=True)
+class Project:
+    spec: str  # what pip downloads (an sdist with the tests)
+    install: tuple[str, ...]  # pip install arguments for the project's .venv, run in the project
+    faults: tuple[Fault, ...]
+    # (path, old, new): an edit committed before the remote gets the history, as a user's own
+    # project settings (a test that cannot pass on this machine, deselected)
+    settings: tuple[str, str, str] | None = None
+
+
+CLICK = Project(
+    "click==8.1.8", ("-r", "requirements/tests.txt", "-e", "."),
+    (Fault("fault-test", "tests/test_basic.py", "Hello World!", "Hello Moon!", "tests",
+           ("FAILED tests/test_basic.py::test_basic_functionality",)),
+     Fault("fault-import", "src/click/formatting.py", "import typing as t\n",
+           "import fractions\nimport typing as t\n", "lint", ("F401",)),
+     # click's own shell=True (its pager and editor) is there before the push: not counted
+     Fault("fault-shell", "src/click/utils.py", None, SHELL_FAULT, "security",
+           ("src/click/utils.py:", ": B602 [HIGH/HIGH]", "(unchanged since"))))
+
+REQUESTS = Project(
+    "requests==2.34.2", ("-r", "requirements-dev.txt"),
+    (Fault("fault-test", "tests/test_structures.py", '== ["Accept"]', '== ["Content-Type"]',
+           "tests", ("FAILED tests/test_structures.py::TestCaseInsensitiveDict::test_list",)),
+     Fault("fault-import", "src/requests/utils.py", "import codecs\n",
+           "import codecs\nimport fractions\n", "lint", ("F401", "src/requests/utils.py:12:8")),
+     Fault("fault-shell", "src/requests/utils.py", None, SHELL_FAULT, "security",
+           ("src/requests/utils.py:", ": B602 [HIGH/HIGH]", "(unchanged since"))),
+    # TestTimeout's connect tests need an address that never answers (10.255.255.1); a
+    # sandbox's network may refuse it at once, and they fail in place there
+    ("pyproject.toml", 'addopts = "--doctest-modules"',
+     'addopts = "--doctest-modules'
+     ' --deselect tests/test_requests.py::TestTimeout::test_connect_timeout'
+     ' --deselect tests/test_requests.py::TestTimeout::test_total_timeout_connect"'))
+
+
+def edit(file: Path, old: str | None, new: str) -> None:
+    text = file.read_text()
+    assert old is None or old in text, f"{file}: {old!r} not found"
+    file.write_text(text.replace(old, new, 1) if old is not None else text + new)
 
 
 @pytest.fixture
-def click(click_sdist: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A clone of click whose remote has its history, its test requirements in .venv, and
+def project(request: pytest.FixtureRequest, tmp_path: Path,
+            monkeypatch: pytest.MonkeyPatch) -> tuple[Project, Path]:
+    """A clone whose remote has the project's history, its test requirements in .venv, and
     ossa-hooks installed with no configuration (committed as a user would)."""
+    spec: Project = request.param
     monkeypatch.delenv("OSSA_HOOKS_TRUST_ALL")  # nothing to approve: only the defaults run
-    with tarfile.open(click_sdist) as tar:
+    sdists = tmp_path / "sdist"
+    subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--no-binary",
+                    ":all:", "-d", str(sdists), spec.spec], check=True)
+    name = spec.spec.split("==")[0]
+    with tarfile.open(next(sdists.glob(f"{name}-*.tar.gz"))) as tar:
         tar.extractall(tmp_path, filter="data")
-    repo = next(tmp_path.glob("click-*"))
+    repo = next(tmp_path.glob(f"{name}-*"))
     (repo / ".gitignore").write_text(".venv/\n__pycache__/\n.pytest_cache/\n")
+    if spec.settings is not None:
+        edit(repo / spec.settings[0], spec.settings[1], spec.settings[2])
     git(repo, "init", "-q", "-b", "main")
     git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", "click")
+    git(repo, "commit", "-q", "-m", name)
     git(tmp_path, "init", "-q", "--bare", "origin.git")
     git(repo, "remote", "add", "origin", str(tmp_path / "origin.git"))
-    git(repo, "push", "-q", "origin", "main")  # the remote has click's history
+    git(repo, "push", "-q", "origin", "main")  # the remote has the project's history
     git(repo, "fetch", "-q", "origin")
     git(repo, "remote", "set-head", "origin", "main")
     subprocess.run([sys.executable, "-m", "venv", str(repo / ".venv")], check=True)
     subprocess.run([str(repo / ".venv" / "bin" / "python"), "-m", "pip", "install", "-q",
-                    "-r", "requirements/tests.txt", "-e", "."], cwd=repo, check=True)
+                    *spec.install], cwd=repo, check=True)
     assert ossa(repo, "install").returncode == 0
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "ossa-hooks install")
-    return repo
+    return spec, repo
 
 
 def push(repo: Path, branch: str) -> subprocess.CompletedProcess[str]:
@@ -59,39 +116,24 @@ def push(repo: Path, branch: str) -> subprocess.CompletedProcess[str]:
     return git(repo, "push", "origin", branch, check=False, env=env)
 
 
-def plant(repo: Path, branch: str, path: str, old: str | None, new: str) -> None:
-    git(repo, "checkout", "-q", "-b", branch, "main")
-    file = repo / path
-    text = file.read_text()
-    file.write_text(text.replace(old, new, 1) if old is not None else text + new)
-    git(repo, "commit", "-q", "-am", f"plant {branch}")
-
-
 @pytest.mark.slow
-def test_click_clean_push_passes_and_each_planted_fault_is_refused(click: Path) -> None:
-    res = push(click, "main")
+@pytest.mark.parametrize("project", [CLICK, REQUESTS], ids=["click", "requests"],
+                         indirect=True)
+def test_clean_push_passes_and_each_planted_fault_is_refused(
+        project: tuple[Project, Path]) -> None:
+    spec, repo = project
+    res = push(repo, "main")
     assert res.returncode == 0, res.stderr
-    assert f"environment: .venv in the repository ({click / '.venv'})" in res.stderr
+    assert f"environment: .venv in the repository ({repo / '.venv'})" in res.stderr
     assert "passed (4 checks" in res.stderr
 
-    plant(click, "fault-test", "tests/test_basic.py", "Hello World!", "Hello Moon!")
-    res = push(click, "fault-test")
-    assert res.returncode == 1
-    assert "FAILED tests/test_basic.py::test_basic_functionality" in res.stderr
-    assert "FAILED: tests" in res.stderr
-
-    plant(click, "fault-import", "src/click/formatting.py", "import typing as t\n",
-          "import fractions\nimport typing as t\n")
-    res = push(click, "fault-import")
-    assert res.returncode == 1
-    assert "F401" in res.stderr and "FAILED: lint" in res.stderr
-
-    plant(click, "fault-shell", "src/click/utils.py", None,
-          "\n\ndef run_it(user_input: str) -> None:\n    import subprocess\n\n"
-          "    subprocess.run(user_input, shell=True)\n")
-    res = push(click, "fault-shell")
-    assert res.returncode == 1
-    assert "src/click/utils.py:" in res.stderr and ": B602 [HIGH/HIGH]" in res.stderr
-    assert "FAILED: security" in res.stderr
-    # click's own shell=True (its pager and editor) is there before the push: not counted
-    assert "(unchanged since" in res.stderr
+    for fault in spec.faults:
+        git(repo, "checkout", "-q", "-b", fault.branch, "main")
+        edit(repo / fault.path, fault.old, fault.new)
+        git(repo, "commit", "-q", "-am", f"plant {fault.branch}")
+        res = push(repo, fault.branch)
+        assert res.returncode == 1, res.stderr
+        assert f"FAILED: {fault.check};" in res.stderr, res.stderr
+        for text in fault.shows:
+            assert text in res.stderr, f"{fault.branch}: {text!r} not shown:\n{res.stderr}"
+        assert git(repo, "ls-remote", "origin", fault.branch).stdout == ""  # refused

@@ -40,8 +40,10 @@ def register(sub: SubParsers) -> None:
     r = sub.add_parser(
         "ruff", help="the judge's lint and format checks: ruff, read-only",
         description="ruff check --no-fix (check) or ruff format --check (format), on the Python "
-                    "files changed since $OSSA_JUDGE_BASE when the judge sets it, else on the "
-                    "whole tree.",
+                    "files changed since $OSSA_JUDGE_BASE when the judge sets it (check: only "
+                    "the findings not there at that base count), else on the whole tree. A "
+                    "project with no ruff settings is checked with ruff's classic rules "
+                    "(E4,E7,E9,F).",
     )
     r.add_argument("mode", choices=("check", "format"))
     r.set_defaults(func=main_ruff)
