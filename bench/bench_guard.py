@@ -9,9 +9,9 @@ for which it starts Python and applies the rules on the prepared transaction. Me
 ratio with / without are printed.
 
 Then the agents' git (``ossa_hooks.worktree.guard_git``, first on an agent's PATH): an agent's
-read-only command (``git status``: the wrapper's shell path) and a command it checks (``git
-checkout -- README.md``: the interpreter and the rules), each through the wrapper and through
-the real git, interleaved.
+read-only command (``git status``) and a writing command in its own worktree (``git add``), which
+the wrapper's script decides alone, and a command it checks (``git checkout -- README.md``: the
+interpreter and the rules), each through the wrapper and through the real git, interleaved.
 
     python bench/bench_guard.py [--runs 40]
 """
@@ -100,6 +100,7 @@ def wrapper_times(repo: Path, agent_env: dict[str, str], runs: int
     agent_environ(repo_paths(repo), wrapped_env)
     real = wrapped_env["OSSA_REAL_GIT"]
     commands = {"git status": ("status", "--short"),
+                "git add README.md": ("add", "README.md"),
                 "git checkout -- README.md": ("checkout", "--", "README.md")}
     times: dict[tuple[str, str], list[float]] = {}
     for i in range(runs + 3):

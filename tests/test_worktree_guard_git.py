@@ -175,8 +175,10 @@ def test_where_the_guard_is_off_an_agents_switch_goes_through(drafted: Path) -> 
     assert git(home, "branch", "--show-current").stdout == ""
 
 
-def test_the_wrapper_fails_closed_with_one_line_when_its_interpreter_is_gone(
-        drafted: Path, tmp_path: Path) -> None:
+@pytest.fixture
+def no_interpreter(drafted: Path, tmp_path: Path) -> dict[str, str]:
+    """alpha's environment with a wrapper whose interpreter is gone: a command that reaches
+    the interpreter fails (exit 2, one line); one the script decides alone runs."""
     folder = tmp_path / "bin"
     folder.mkdir()
     script = folder / "git"
@@ -184,12 +186,61 @@ def test_the_wrapper_fails_closed_with_one_line_when_its_interpreter_is_gone(
     script.chmod(0o755)
     env = agent_env(drafted, "alpha", wrapper=True)
     env["PATH"] = f"{folder}{os.pathsep}{env['PATH']}"
+    return env
+
+
+def test_the_wrapper_fails_closed_with_one_line_when_its_interpreter_is_gone(
+        drafted: Path, no_interpreter: dict[str, str]) -> None:
     home = wt(drafted, "alpha")
-    proc = git(home, "checkout", "--detach", env=env, check=False)
+    proc = git(home, "checkout", "--detach", env=no_interpreter, check=False)
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "is gone" in proc.stderr
     assert git(home, "branch", "--show-current").stdout.strip() == branch_of("alpha")
-    assert git(home, "status", "--short", env=env).returncode == 0  # read-only: straight to git
+
+
+def test_what_the_script_decides_without_the_interpreter(
+        drafted: Path, no_interpreter: dict[str, str], tmp_path: Path) -> None:
+    """Read-only commands, any command in another repository, and in its own worktree (also
+    reached through a symlink, or with a relative gitdir) everything but checkout, switch,
+    stash and worktree: git runs at once. Elsewhere in the repository, with an option that says
+    where git works, or an alias: the interpreter decides."""
+    repo = drafted
+    home = wt(repo, "alpha")
+    env = no_interpreter
+    scratch = tmp_path / "scratch"
+    git(tmp_path, "init", "-q", str(scratch))
+    link = tmp_path / "alpha-link"
+    link.symlink_to(home)
+    (home / "alpha.txt").write_text("alpha\n")
+    (home / "sub").mkdir()
+    (home / "sub" / "deep.txt").write_text("deep\n")
+    straight = [
+        (home, ("status", "--short")), (repo, ("log", "-1")), (home, ("add", "alpha.txt")),
+        (home, ("commit", "-q", "-m", "alpha")), (home, ("reset", "-q", "--soft", "HEAD")),
+        (home / "sub", ("add", "deep.txt")), (home / "sub", ("restore", "--staged", ".")),
+        (link, ("add", "alpha.txt")), (scratch, ("checkout", "-q", "-b", "x")),
+        (scratch, ("commit", "-q", "--allow-empty", "-m", "x")),
+        (scratch, ("checkout", "-q", "--detach")),
+    ]
+    for cwd, args in straight:
+        proc = git(cwd, *args, env=env, check=False)
+        assert proc.returncode == 0, (cwd, args, proc.stderr)
+    decided = [
+        (home, ("checkout", "--detach")), (home, ("stash", "list")), (link, ("switch", "-")),
+        (repo, ("add", "notes.txt")), (home, ("-C", str(home), "add", "alpha.txt")),
+        (home, ("--git-dir=" + str(repo / ".git"), "add", "alpha.txt")),
+        (home, ("co", "-q", "HEAD")),
+    ]
+    for cwd, args in decided:
+        proc = git(cwd, *args, env=env, check=False)
+        assert proc.returncode == 2 and "is gone" in proc.stderr, (cwd, args, proc.stderr)
+    # A .git file with a relative gitdir (git >= 2.48 can write them) is the same worktree.
+    dot_git = home / ".git"
+    admin = Path(dot_git.read_text().split("gitdir: ", 1)[1].strip())
+    dot_git.write_text(f"gitdir: {os.path.relpath(admin, home)}\n")
+    assert git(home, "add", "alpha.txt", env=env, check=False).returncode == 0
+    assert git(home, "switch", "-", env=env, check=False).returncode == 2
+    assert git(scratch, "log", "-1", env=env).returncode == 0
 
 
 def test_the_wrapper_is_written_once_and_rewritten_when_it_changes(committed_repo: Path) -> None:
@@ -301,3 +352,19 @@ def test_doctor_checks_the_agents_git_and_fix_writes_it_again(committed_repo: Pa
     fixed = ossa(committed_repo, "doctor", "--fix")
     assert f"rewrote {target}" in fixed.stdout, fixed.stdout + fixed.stderr
     assert f"ok      {target}: the agents' git" in ossa(committed_repo, "doctor").stdout
+
+
+def test_the_scripts_lists_agree_with_the_interpreters() -> None:
+    """The subcommands the script sends straight to git (read-only; its own worktree's) and
+    the ones the interpreter checks are the same sets on both sides."""
+    import re
+
+    from ossa_hooks.worktree.guard_command import WRITERS
+
+    text = re.sub(r"\\\n\s*", "", guard_git.render("/usr/bin/git", "/python"))
+    arms = [set(m.group(1).replace('""', "").strip().split("|")) - {""}
+            for m in re.finditer(r"^\s*([\w|\"-]+)\)\s*(?:;;)?$", text, re.MULTILINE)]
+    read_only, own_tree_checked, own_tree_straight = arms[0], arms[1], arms[2]
+    assert "status" in read_only and not read_only & WRITERS
+    assert own_tree_checked == {"checkout", "switch", "stash", "worktree"}
+    assert own_tree_straight | own_tree_checked == WRITERS

@@ -47,6 +47,8 @@ if TYPE_CHECKING:
     from ossa_hooks.worktree.guard_layout import Layout
 
 REAL_GIT = "OSSA_REAL_GIT"
+GUARD_REPO = "OSSA_GUARD_REPO"
+GUARD_HOME = "OSSA_GUARD_HOME"
 WRAPPER = "git-wrapper.sh"
 
 # --- the rules ------------------------------------------------------------------------------
@@ -267,6 +269,11 @@ def agent_environ(repo: RepoPaths, env: MutableMapping[str, str]) -> None:
     write_wrapper(folder, real)
     env["PATH"] = os.pathsep.join([folder, *path])
     env[REAL_GIT] = real
+    # For the script's own answer, without the interpreter, to "which repository, and is it
+    # the agent's own worktree?" (physical paths, as it finds them).
+    env[GUARD_REPO] = os.path.realpath(repo.common_dir_str)
+    home = env.get("OSSA_WORKTREE", "")
+    env[GUARD_HOME] = os.path.realpath(home) if home else ""
 
 
 def render(real: str, python: str) -> str:
