@@ -3,13 +3,14 @@ its own test suite in its own `.venv`. `ossa-hooks install` with no configuratio
 push through and refuses each planted fault: a failing test, an unused import,
 `subprocess.run(user_input, shell=True)`.
 
-Slow: each installs the project's test requirements from PyPI and runs its suite twice (the clean
-push and the failing test; the other faults fail fast). click takes about 1 min, requests about
-3 min (its suite waits on local HTTP servers: ~85 s a run on an idle machine)."""
+Slow: each installs the project's test requirements from PyPI (kept in the user's cache between
+runs) and runs its suite twice (the clean push and the failing test; the other faults fail
+fast)."""
 
 from __future__ import annotations
 
 import os
+import pwd
 import subprocess
 import sys
 import tarfile
@@ -62,12 +63,14 @@ REQUESTS = Project(
            "import codecs\nimport fractions\n", "lint", ("F401", "src/requests/utils.py:12:8")),
      Fault("fault-shell", "src/requests/utils.py", None, SHELL_FAULT, "security",
            ("src/requests/utils.py:", ": B602 [HIGH/HIGH]", "(unchanged since"))),
-    # TestTimeout's connect tests need an address that never answers (10.255.255.1); a
-    # sandbox's network may refuse it at once, and they fail in place there
+    # The three modules that talk to local HTTP servers wait on them (60 to 85 s a run here,
+    # one retry test alone up to 28 s, and two connect-timeout tests fail in a sandbox whose
+    # network refuses 10.255.255.1 at once): left out by the project's own settings to keep
+    # this test within CI's time. The README's by-hand run had the whole suite.
     ("pyproject.toml", 'addopts = "--doctest-modules"',
-     'addopts = "--doctest-modules'
-     ' --deselect tests/test_requests.py::TestTimeout::test_connect_timeout'
-     ' --deselect tests/test_requests.py::TestTimeout::test_total_timeout_connect"'))
+     'addopts = "--doctest-modules' + "".join(
+         f" --ignore tests/{m}" for m in ("test_requests.py", "test_lowlevel.py",
+                                          "test_testserver.py")) + '"'))
 
 
 def edit(file: Path, old: str | None, new: str) -> None:
@@ -83,11 +86,18 @@ def project(request: pytest.FixtureRequest, tmp_path: Path,
     ossa-hooks installed with no configuration (committed as a user would)."""
     spec: Project = request.param
     monkeypatch.delenv("OSSA_HOOKS_TRUST_ALL")  # nothing to approve: only the defaults run
-    sdists = tmp_path / "sdist"
-    subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--no-binary",
-                    ":all:", "-d", str(sdists), spec.spec], check=True)
-    name = spec.spec.split("==")[0]
-    with tarfile.open(next(sdists.glob(f"{name}-*.tar.gz"))) as tar:
+    # The sdists and pip's downloads are kept between runs, in the real user's cache (the
+    # tests' HOME is a temporary one).
+    cache = Path(pwd.getpwuid(os.getuid()).pw_dir) / ".cache" / "ossa-hooks-tests"
+    monkeypatch.setenv("PIP_CACHE_DIR", str(cache / "pip"))
+    sdists = cache / "sdists"
+    name, _, version = spec.spec.partition("==")
+    found = sorted(sdists.glob(f"{name}-{version}.tar.gz"))
+    if not found:
+        subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps",
+                        "--no-binary", ":all:", "-d", str(sdists), spec.spec], check=True)
+        found = sorted(sdists.glob(f"{name}-{version}.tar.gz"))
+    with tarfile.open(found[0]) as tar:
         tar.extractall(tmp_path, filter="data")
     repo = next(tmp_path.glob(f"{name}-*"))
     (repo / ".gitignore").write_text(".venv/\n__pycache__/\n.pytest_cache/\n")
