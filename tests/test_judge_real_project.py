@@ -89,6 +89,10 @@ def project(request: pytest.FixtureRequest, tmp_path: Path,
     # The sdists and pip's downloads are kept between runs, in the real user's cache (the
     # tests' HOME is a temporary one).
     cache = Path(pwd.getpwuid(os.getuid()).pw_dir) / ".cache" / "ossa-hooks-tests"
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+    except OSError:  # a home that cannot be written: this run's own folder
+        cache = tmp_path / "cache"
     monkeypatch.setenv("PIP_CACHE_DIR", str(cache / "pip"))
     sdists = cache / "sdists"
     name, _, version = spec.spec.partition("==")
