@@ -117,3 +117,27 @@ def test_with_a_base_a_ruff_that_cannot_run_fails_the_check(committed_repo: Path
     assert res.returncode == 2
     assert res.stdout.splitlines()[1].startswith("ruff failed: ")
     assert "line-length" in res.stdout
+
+
+def test_with_a_base_format_counts_only_the_files_the_push_leaves_unformatted(
+        committed_repo: Path) -> None:
+    commit_files(committed_repo, {"legacy.py": "x = [1,2]\n", "tidy.py": "y = [1, 2]\n"})
+    base = git(committed_repo, "rev-parse", "HEAD").stdout.strip()
+    env = {**os.environ, "OSSA_JUDGE_BASE": base}
+    # a touched file that was unformatted before: listed, not counted
+    commit_files(committed_repo, {"legacy.py": "# legacy\nx = [1,2]\n"})
+    res = ossa(committed_repo, "ruff", "format", env=env)
+    assert res.returncode == 0, res.stdout
+    assert f"(unformatted at {base[:10]} too, not counted) legacy.py" in res.stdout
+    # a formatted file made unformatted, and a new unformatted one: counted
+    commit_files(committed_repo, {"tidy.py": "y = [1,2]\n", "fresh.py": "z = {'a':1}\n"})
+    res = ossa(committed_repo, "ruff", "format", env=env)
+    assert res.returncode == 1, res.stdout
+    assert "would reformat: tidy.py" in res.stdout and "would reformat: fresh.py" in res.stdout
+    assert res.stdout.rstrip().endswith(f"ruff format: 2 file(s) changed since {base[:10]} left"
+                                        " unformatted, 1 unformatted before (ruff format FILE"
+                                        " fixes them)")
+    assert (committed_repo / "tidy.py").read_text() == "y = [1,2]\n"  # never written
+    commit_files(committed_repo, {"tidy.py": "y = [1, 2]\n", "fresh.py": 'z = {"a": 1}\n'})
+    res = ossa(committed_repo, "ruff", "format", env=env)
+    assert res.returncode == 0, res.stdout

@@ -12,6 +12,8 @@ as it was at the base (``--stdin-filename``: the same settings), and a finding c
 file had fewer of that rule and message before (line numbers may move). The others are listed
 ``(unchanged since BASE, not counted)``: touching a file does not make its author answer for
 findings older than the push, and an unused import left by a change elsewhere in the file counts.
+``format`` with a base likewise counts the changed files the push leaves unformatted that were
+formatted at the base (or are new); one that was unformatted before is listed, not counted.
 
 A project with no ruff settings of its own (no ``ruff.toml``/``.ruff.toml``, no ``[tool.ruff]``
 in a ``pyproject.toml``) is checked with ruff's classic rule set, pyflakes and pycodestyle's
@@ -144,6 +146,43 @@ def check_new(exe: str, options: list[str], files: dict[str, str | None], base: 
     return 1 if new else 0
 
 
+def format_new(exe: str, options: list[str], files: dict[str, str | None], base: str,
+               folder: str) -> int:
+    """``ruff format --check`` of ``files`` counting only the files the push leaves unformatted
+    that were formatted at ``base`` (or are new): a file that was unformatted before is listed,
+    not counted."""
+    argv = [exe, *options, "--force-exclude"]
+    whole = subprocess.run([*argv, *files], cwd=folder, capture_output=True, check=False)
+    if whole.returncode == 0:
+        print(f"ruff format: the {len(files)} file(s) changed since {base[:10]} are formatted")
+        return 0
+    new, unchanged = [], []
+    for path, origin in files.items():
+        proc = subprocess.run([*argv, path], cwd=folder, capture_output=True, check=False)
+        if proc.returncode == 0:
+            continue
+        if proc.returncode != 1:
+            print(f"ruff failed: {proc.stderr.decode('utf-8', 'replace').strip()}")
+            return 2
+        if origin is not None:
+            old = subprocess.run(["git", "cat-file", "blob", f"{base}:{origin}"], cwd=folder,
+                                 capture_output=True, check=False)
+            was = subprocess.run([*argv, "--stdin-filename", path, "-"], cwd=folder,
+                                 input=old.stdout, capture_output=True, check=False)
+            if old.returncode == 0 and was.returncode == 1:
+                unchanged.append(path)
+                continue
+        new.append(path)
+    for path in new:
+        print(f"would reformat: {path}")
+    for path in unchanged:
+        print(f"(unformatted at {base[:10]} too, not counted) {path}")
+    print(f"ruff format: {len(new)} file(s) changed since {base[:10]} left unformatted"
+          + (f", {len(unchanged)} unformatted before" if unchanged else "")
+          + (" (ruff format FILE fixes them)" if new else ""))
+    return 1 if new else 0
+
+
 def run(mode: str, folder: str = ".") -> int:
     exe = shutil.which("ruff") or shutil.which("ruff", path=os.path.dirname(sys.executable))
     if exe is None:
@@ -168,4 +207,6 @@ def run(mode: str, folder: str = ".") -> int:
               "pycodestyle's errors)", flush=True)
     if mode == "check" and files is not None:
         return check_new(exe, options, files, base, folder)
+    if mode == "format" and files is not None:
+        return format_new(exe, options, files, base, folder)
     return subprocess.run(argv, cwd=folder, check=False).returncode
