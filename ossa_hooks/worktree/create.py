@@ -97,7 +97,7 @@ def write_scaffold(worktree: Path, values: Mapping[str, object]) -> list[str]:
 
 def ensure_excluded(repo: RepoPaths, config: Config) -> list[str]:
     """Put the per-worktree files (and ``worktree_root``) in the common ``info/exclude``."""
-    from ossa_hooks.gitignore import add_gitignore_entries
+    from ossa_hooks.ignore_entries import add_gitignore_entries
 
     entries = list(_EXCLUDED) + [f"/{rel}" for _, rel in scaffold_files()]
     main = main_worktree(repo)
