@@ -92,7 +92,7 @@ def files_changed(cwd: Path, s: Subject) -> list[dict[str, Any]]:
 
 def judge_facts(repo: RepoPaths, cwd: Path, s: Subject) -> dict[str, Any] | None:
     """The judge's last verdict on the branch head (None while it has no commit of its own)."""
-    if status.own_verdict(repo, cwd, s.head, s.fork) is None:
+    if not status.has_own_commits(cwd, s.head, s.fork):
         return None
     from ossa_hooks.judge import gate as judge
 

@@ -156,10 +156,20 @@ def main_create(args: argparse.Namespace) -> int:
 def main_list(args: argparse.Namespace) -> int:
     import json
 
+    from ossa_hooks.agents import budget
+    from ossa_hooks.judge import gate as judge
     from ossa_hooks.worktree import listing
 
     repo, cfg = _context()
-    rows = listing.describe(repo, cfg)
+
+    def verdict_of(commit: str) -> bool | None:
+        v = judge.last_verdict(repo, commit)
+        return None if v is None else v.passed
+
+    def tokens_of(branches: list[str]) -> dict[str, int]:
+        return {u.branch: u.used for u in budget.usage(repo, branches)}
+
+    rows = listing.describe(repo, cfg, verdict_of=verdict_of, tokens_of=tokens_of)
     if args.format == "json":
         print(json.dumps(rows, indent=2, ensure_ascii=False))
     else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -108,12 +109,16 @@ def merge_target(repo: RepoPaths, config: Config, wt: AgentWorktree) -> tuple[st
     return target, target if branch_exists(cwd, target) else base
 
 
-def describe(repo: RepoPaths, config: Config) -> list[dict[str, Any]]:
-    """One record per agent worktree: what ``worktree list`` shows."""
+def describe(repo: RepoPaths, config: Config, *,
+             verdict_of: Callable[[str], bool | None] | None = None,
+             tokens_of: Callable[[list[str]], Mapping[str, int]] | None = None,
+             ) -> list[dict[str, Any]]:
+    """One record per agent worktree: what ``worktree list`` shows. ``verdict_of(commit)``
+    (the judge's last verdict: passed or not, None without one) and ``tokens_of(branches)``
+    (tokens used per task branch) come from the features that keep them."""
     cwd = _cwd(repo)
-    from ossa_hooks.agents import budget as budget
     worktrees = agent_worktrees(repo, config)
-    usage = {u.branch: u for u in budget.usage(repo, [wt.branch for wt in worktrees])}
+    usage = tokens_of([wt.branch for wt in worktrees]) if tokens_of is not None else {}
     from ossa_hooks.worktree import status
 
     rows = []
@@ -122,10 +127,11 @@ def describe(repo: RepoPaths, config: Config) -> list[dict[str, Any]]:
         base = wt.base or _default_base(repo, config)
         pos = status.position(cwd, wt.head, base, wt.base_commit)
         dirty = None if wt.missing else changes(wt.path)
-        verdict = status.own_verdict(repo, cwd, wt.head, pos.fork)
+        passed = (verdict_of(wt.head) if verdict_of is not None
+                  and status.has_own_commits(cwd, wt.head, pos.fork) else None)
+        verdict = None if passed is None else ("passed" if passed else "failed")
         lock = status.lock_of(wt.path)
-        task_usage = usage.get(wt.branch)
-        used = task_usage.used if task_usage is not None else 0
+        used = usage.get(wt.branch, 0)
         task_budget = wt.env.get("OSSA_TOKEN_BUDGET_TASK") or str(config.get("budget.task"))
         rows.append({
             "path": str(wt.path),

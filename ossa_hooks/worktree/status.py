@@ -50,18 +50,13 @@ def position(cwd: Path, head: str, base: str | None, recorded: str | None) -> Po
     return Position(ahead, behind, fork, fork == full)
 
 
-def own_verdict(repo: RepoPaths, cwd: Path, head: str, fork: str | None) -> str | None:
-    """"passed"/"failed" when the judge has a verdict on the branch's own head: None while the
-    head is (or has the tree of) its fork commit, whose verdict is the base's, not the task's."""
+def has_own_commits(cwd: Path, head: str, fork: str | None) -> bool:
+    """Does the branch's head hold work of its own? Not while it is (or has the tree of) its
+    fork commit: a judge's verdict on it then is the base's, not the task's."""
     if fork is None or fork == head:
-        return None
+        return False
     trees = git.out(["rev-parse", f"{head}^{{tree}}", f"{fork}^{{tree}}"], cwd).split()
-    if len(trees) == 2 and trees[0] == trees[1]:
-        return None
-    from ossa_hooks.judge import gate as judge
-
-    v = judge.last_verdict(repo, head)
-    return None if v is None else ("passed" if v.passed else "failed")
+    return not (len(trees) == 2 and trees[0] == trees[1])
 
 
 def lock_of(path: Path) -> str | None:
