@@ -128,7 +128,7 @@ SCHEMA = Obj(
                 "pre-push": ListOf(Scalar("str", choices=_ACTION_IDS),
                                    ("ossa-guard", "ossa-judge")),
                 "post-merge": ListOf(
-                    Scalar("str", choices=_ACTION_IDS), ("ossa-cleanup", "ossa-budget")
+                    Scalar("str", choices=_ACTION_IDS), ("ossa-budget", "ossa-cleanup")
                 ),
                 "reference-transaction": ListOf(Scalar("str", choices=_ACTION_IDS),
                                                 ("ossa-guard",)),

@@ -452,18 +452,11 @@ def escalate(
                   "workflow": workflow, "escalate_command_exit": rc}, outcome="escalated")
 
 
-# Tasks whose report this process already gave: post-merge runs ``ossa-cleanup`` (which
-# reports the tasks it removes, through ``report_for_branches``) and ``ossa-budget`` in one
-# process, and a merged task's report is printed once.
-_REPORTED: set[str] = set()
-
-
 def report_for_branches(repo: RepoPaths, config: Config, branches: Sequence[str]) -> str:
     """Text budget report of the tasks whose agent branches were just merged ('' if none)."""
     tasks = usage(repo, branches)
     if not tasks:
         return ""
-    _REPORTED.update(t.branch for t in tasks)
     from ossa_hooks.agents.budget_report import format_text
 
     return format_text(tasks, config.get("budget.encoding"))
@@ -498,9 +491,10 @@ def merged_task_branches(repo: RepoPaths, cwd: Path) -> list[str]:
 
 
 def hook(ctx: HookContext) -> int:
-    """post-merge ``ossa-budget``: print the budget report of the tasks the merge brought in."""
+    """post-merge ``ossa-budget``: print the budget report of the tasks the merge brought in
+    (it runs before ``ossa-cleanup``, whose sweep deletes the merged branches it reads)."""
     cwd = ctx.repo.toplevel or ctx.repo.git_dir
-    branches = [b for b in merged_task_branches(ctx.repo, cwd) if b not in _REPORTED]
+    branches = merged_task_branches(ctx.repo, cwd)
     text = report_for_branches(ctx.repo, ctx.config, branches) if branches else ""
     if text:
         print("ossa-hooks: token budgets of the merged tasks:")

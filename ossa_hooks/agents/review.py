@@ -268,10 +268,13 @@ def decide(repo: RepoPaths, config: Config, repo_name: str | None, s: Subject, d
                         " person's (run it outside the agent)", code=1)
     start = time.perf_counter()
     if decision == "accept":
+        from ossa_hooks.agents import budget
+        from ossa_hooks.judge.trusted import merge_gate_for
         from ossa_hooks.worktree.cleanup import cleanup
 
-        cleanup(repo, config, repo_name, s.agent, s.task, merge=True, interactive=False,
-                echo=echo)
+        cleanup(repo, config, repo_name, s.agent, s.task, merge_gate=merge_gate_for(repo, config),
+                merge=True, interactive=False, echo=echo,
+                report=lambda branches: budget.report_for_branches(repo, config, branches))
         done: dict[str, Any] = {"decision": "accept", "merged": True}
     elif decision == "reject":
         done = {"decision": "reject", **_reject(repo, config, repo_name, s, echo)}
@@ -297,7 +300,8 @@ def _reject(repo: RepoPaths, config: Config, repo_name: str | None, s: Subject,
     echo(f"parked {s.branch} ({s.head[:10]}) at {ref}")
     if s.worktree is not None:
         hide = f"kept branch {s.branch}:"
-        cleanup(repo, config, repo_name, s.agent, s.task, merge=False, force=True,
+        cleanup(repo, config, repo_name, s.agent, s.task, merge_gate=None, merge=False,
+                force=True,
                 interactive=False, echo=lambda line: None if line.startswith(hide) else echo(line))
     if branch_exists(cwd, s.branch):
         git.run(["branch", "-D", s.branch], cwd)

@@ -178,12 +178,17 @@ def main_list(args: argparse.Namespace) -> int:
 
 
 def main_cleanup(args: argparse.Namespace) -> int:
+    from ossa_hooks.agents import budget
+    from ossa_hooks.judge.trusted import merge_gate_for
     from ossa_hooks.worktree.cleanup import cleanup
 
     repo_name, agent, task = _names(args.names)
     repo, cfg = _context()
-    return cleanup(repo, cfg, repo_name, agent, task, merge=not args.no_merge, force=args.force,
-                   gate=not args.no_gate, accept_config_change=args.accept_config_change)
+    gate = merge_gate_for(repo, cfg, gate=not args.no_gate,
+                          accept_config_change=args.accept_config_change)
+    return cleanup(repo, cfg, repo_name, agent, task, merge_gate=gate, merge=not args.no_merge,
+                   force=args.force,
+                   report=lambda branches: budget.report_for_branches(repo, cfg, branches))
 
 
 def main_adopt(args: argparse.Namespace) -> int:

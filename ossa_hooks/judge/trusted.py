@@ -270,6 +270,19 @@ def enforce_merge_gate(repo: RepoPaths, config: Config, branch: str, *, gate: bo
                         + " (skip every check: --no-gate)", code=EXIT_FAILED)
 
 
+def merge_gate_for(repo: RepoPaths, config: Config, *, gate: bool = True,
+                   accept_config_change: bool = False) -> Callable[[str, Callable[[str], None]],
+                                                           None]:
+    """The gate ``worktree cleanup`` calls with a branch before merging it
+    (:func:`enforce_merge_gate` with these settings)."""
+
+    def check(branch: str, echo: Callable[[str], None]) -> None:
+        enforce_merge_gate(repo, config, branch, gate=gate,
+                           accept_config_change=accept_config_change, echo=echo)
+
+    return check
+
+
 def workflow_review(repo: RepoPaths, branch: str) -> str | None:
     """The last review verdict of the newest workflow run on ``branch`` ("none" when its review
     never ran, e.g. an escalated run); None when no workflow ran on it. Reads the workflow

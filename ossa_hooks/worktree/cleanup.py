@@ -7,7 +7,7 @@ from __future__ import annotations
 import contextlib
 import shlex
 import time
-from collections.abc import Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,6 +47,11 @@ from ossa_hooks.worktree.safety import recorded_base
 
 # --- cleanup ---------------------------------------------------------------------------------
 
+# Called with the branch before it is merged back; raises OssaError to refuse the merge.
+MergeGate = Callable[[str, Echo], None]
+# The text to print after the merge of these branches ("" for nothing).
+Report = Callable[[list[str]], str]
+
 
 def cleanup(
     repo: RepoPaths,
@@ -55,17 +60,19 @@ def cleanup(
     agent: str,
     task: str,
     *,
+    merge_gate: MergeGate | None,
     merge: bool = True,
     force: bool = False,
     interactive: bool | None = None,
     echo: Echo = print,
-    gate: bool = True,
-    accept_config_change: bool = False,
+    report: Report | None = None,
 ) -> int:
     """Snapshot, merge ``agents/AGENT/TASK`` back, move its worktree to the trash and delete
     its branch (when another branch holds its tip). One lifecycle per repository at a time;
-    a worktree in use is never touched. The merge waits for the judge's merge gate
-    (``judge.trusted.enforce_merge_gate``) unless not ``gate``."""
+    a worktree in use is never touched. The merge waits for ``merge_gate(branch, echo)``
+    (the judge's, ``judge.trusted.merge_gate_for``: a caller must say which gate, even none,
+    and only a caller that does not merge may pass None); ``report(branches)`` gives the text
+    printed after the merge (the token budget report)."""
     start = time.perf_counter()
     validate_name("AGENT", agent)
     validate_name("TASK", task)
@@ -99,8 +106,8 @@ def cleanup(
                 if wt is not None and present else contextlib.nullcontext())
         with held:
             merged_into = _cleanup_locked(repo, config, wt, branch, agent, task, merge=merge,
-                                          force=force, echo=echo, start=start, gate=gate,
-                                          accept_config_change=accept_config_change)
+                                          force=force, echo=echo, start=start,
+                                          merge_gate=merge_gate, report=report)
     _offer_snapshot_prune(repo, interactive, echo)
     _audit(repo, "cleanup", 0, start, {"branch": branch, "merged_into": merged_into,
                                        "path": str(wt.path) if wt else None})
@@ -109,8 +116,8 @@ def cleanup(
 
 def _cleanup_locked(repo: RepoPaths, config: Config, wt: AgentWorktree | None, branch: str,
                     agent: str, task: str, *, merge: bool, force: bool, echo: Echo,
-                    start: float, gate: bool = True,
-                    accept_config_change: bool = False) -> str | None:
+                    start: float, merge_gate: MergeGate | None,
+                    report: Report | None) -> str | None:
     cwd = _cwd(repo)
     if wt is not None and not wt.missing and wt.path.is_dir():
         saved: str | None = None
@@ -137,10 +144,9 @@ def _cleanup_locked(repo: RepoPaths, config: Config, wt: AgentWorktree | None, b
     base = _trusted_base(repo, config, branch)
     merged_into: str | None = None
     if merge:
-        from ossa_hooks.judge.trusted import enforce_merge_gate
-
-        enforce_merge_gate(repo, config, branch, gate=gate,
-                           accept_config_change=accept_config_change, echo=echo)
+        if merge_gate is None:
+            raise ValueError("worktree cleanup: a merge needs its gate")
+        merge_gate(branch, echo)
         try:
             result = merge_back(repo, config, branch, base)
         except MergeConflict as e:
@@ -157,7 +163,9 @@ def _cleanup_locked(repo: RepoPaths, config: Config, wt: AgentWorktree | None, b
         merged_into = result.target
         made = " (created from " + base + ")" if result.created else ""
         echo(f"merged {branch} into {result.target}{made}: {result.kind} ({result.commit[:10]})")
-        _print_budget(repo, config, [branch], echo)
+        text = report([branch]) if report is not None else ""
+        if text:
+            echo(text.rstrip("\n"))
     if wt is not None:
         move_to_trash(repo, config, wt.path, reason=f"worktree cleanup {agent} {task}", echo=echo)
     git.run(["worktree", "prune"], cwd)
@@ -286,16 +294,6 @@ def hook(ctx: HookContext) -> int:
         kept = ", ".join(f"{wt.branch} ({why})" for wt, why in result.kept)
         print(f"ossa-cleanup: kept {kept}")
     if result.removed:
-        _print_budget(repo, ctx.config, [wt.branch for wt in result.removed], print)
         _audit(repo, "sweep", 0, start, {"removed": [wt.branch for wt in result.removed],
                                         "kept": {wt.branch: why for wt, why in result.kept}})
     return 0
-
-
-def _print_budget(repo: RepoPaths, config: Config, branches: Sequence[str], echo: Echo) -> None:
-    from ossa_hooks.agents import budget as budget
-    text = budget.report_for_branches(repo, config, list(branches))
-    if text:
-        echo(str(text).rstrip("\n"))
-
-
