@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import sys
 import time
-import types
 from collections.abc import Sequence
 
 from ossa_hooks import git
@@ -179,82 +178,19 @@ def delete_remote(repo: git.RepoPaths, remote: str, branches: Sequence[str]) -> 
     return outcome
 
 
-def added_lines(repo: git.RepoPaths, snap: Snapshot) -> list[tuple[str, int, str]]:
-    """(path, line number, text) of every line the snapshot adds to its first parent."""
-    base = base_of(repo, snap)
-    data = git.run(["-c", "core.quotePath=false", "diff", "--no-color", "--no-ext-diff",
-                    "--no-textconv", "--no-renames", "-U0", base, snap.commit],
-                   worktree_of(repo)).stdout
-    found: list[tuple[str, int, str]] = []
-    path = ""
-    line_no = 0
-    for raw in data.split(b"\n"):
-        if raw.startswith(b"+++ "):
-            path = _unquote(raw[4:].rstrip(b"\t")).removeprefix("b/")
-        elif raw.startswith(b"@@ "):
-            plus = raw.split(b" ")[2]  # +start[,count]
-            line_no = int(plus[1:].split(b",")[0])
-        elif raw.startswith(b"+"):
-            found.append((path, line_no, raw[1:].decode("utf-8", "replace")))
-            line_no += 1
-    return found
-
-
-def _unquote(raw: bytes) -> str:
-    if raw.startswith(b'"') and raw.endswith(b'"'):
-        import codecs
-
-        raw = codecs.escape_decode(raw[1:-1])[0]
-    return raw.decode("utf-8", "surrogateescape")
-
-
 def find_secrets(repo: git.RepoPaths, snap: Snapshot) -> list[str]:
-    """``path:line: kind: masked`` of each possible secret the snapshot adds to its parent.
-
-    The commit guard's engine (``ossa_hooks.secrets.engine``, with the repository's baseline) when
-    it is installed; detect-secrets' plugins on the added lines otherwise.
-    """
-    import importlib
-
-    try:
-        guard = importlib.import_module("ossa_hooks.secrets.engine")
-    except ImportError:
-        guard = None
-    if guard is not None and hasattr(guard, "engine_for") and hasattr(guard, "DIFF_OPTIONS"):
-        return _guard_secrets(repo, snap, guard)
-    lines = added_lines(repo, snap)
-    return _detect_secrets(lines) if lines else []
-
-
-def _guard_secrets(repo: git.RepoPaths, snap: Snapshot, guard: types.ModuleType) -> list[str]:
+    """``path:line: kind: masked`` of each possible secret the snapshot adds to its parent: the
+    commit guard's engine on the snapshot's patch, with the repository's excludes and baseline
+    (the baseline file itself, which holds hashes of accepted findings, is not scanned)."""
     from ossa_hooks import config as config_mod
+    from ossa_hooks.secrets import engine
 
     config = config_mod.load(repo.toplevel_str, cache_dir=repo.git_dir_str)
-    patch = git.run(["diff", *guard.DIFF_OPTIONS, base_of(repo, snap), snap.commit],
-                    worktree_of(repo)).stdout
-    result = guard.engine_for(config).scan_patch(patch)
-    baseline = guard.load_baseline(repo, config) if hasattr(guard, "load_baseline") else None
-    if baseline is not None and hasattr(guard, "apply_baseline"):
-        guard.apply_baseline(result, baseline)
+    patch = git.run(["diff", *engine.DIFF_OPTIONS, base_of(repo, snap), snap.commit, "--",
+                     *engine.pathspecs(config)], worktree_of(repo)).stdout
+    result = engine.engine_for(config).scan_patch(patch)
+    engine.apply_baseline(result, engine.load_baseline(repo, config))
     return [f"{f.path}:{f.line}: {f.kind}: {f.masked}" for f in result.findings]
-
-
-def _detect_secrets(lines: list[tuple[str, int, str]]) -> list[str]:
-    """detect-secrets' plugins and filters on the added lines, file by file."""
-    from detect_secrets.core import scan as ds_scan
-    from detect_secrets.settings import default_settings
-
-    by_path: dict[str, list[tuple[int, str]]] = {}
-    for path, number, text in lines:
-        by_path.setdefault(path, []).append((number, text))
-    found = []
-    with default_settings():
-        for path, numbered in by_path.items():
-            for secret in ds_scan._process_line_based_plugins(numbered, filename=path):
-                value = secret.secret_value or ""
-                masked = value[:min(4, len(value) // 3)] + "…"
-                found.append(f"{path}:{secret.line_number}: {secret.type}: {masked}")
-    return found
 
 
 def _main(argv: Sequence[str]) -> int:
