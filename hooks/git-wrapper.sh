@@ -1,8 +1,10 @@
 #!/bin/sh
 # ossa-hooks: the `git` an agent process finds first on its PATH (written by the agent runner;
-# see ossa_hooks/worktree/guard_git.py). A person's commands, and an agent's commands that
-# write no worktree, go straight to the real git; an agent's checkout, switch, reset, clean,
-# stash, merge, ... is first checked against the guard rails, before git touches a file.
+# see ossa_hooks/worktree/guard_git.py). A person's commands, an agent's commands that write
+# no worktree, its commands in another repository and its writing commands in its own worktree
+# (but checkout, switch, stash, worktree) go straight to the real git; the others (a reset or a
+# clean in another worktree, a switch in its own, ...) are first checked against the guard
+# rails, before git touches a file.
 # ossa-hooks-git-wrapper-version: 2
 OSSA_REAL_GIT=${OSSA_REAL_GIT:-@REAL_GIT@}
 export OSSA_REAL_GIT

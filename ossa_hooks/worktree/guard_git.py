@@ -3,16 +3,20 @@
 git runs no hook before a checkout, a switch, a reset, a clean or a fast-forward merge: when
 ``post-checkout`` or ``reference-transaction`` hears of them the files are written. So the agent
 runner puts a ``git`` of ossa-hooks first on the agent's PATH (:func:`agent_environ`, the script
-``hooks/git-wrapper.sh``). It hands a person's commands, and an agent's commands that write no
-worktree, to the real git at once; the others start :func:`main`, which applies these rules and
-then becomes the real git (``execve``: same arguments, streams and exit status):
+``hooks/git-wrapper.sh``). It hands a person's commands, an agent's commands that write no
+worktree, its commands in another repository and its writing commands in its own worktree other
+than checkout, switch, stash and worktree to the real git at once (it finds the repository with
+shell built-ins); the others start :func:`main`, which applies these rules and then becomes the
+real git (``execve``: same arguments, streams and exit status):
 
 - ``foreign-worktree``: a command that writes a worktree, its index or its HEAD (checkout,
   switch, reset, restore, clean, stash, merge, pull, rebase, add, rm, mv, commit, ...) run in a
   worktree that is not the agent's own (``-C``, ``--work-tree`` and ``GIT_*`` included), or
   ``git worktree remove|move`` of such a worktree;
 - ``leave-branch``: a checkout or switch in its own worktree to anything but its own branch
-  (another branch, a new one, a detached commit).
+  (another branch, a new one, a detached commit);
+- ``others-stash``: ``git stash drop|pop|clear`` of an entry made on another branch (git rewrites
+  the stash's list before any hook runs).
 
 File checkouts (``git checkout -- FILE``, ``git checkout REV -- FILE``, ``git restore``) in its own
 worktree are the agent's business. The rules apply only where the guard is on (``ossa-guard`` in
