@@ -29,6 +29,12 @@ def bench_env(root: Path, extra_config: str = "") -> dict[str, str]:
     return env
 
 
+def sh(cwd: Path, *args: str, env: dict[str, str]) -> str:
+    """Run a program in ``cwd``; its standard output (an error when it fails)."""
+    return subprocess.run(args, cwd=cwd, env=env, check=True, capture_output=True,
+                          text=True).stdout
+
+
 def make_repo(root: Path, name: str, env: dict[str, str]) -> Path:
     """``root/name``: a repository with one commit (made without hooks)."""
     path = root / name

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,13 +27,9 @@ from pathlib import Path
 
 from _repo import bench_env
 from _repo import make_repo
+from _repo import sh
 
 TARGET_MS = 15.0
-
-
-def sh(cwd: Path, *args: str, env: dict[str, str]) -> str:
-    return subprocess.run(args, cwd=cwd, env=env, check=True, capture_output=True,
-                          text=True).stdout
 
 
 def main() -> int:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -20,12 +19,9 @@ from pathlib import Path
 
 from _repo import bench_env
 from _repo import make_repo
+from _repo import sh
 
 TARGET_MS = 30.0
-
-
-def sh(cwd: Path, *args: str, env: dict[str, str]) -> None:
-    subprocess.run(args, cwd=cwd, env=env, check=True, capture_output=True)
 
 
 def main() -> int:

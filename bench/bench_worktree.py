@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 from _repo import bench_env
+from _repo import sh
 
 # ossa-cleanup's own cost over the shim when there is nothing to clean.
 TARGET_FRONT_DOOR_MS = 5.0
@@ -33,11 +33,6 @@ TARGET_LIFECYCLE_MS = 1000.0
 QUIET = ("hooks:\n  pre-commit: []\n  pre-push: []\n  post-checkout: []\n  pre-rebase: []\n"
          "  post-merge: [ossa-cleanup]\n")
 NO_ACTION = QUIET.replace("[ossa-cleanup]", "[]")
-
-
-def sh(cwd: Path, *args: str, env: dict[str, str]) -> str:
-    return subprocess.run(args, cwd=cwd, env=env, check=True, capture_output=True,
-                          text=True).stdout
 
 
 def make_repo(root: Path, name: str, env: dict[str, str], ossa: str | None,

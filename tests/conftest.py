@@ -47,6 +47,21 @@ def ossa(cwd: Path | str, *args: str, env: dict[str, str] | None = None,
     )
 
 
+def imports_beyond_ours(*modules: str) -> list[str]:
+    """The modules outside ossa_hooks that importing ``modules`` loads, in a fresh interpreter
+    without site (what a hook's start-up pays for them)."""
+    code = ("import sys, os, __future__, json; before = set(sys.modules);"
+            f" import {', '.join(modules)};"
+            " print(json.dumps(sorted(m for m in set(sys.modules) - before"
+            " if not m.startswith('ossa_hooks'))))")
+    proc = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+                          check=True)
+    import json
+
+    return list(json.loads(proc.stdout))
+
+
 def rnd(n: int, seed: str) -> str:
     """``n`` letters and digits, the same for the same seed: fake secrets that look random."""
     out: list[str] = []

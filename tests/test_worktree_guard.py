@@ -3,13 +3,11 @@ git dirs, what an agent owns, and each rule's verdict on the updates git would m
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from conftest import git
+from conftest import imports_beyond_ours
 
 from ossa_hooks import config as config_mod
 from ossa_hooks.identity import Identity
@@ -192,14 +190,8 @@ def test_checkout_verdicts(three: dict[str, Path]) -> None:
 
 
 def test_importing_the_rules_costs_only_os() -> None:
-    code = ("import sys, os, __future__; before = set(sys.modules);"
-            " import ossa_hooks.worktree.guard, ossa_hooks.worktree.guard_hook;"
-            " print(sorted(m for m in set(sys.modules) - before"
-            " if not m.startswith('ossa_hooks')))")
-    proc = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True,
-                          env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
-                          check=True)
-    assert proc.stdout.strip() == "[]"
+    assert imports_beyond_ours("ossa_hooks.worktree.guard",
+                               "ossa_hooks.worktree.guard_hook") == []
 
 
 def test_configured_patterns_open_branches_but_never_anothers(three: dict[str, Path]) -> None:

@@ -32,6 +32,7 @@ from ossa_hooks.agents.tokens import offline_ranks as offline_ranks
 from ossa_hooks.config import Config
 from ossa_hooks.errors import OssaError
 from ossa_hooks.git import RepoPaths
+from ossa_hooks.worktree.records import read_env as read_env
 
 if TYPE_CHECKING:
     from ossa_hooks.hook_context import HookContext
@@ -52,28 +53,6 @@ class TaskRef:
     branch: str
     worktree: str
     budget: int | None = None
-
-
-def read_env(path: Path) -> dict[str, str]:
-    """``KEY=VALUE`` lines (values may be shell-quoted); missing file: empty."""
-    import shlex
-
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return {}
-    env: dict[str, str] = {}
-    for line in text.splitlines():
-        line = line.strip()
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        key, _, value = line.removeprefix("export ").partition("=")
-        try:
-            parts = shlex.split(value)
-        except ValueError:
-            parts = [value]
-        env[key.strip()] = parts[0] if len(parts) == 1 else " ".join(parts)
-    return env
 
 
 def task_of(worktree: Path) -> TaskRef:

@@ -8,3 +8,16 @@ import argparse
 from typing import TypeAlias
 
 SubParsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+
+
+def emit(text: str, output: str | None) -> None:
+    """``text`` (ending in one newline) into the file ``--output`` names, saying so, or on
+    standard output."""
+    body = text if text.endswith("\n") else text + "\n"
+    if output:
+        from pathlib import Path
+
+        Path(output).write_text(body, encoding="utf-8")
+        print(f"wrote {output}")
+    else:
+        print(body, end="")

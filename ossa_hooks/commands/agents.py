@@ -7,6 +7,7 @@ import json
 import time
 
 from ossa_hooks.commands import SubParsers
+from ossa_hooks.commands import emit
 
 
 def register(sub: SubParsers) -> None:
@@ -153,9 +154,5 @@ def main_export(args: argparse.Namespace) -> int:
     spec = specs.load_spec(path)
     text = ("# OSSA Agent manifest exported by ossa-hooks from " + str(path) + "\n"
             + manifest.dump(manifest.export(spec)))
-    if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
-        print(f"wrote {args.output}")
-    else:
-        print(text, end="")
+    emit(text, args.output)
     return 0

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from ossa_hooks.commands import SubParsers
+from ossa_hooks.commands import emit
 
 
 def register(sub: SubParsers) -> None:
@@ -59,11 +60,7 @@ def main_report(args: argparse.Namespace) -> int:
 
         single = branches is not None and len(branches) == 1
         text = budget_report.render(tasks, args.format, single=single)
-    if args.output:
-        Path(args.output).write_text(text + "\n", encoding="utf-8")
-        print(f"wrote {args.output}")
-    else:
-        print(text)
+    emit(text, args.output)
     return 0
 
 

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from ossa_hooks.commands import SubParsers
+from ossa_hooks.commands import emit
 
 PHASES = ("1_plan", "2_execute", "3_review", "4_judge", "5_learn", "6_govern")
 
@@ -149,9 +150,5 @@ def main_report(args: argparse.Namespace) -> int:
     branches = list(dict.fromkeys(w.branch for w in chosen))
     tasks = budget.usage(repo, branches)
     text = report_html.page(repo, tasks, chosen)
-    if args.output:
-        Path(args.output).write_text(text + "\n", encoding="utf-8")
-        print(f"wrote {args.output}")
-    else:
-        print(text)
+    emit(text, args.output)
     return 0

@@ -160,9 +160,8 @@ def main(argv: Sequence[str]) -> int:
     """Check an agent's git command, then become the real git (or refuse: one line, exit 1)."""
     start = time.perf_counter()
     environ = dict(os.environ)
-    real = environ.get(REAL_GIT) or "/usr/bin/git"
-    # This process's own git questions go to the real git, not back through the wrapper.
-    os.environ["PATH"] = os.pathsep.join([os.path.dirname(real), environ.get("PATH", "")])
+    # This process's own git questions go to the real git too (git.executable reads it).
+    real = os.environ.setdefault(REAL_GIT, "/usr/bin/git")
     try:
         refusal = _decide(argv, start)
     except Exception as e:  # noqa: BLE001 - a guard that cannot decide says why, never a traceback

@@ -245,7 +245,8 @@ def integration_branch(config: Config, base: str, today: str | None = None) -> s
 
 
 def read_env(path: Path) -> dict[str, str]:
-    """``KEY=VALUE`` lines of a ``.env`` file (shell quoting undone); {} when absent."""
+    """``KEY=VALUE`` lines of a ``.env`` file (an ``export`` prefix allowed, shell quoting
+    undone, words of an unquoted value joined by one space); {} when absent."""
     try:
         text = path.read_text(encoding="utf-8", errors="surrogateescape")
     except OSError:
@@ -255,12 +256,12 @@ def read_env(path: Path) -> dict[str, str]:
         line = line.strip()
         if not line or line.startswith("#") or "=" not in line:
             continue
-        key, _, raw = line.partition("=")
+        key, _, raw = line.removeprefix("export ").partition("=")
         try:
             parts = shlex.split(raw)
         except ValueError:
             parts = [raw]
-        values[key.strip()] = parts[0] if parts else ""
+        values[key.strip()] = " ".join(parts)
     return values
 
 
