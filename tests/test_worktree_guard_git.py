@@ -263,6 +263,20 @@ def test_the_wrapper_is_written_once_and_rewritten_when_it_changes(committed_rep
     assert nothing == {"PATH": "/nonexistent"}  # no git on PATH: nothing to guard
 
 
+def test_an_agents_git_that_cannot_be_written_is_one_error_and_no_agent(
+        committed_repo: Path) -> None:
+    from ossa_hooks.errors import OssaError
+    from ossa_hooks.git import repo_paths
+
+    repo = repo_paths(committed_repo)
+    repo.state_dir.mkdir(parents=True, exist_ok=True)
+    (repo.state_dir / "bin").write_text("not a folder\n")  # as a full disk or read-only .git
+    env = {"PATH": os.environ["PATH"]}
+    with pytest.raises(OssaError, match=r"cannot write the agents' git .*the agent was not"):
+        guard_git.agent_environ(repo, env)
+    assert env == {"PATH": os.environ["PATH"]}
+
+
 def test_concurrent_writers_leave_one_whole_wrapper(committed_repo: Path) -> None:
     from ossa_hooks.git import repo_paths
 

@@ -269,7 +269,13 @@ def agent_environ(repo: RepoPaths, env: MutableMapping[str, str]) -> None:
     if not real:
         return
     real = os.path.abspath(real)
-    write_wrapper(folder, real)
+    try:
+        write_wrapper(folder, real)
+    except OSError as e:  # a full disk, a read-only .git: no agent runs unguarded
+        from ossa_hooks.errors import OssaError
+
+        raise OssaError(f"cannot write the agents' git {os.path.join(folder, 'git')}:"
+                        f" {e.strerror or e}; the agent was not started", code=1) from None
     env["PATH"] = os.pathsep.join([folder, *path])
     env[REAL_GIT] = real
     # For the script's own answer, without the interpreter, to "which repository, and is it
