@@ -38,16 +38,18 @@ def missing_entries(path: StrPath, entries: Sequence[str]) -> list[str]:
 
     A negation (``!x``) counts only when it comes after the last line of every non-negated
     entry listed before it: an earlier ``!.env.example`` does not re-include what a later
-    ``.env.*`` excludes.
+    ``.env.*`` excludes. An entry listed twice counts once, where it is first listed.
     """
     lines = _lines(path)
     last = {line: i for i, line in enumerate(lines)}
     missing: list[str] = []
     before = -1  # the last line of the positive entries seen so far
+    seen: set[str] = set()
     for raw in entries:
         entry = raw.strip()
-        if not entry:
+        if not entry or entry in seen:
             continue
+        seen.add(entry)
         at = last.get(entry)
         if entry.startswith("!"):
             if at is None or at < before:
